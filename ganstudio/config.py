@@ -1,0 +1,283 @@
+"""Typed run configuration: frozen dataclasses saved as JSON next to every run and checkpoint."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ganstudio.errors import ConfigError
+
+DATA_SOURCES = ("mnist", "fashion-mnist", "cifar10", "celeba")
+TOY_NAMES = ("ring8", "grid25", "moons", "spiral")
+ARCHITECTURES = ("mlp", "dcgan")
+LOSSES = ("minimax", "bce", "wgan", "wgan-gp", "lsgan", "hinge")
+PROBABILITY_LOSSES = ("minimax", "bce")  # D's output is a probability, so 0.5 is equilibrium
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the training data comes from and how it is shaped for the model."""
+
+    source: str = "mnist"  # one of DATA_SOURCES, "toy:NAME" or "folder:PATH"
+    root: str = "data"  # where torchvision datasets are looked for and downloaded to
+    download: bool = True
+    resolution: int | None = None  # None: the dataset's native size (28 for MNIST, 32 for CIFAR-10, 64 else)
+    channels: int | None = None  # None: the dataset's own (1 for MNIST, 3 for colour)
+    center_crop: int | None = None  # crop this square from the centre before resizing (faces)
+    toy_samples: int = 20000  # points drawn once per run from a toy distribution
+    memory_limit_mb: int = 4096  # larger datasets stream from disk instead of living in memory
+
+    @property
+    def is_toy(self) -> bool:
+        return self.source.startswith("toy:")
+
+    @property
+    def is_folder(self) -> bool:
+        return self.source.startswith("folder:")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which generator / discriminator pair, and the architectural switches of D."""
+
+    arch: str = "dcgan"  # one of ARCHITECTURES
+    conditional: bool = False
+    z_dim: int = 100
+    capacity: int = 64  # base width: DCGAN feature maps (ngf = ndf), MLP scales 256-512-1024 by capacity/64
+    d_condition: str = "projection"  # conditional D: "projection" (Miyato 2018) or "concat"
+    spectral_norm: bool = False  # spectral normalization on every D layer
+    d_norm: str = "auto"  # "auto", "batch", "layer" or "none"; auto drops batch norm for SN and WGAN-GP
+    d_dropout: float = 0.0  # dropout in D (the MLP discriminator uses 0.3 when this is 0 and arch is mlp)
+    minibatch_std: bool = False  # Karras 2018 minibatch standard-deviation feature
+    minibatch_discrimination: bool = False  # Salimans 2016 minibatch discrimination layer
+    # Filled in from the data when a run starts; part of the checkpoint's architecture.
+    num_classes: int = 0
+    class_names: tuple[str, ...] = ()
+    channels: int = 1
+    resolution: int = 28
+    toy: bool = False
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """The adversarial loss and the stabilization tricks applied to it."""
+
+    name: str = "bce"  # one of LOSSES
+    gp_weight: float = 10.0  # WGAN-GP gradient penalty
+    r1_weight: float = 0.0  # R1 penalty on real data (0 = off)
+    clip_value: float = 0.01  # WGAN weight clipping
+    label_smoothing: float = 0.0  # one-sided: real target 1 - s (minimax, bce, lsgan)
+    instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed to 0 over the run
+    feature_matching: bool = False  # G matches D's mean features on real data (Salimans 2016)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The schedule and the optimizers."""
+
+    batch_size: int = 64
+    steps: int | None = None  # generator steps; exactly one of steps / epochs
+    epochs: float | None = 1.0
+    d_steps: int = 1  # discriminator steps per generator step
+    optimizer: str = "adam"  # "adam" or "rmsprop" (WGAN with clipping)
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas_g: tuple[float, float] = (0.5, 0.999)
+    betas_d: tuple[float, float] = (0.5, 0.999)
+    ema: bool = True
+    ema_decay: float = 0.999
+    seed: int = 0
+    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", "mps"
+    channels_last: bool = False
+    log_every: int = 1  # write metrics.jsonl every N steps
+    sample_every: int = 500  # sample grid every N steps (and at every epoch end); 0 = epochs only
+    checkpoint_every: int = 1000  # 0 = only at the end
+    keep_checkpoints: int = 3
+    grid_size: int = 64  # samples in the fixed-noise grid
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a training run."""
+
+    name: str = "run"
+    preset: str | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_jsonable(dataclasses.asdict(self))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        return _from_dict(cls, data, "config")
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"the configuration is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        if not isinstance(data, dict):
+            raise ConfigError("the configuration must be a JSON object")
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunConfig":
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration {path}: {exc.strerror or exc}") from None
+        return cls.from_json(text)
+
+    def save(self, path: str | Path) -> None:
+        from ganstudio.core.io import atomic_write_text
+
+        atomic_write_text(Path(path), self.to_json() + "\n")
+
+    def validate(self) -> "RunConfig":
+        """Check values that cannot work together; return self for chaining."""
+        validate(self)
+        return self
+
+    def with_updates(self, section: str | None = None, **changes: Any) -> "RunConfig":
+        """A copy with fields of one section (or of the run itself) replaced."""
+        if section is None:
+            return replace(self, **changes)
+        return replace(self, **{section: replace(getattr(self, section), **changes)})
+
+
+def validate(cfg: RunConfig) -> None:
+    """Raise ConfigError with one clear sentence for the first impossible setting."""
+    d, m, lo, t = cfg.data, cfg.model, cfg.loss, cfg.train
+    if not (d.source in DATA_SOURCES or d.is_folder or d.is_toy):
+        raise ConfigError(
+            f"unknown data source {d.source!r}; use one of {', '.join(DATA_SOURCES)}, "
+            f"toy:{{{','.join(TOY_NAMES)}}} or folder:PATH"
+        )
+    if d.is_toy and d.source[4:] not in TOY_NAMES:
+        raise ConfigError(f"unknown toy distribution {d.source[4:]!r}; use one of {', '.join(TOY_NAMES)}")
+    if d.is_folder and not d.source[7:]:
+        raise ConfigError("folder: needs a path, e.g. folder:~/pictures/cats")
+    from ganstudio.core.models.registry import architectures
+
+    if m.arch not in architectures():
+        raise ConfigError(f"unknown model {m.arch!r}; use one of {', '.join(architectures())}")
+    if d.is_toy and m.arch != "mlp":
+        raise ConfigError(f"toy 2D data needs the mlp model, not {m.arch}")
+    if d.resolution is not None and m.arch == "dcgan" and not _dcgan_resolution_ok(d.resolution):
+        raise ConfigError(
+            f"DCGAN resolution {d.resolution} is not supported; use 28 or a power of two from 16 to 128"
+        )
+    if d.channels not in (None, 1, 3):
+        raise ConfigError(f"channels must be 1 (grayscale) or 3 (colour), not {d.channels}")
+    if lo.name not in LOSSES:
+        raise ConfigError(f"unknown loss {lo.name!r}; use one of {', '.join(LOSSES)}")
+    if m.d_condition not in ("projection", "concat"):
+        raise ConfigError(f"d_condition must be 'projection' or 'concat', not {m.d_condition!r}")
+    if m.d_norm not in ("auto", "batch", "layer", "none"):
+        raise ConfigError(f"d_norm must be auto, batch, layer or none, not {m.d_norm!r}")
+    if not 0.0 <= m.d_dropout < 1.0:
+        raise ConfigError(f"d_dropout must be in [0, 1), not {m.d_dropout}")
+    if not 0.0 <= lo.label_smoothing < 0.5:
+        raise ConfigError(f"label smoothing must be in [0, 0.5), not {lo.label_smoothing}")
+    if lo.label_smoothing and lo.name not in ("minimax", "bce", "lsgan"):
+        raise ConfigError(f"label smoothing applies to minimax, bce and lsgan losses, not {lo.name}")
+    if lo.instance_noise < 0 or lo.gp_weight < 0 or lo.r1_weight < 0 or lo.clip_value <= 0:
+        raise ConfigError("noise, penalty weights and clip value must not be negative")
+    if (t.steps is None) == (t.epochs is None):
+        raise ConfigError("give exactly one of steps or epochs")
+    if t.steps is not None and t.steps < 1 or t.epochs is not None and t.epochs <= 0:
+        raise ConfigError("steps and epochs must be positive")
+    if t.batch_size < 2:
+        raise ConfigError("batch size must be at least 2 (batch norm and minibatch features need a batch)")
+    if t.d_steps < 1:
+        raise ConfigError("D steps per G step must be at least 1")
+    if t.lr_g <= 0 or t.lr_d <= 0:
+        raise ConfigError("learning rates must be positive")
+    if t.optimizer not in ("adam", "rmsprop"):
+        raise ConfigError(f"optimizer must be adam or rmsprop, not {t.optimizer!r}")
+    if not 0.0 < t.ema_decay < 1.0:
+        raise ConfigError(f"EMA decay must be between 0 and 1, not {t.ema_decay}")
+    if t.keep_checkpoints < 1:
+        raise ConfigError("keep at least one checkpoint")
+
+
+def _dcgan_resolution_ok(res: int) -> bool:
+    return res == 28 or (16 <= res <= 128 and res & (res - 1) == 0)
+
+
+def _to_jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_jsonable(v) for v in value]
+    return value
+
+
+def _from_dict(cls: type, data: Any, where: str) -> Any:
+    """Build a dataclass from JSON data, checking types; unknown keys are an error with their path."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a JSON object")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls) if f.init}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting {where}.{unknown[0]}; known settings: {', '.join(sorted(known))}")
+    kwargs = {name: _coerce(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _from_dict(hint, value, where)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(arg, value, where)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, where) for v in value)
+        if len(value) != len(args):
+            raise ConfigError(f"{where} must have {len(args)} values")
+        return tuple(_coerce(a, v, where) for a, v in zip(args, value))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number, not {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where} must be a number, not {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {value!r}")
+        return value
+    if hint is Any:
+        return value
+    raise ConfigError(f"{where}: unsupported type {hint}")

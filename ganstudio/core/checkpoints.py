@@ -1,0 +1,161 @@
+"""Checkpoints: one safetensors file holding G, D, EMA G, both optimizers, the step, the RNG state, the
+fixed noise, the config and the package version. Written atomically; never unpickled."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+import ganstudio
+from ganstudio.config import RunConfig
+from ganstudio.core.io import atomic_write
+from ganstudio.errors import CheckpointError, ConfigError
+
+FORMAT = "ganstudio-checkpoint"
+FORMAT_VERSION = 1
+PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")  # a raw pickle protocol 2+, or torch.save's zip archive
+
+
+@dataclass
+class Checkpoint:
+    """The contents of one checkpoint file, as CPU tensors and plain values."""
+
+    config: RunConfig
+    step: int
+    modules: dict[str, dict[str, torch.Tensor]]  # "G", "D", "G_ema" -> state dict
+    optimizers: dict[str, dict[str, Any]] = field(default_factory=dict)  # "G", "D" -> optimizer state dict
+    extra_tensors: dict[str, torch.Tensor] = field(default_factory=dict)  # rng, fixed noise
+    extra: dict[str, Any] = field(default_factory=dict)  # epoch, position, ema updates ...
+    version: str = ganstudio.__version__
+
+
+def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
+    """Write the checkpoint to a temporary file in the same folder, fsync, then rename into place."""
+    tensors: dict[str, torch.Tensor] = {}
+    meta: dict[str, str] = {
+        "format": FORMAT, "format_version": str(FORMAT_VERSION), "ganstudio_version": ckpt.version,
+        "config": ckpt.config.to_json(), "step": str(ckpt.step), "extra": json.dumps(ckpt.extra),
+    }
+    for name, state in ckpt.modules.items():
+        for key, value in state.items():
+            tensors[f"{name}.{key}"] = value
+    for name, opt_state in ckpt.optimizers.items():
+        scalars: dict[str, dict[str, Any]] = {}
+        for idx, param_state in opt_state["state"].items():
+            for key, value in param_state.items():
+                if torch.is_tensor(value):
+                    tensors[f"opt_{name}.{idx}.{key}"] = value
+                else:
+                    scalars.setdefault(str(idx), {})[key] = value
+        meta[f"opt_{name}"] = json.dumps({"param_groups": opt_state["param_groups"], "scalars": scalars})
+    for key, value in ckpt.extra_tensors.items():
+        tensors[f"extra.{key}"] = value
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read a checkpoint; any wrong, truncated or hostile file is a CheckpointError with one sentence."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        from ganstudio.core.runs import RunFolder
+
+        latest = RunFolder(path).latest_checkpoint()
+        if latest is None:
+            raise CheckpointError(f"{path} has no checkpoints")
+        path = latest
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    if head.startswith(PICKLE_MAGIC):
+        raise CheckpointError(
+            f"{path.name} is a Python pickle (a torch.save file), not a GAN Studio checkpoint; "
+            "pickles can run code when loaded, so GAN Studio never opens them"
+        )
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = f.metadata() or {}
+            if meta.get("format") != FORMAT:
+                raise CheckpointError(f"{path.name} is a safetensors file but not a GAN Studio checkpoint")
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except CheckpointError:
+        raise
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(
+            f"{path.name} is not a readable GAN Studio checkpoint (damaged, truncated or another format: "
+            f"{str(exc).splitlines()[0][:120]})"
+        ) from None
+    return _unpack(path, meta, tensors)
+
+
+def _unpack(path: Path, meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> Checkpoint:
+    try:
+        version = int(meta["format_version"])
+        if version > FORMAT_VERSION:
+            raise CheckpointError(
+                f"{path.name} was written by a newer GAN Studio ({meta.get('ganstudio_version')}); "
+                "update GAN Studio to open it"
+            )
+        config = RunConfig.from_json(meta["config"])
+        step = int(meta["step"])
+        extra = json.loads(meta.get("extra", "{}"))
+        modules: dict[str, dict[str, torch.Tensor]] = {}
+        optim_tensors: dict[str, dict[int, dict[str, torch.Tensor]]] = {}
+        extra_tensors: dict[str, torch.Tensor] = {}
+        for key, value in tensors.items():
+            head, _, rest = key.partition(".")
+            if head.startswith("opt_"):
+                idx, _, name = rest.partition(".")
+                optim_tensors.setdefault(head[4:], {}).setdefault(int(idx), {})[name] = value
+            elif head == "extra":
+                extra_tensors[rest] = value
+            else:
+                modules.setdefault(head, {})[rest] = value
+        optimizers = {}
+        for name in ("G", "D"):
+            if f"opt_{name}" not in meta:
+                continue
+            info = json.loads(meta[f"opt_{name}"])
+            state = optim_tensors.get(name, {})
+            for idx, scalars in info["scalars"].items():
+                state.setdefault(int(idx), {}).update(scalars)
+            optimizers[name] = {"state": state, "param_groups": info["param_groups"]}
+    except CheckpointError:
+        raise
+    except (KeyError, ValueError, TypeError, ConfigError) as exc:
+        raise CheckpointError(f"{path.name} is a damaged GAN Studio checkpoint ({exc})") from None
+    return Checkpoint(config=config, step=step, modules=modules, optimizers=optimizers,
+                      extra_tensors=extra_tensors, extra=extra, version=meta.get("ganstudio_version", "?"))
+
+
+def load_module_state(module: nn.Module, state: dict[str, torch.Tensor], what: str, path: str = "") -> None:
+    """Load a state dict strictly; a mismatch means the file does not fit this architecture."""
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()
+        detail = first[1].strip() if len(first) > 1 else first[0]
+        raise CheckpointError(
+            f"the {what} weights{' in ' + path if path else ''} do not match the architecture in its config ({detail[:160]})"
+        ) from None
+
+
+def load_generator(path: str | Path, device: torch.device | str = "cpu", prefer_ema: bool = True):
+    """The generator of a checkpoint, ready for sampling (EMA weights when present), and its config."""
+    from ganstudio.core.models.registry import build_models
+
+    ckpt = load_checkpoint(path)
+    G, _ = build_models(ckpt.config.model, ckpt.config.loss)
+    key = "G_ema" if prefer_ema and "G_ema" in ckpt.modules else "G"
+    if key not in ckpt.modules:
+        raise CheckpointError(f"{Path(path).name} has no generator weights")
+    load_module_state(G, ckpt.modules[key], "generator", Path(path).name)
+    return G.to(device).eval().requires_grad_(False), ckpt.config

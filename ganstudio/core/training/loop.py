@@ -1,0 +1,396 @@
+"""The training loop: an iterator of StepReports that checks pause/stop requests between steps.
+
+It knows nothing of its caller: the CLI shows the reports with a progress bar, the GUI worker forwards them
+as signals, tests read them directly.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from ganstudio.config import RunConfig
+from ganstudio.core.checkpoints import Checkpoint, load_checkpoint, load_module_state, save_checkpoint
+from ganstudio.core.data import TrainingData, load_data
+from ganstudio.core.device import resolve_device
+from ganstudio.core.images import image_grid, save_image, scatter_image
+from ganstudio.core.losses import feature_matching, get_loss, gradient_penalty, r1_penalty
+from ganstudio.core.models.registry import build_models
+from ganstudio.core.runs import RunFolder
+from ganstudio.core.training.control import TrainingControl
+from ganstudio.core.training.ema import EMA
+from ganstudio.core.training.reports import StepReport
+from ganstudio.errors import CheckpointError, ConfigError, TrainingError
+
+FIXED_NOISE_SEED_OFFSET = 7919  # the fixed grid noise has its own stream, so it does not shift training's
+
+
+def resolve_config(config: RunConfig, data: TrainingData) -> RunConfig:
+    """Fill the model's data-dependent fields (channels, resolution, classes) from the loaded data."""
+    info = data.info
+    if config.model.conditional and info.num_classes < 2:
+        raise ConfigError(
+            f"a conditional model needs labelled data, and {config.data.source} has no classes "
+            "(for a folder, put each class in its own subfolder)"
+        )
+    model = replace(
+        config.model,
+        num_classes=info.num_classes if config.model.conditional else 0,
+        class_names=tuple(info.class_names) if config.model.conditional else (),
+        channels=info.channels or 1,
+        resolution=info.resolution or 0,
+        toy=info.is_toy,
+    )
+    return replace(config, model=model)
+
+
+def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+class Trainer:
+    """Owns the models, optimizers, data cursor and run folder of one training run."""
+
+    def __init__(self, config: RunConfig, run_dir: str | Path | None = None, *,
+                 control: TrainingControl | None = None, data: TrainingData | None = None,
+                 checkpoint: Checkpoint | None = None):
+        config.validate()
+        self.control = control or TrainingControl()
+        self.device = resolve_device(config.train.device)
+        t = config.train
+        torch.manual_seed(t.seed)
+        self.data = data or load_data(config.data, self.device, seed=t.seed)
+        self.config = resolve_config(config, self.data) if checkpoint is None else checkpoint.config
+        self.loss = get_loss(self.config.loss.name)
+        self.G, self.D = build_models(self.config.model, self.config.loss)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        if t.channels_last and not self.config.model.toy:
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+        self.opt_G = self._optimizer(self.G, t.lr_g, t.betas_g)
+        self.opt_D = self._optimizer(self.D, t.lr_d, t.betas_d)
+        self.ema = EMA(self.G, t.ema_decay) if t.ema else None
+        self._g_params = list(self.G.parameters())
+        self._d_params = list(self.D.parameters())
+        self.d_steps = t.d_steps
+        self.step = 0
+        self.epoch = 0
+        self.position = 0
+        self._order = None
+        gen = torch.Generator().manual_seed(t.seed + FIXED_NOISE_SEED_OFFSET)
+        n = t.grid_size
+        self.fixed_z = torch.randn(n, self.config.model.z_dim, generator=gen)
+        self.fixed_c = (torch.arange(n) % self.config.model.num_classes
+                        if self.config.model.conditional else None)
+        if checkpoint is not None:
+            self._restore(checkpoint)
+        self.total_steps = self._total_steps()
+        self.run = None
+        if run_dir is not None:
+            self.run = RunFolder.open(run_dir) if checkpoint is not None else RunFolder.create(run_dir, self.config)
+        self._metrics_file = None
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, *, control: TrainingControl | None = None,
+               steps: int | None = None, device: str | None = None,
+               data: TrainingData | None = None) -> "Trainer":
+        """Continue a run from its latest checkpoint, on the same trajectory."""
+        run = RunFolder.open(run_dir)
+        latest = run.latest_checkpoint()
+        if latest is None:
+            raise CheckpointError(f"{run.path} has no checkpoint to resume from")
+        ckpt = load_checkpoint(latest)
+        cfg = ckpt.config
+        if steps is not None:
+            cfg = cfg.with_updates("train", steps=steps, epochs=None)
+        if device is not None:
+            cfg = cfg.with_updates("train", device=device)
+        ckpt.config = cfg
+        run.truncate_metrics(ckpt.step)
+        cfg.save(run.config_path)
+        return cls(cfg, run.path, control=control, checkpoint=ckpt, data=data)
+
+    # -- set-up ---------------------------------------------------------------------------------------
+
+    def _optimizer(self, module: nn.Module, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+        if self.config.train.optimizer == "rmsprop":
+            return torch.optim.RMSprop(module.parameters(), lr=lr)
+        return torch.optim.Adam(module.parameters(), lr=lr, betas=betas)
+
+    def _total_steps(self) -> int:
+        t = self.config.train
+        if t.steps is not None:
+            return t.steps
+        per_epoch = max(1, len(self.data) // t.batch_size)
+        return max(1, math.ceil(t.epochs * per_epoch / t.d_steps))
+
+    def _restore(self, ckpt: Checkpoint) -> None:
+        name = f"step {ckpt.step}"
+        load_module_state(self.G, ckpt.modules["G"], "generator", name)
+        load_module_state(self.D, ckpt.modules["D"], "discriminator", name)
+        if self.ema is not None and "G_ema" in ckpt.modules:
+            load_module_state(self.ema.model, ckpt.modules["G_ema"], "EMA generator", name)
+            self.ema.updates = int(ckpt.extra.get("ema_updates", 0))
+        try:
+            self.opt_G.load_state_dict(ckpt.optimizers["G"])
+            self.opt_D.load_state_dict(ckpt.optimizers["D"])
+        except (KeyError, ValueError) as exc:
+            raise CheckpointError(f"the optimizer state at {name} does not fit the model ({exc})") from None
+        self.step = ckpt.step
+        self.epoch = int(ckpt.extra.get("epoch", 0))
+        self.position = int(ckpt.extra.get("position", 0))
+        self.d_steps = int(ckpt.extra.get("d_steps", self.d_steps))
+        self.fixed_z = ckpt.extra_tensors["fixed_z"]
+        self.fixed_c = ckpt.extra_tensors.get("fixed_c")
+        torch.set_rng_state(ckpt.extra_tensors["rng_cpu"])
+        if self.device.type == "cuda" and "rng_cuda" in ckpt.extra_tensors:
+            torch.cuda.set_rng_state(ckpt.extra_tensors["rng_cuda"], self.device)
+
+    # -- data -----------------------------------------------------------------------------------------
+
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
+        """The next real batch; the flag is true when this batch finished an epoch."""
+        b = self.config.train.batch_size
+        if self._order is None:
+            self._order = self.data.epoch_order(self.epoch, self.config.train.seed)
+        idx = self._order[self.position:self.position + b]
+        self.position += b
+        epoch_end = self.position + b > len(self._order)
+        if epoch_end:
+            self.epoch += 1
+            self.position = 0
+            self._order = None
+        x, c = self.data.get(idx)
+        if self.config.train.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, c, epoch_end
+
+    # -- the loop -------------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[StepReport]:
+        return self.run_steps()
+
+    def run_steps(self) -> Iterator[StepReport]:
+        """Train until the configured number of steps or a stop request; yield a report per step."""
+        if self.run is not None:
+            self._metrics_file = open(self.run.metrics_path, "a", encoding="utf-8")
+        self.G.train()
+        self.D.train()
+        try:
+            while self.step < self.total_steps:
+                kind = self.control.wait_turn()
+                if kind is None:
+                    break
+                self._apply_changes()
+                t0 = time.perf_counter()
+                report = self._train_step(kind)
+                report.images_per_sec = report.images_per_sec / max(time.perf_counter() - t0, 1e-9)
+                self._after_step(report)
+                yield report
+        finally:
+            if self._metrics_file is not None:
+                self._metrics_file.close()
+                self._metrics_file = None
+
+    def _apply_changes(self) -> None:
+        changes = self.control.take_changes()
+        if changes is None:
+            return
+        if changes.lr_g is not None:
+            for group in self.opt_G.param_groups:
+                group["lr"] = changes.lr_g
+        if changes.lr_d is not None:
+            for group in self.opt_D.param_groups:
+                group["lr"] = changes.lr_d
+        if changes.d_steps is not None:
+            self.d_steps = max(1, int(changes.d_steps))
+
+    def _noise_std(self) -> float:
+        sigma = self.config.loss.instance_noise
+        return sigma * max(0.0, 1.0 - self.step / self.total_steps) if sigma else 0.0
+
+    def _check_finite(self, value: float, what: str) -> None:
+        if not math.isfinite(value):
+            latest = self.run.latest_checkpoint() if self.run else None
+            kept = f"; the last good checkpoint ({latest.name}) is intact" if latest else ""
+            raise TrainingError(
+                f"the {what} loss became {value} at step {self.step + 1}, so the run stopped{kept}. "
+                "Try lower learning rates, another loss or spectral normalization"
+            )
+
+    def _train_step(self, kind: str) -> StepReport:
+        cfg = self.config
+        lo, t = cfg.loss, cfg.train
+        b, dev = t.batch_size, self.device
+        G, D, loss = self.G, self.D, self.loss
+        sigma = self._noise_std()
+        real_target = 1.0 - lo.label_smoothing
+        loss_d = loss_g = d_real = d_fake = gn_d = gn_g = None
+        extras: dict[str, float] = {}
+        epoch_end = False
+        fake = labels = real_features = None
+        images = 0
+
+        if kind in ("both", "d"):
+            for i in range(self.d_steps):
+                real, labels, ended = self._next_batch()
+                epoch_end |= ended
+                images += real.shape[0]
+                z = torch.randn(b, cfg.model.z_dim, device=dev)
+                # With one D step, G's forward is shared with the G step, as in the DCGAN reference loop.
+                keep_graph = kind == "both" and self.d_steps == 1
+                with torch.set_grad_enabled(keep_graph):
+                    fake = G(z, labels)
+                fake_in = fake.detach()
+                if sigma:
+                    real = real + sigma * torch.randn_like(real)
+                    fake_in = fake_in + sigma * torch.randn_like(fake_in)
+                if lo.r1_weight:
+                    real.requires_grad_(True)
+                real_out, real_features = D(real, labels, return_features=True)
+                fake_out = D(fake_in, labels)
+                loss_d_t = loss.d_loss(real_out, fake_out, real_target)
+                if cfg.loss.name == "wgan-gp":
+                    gp = gradient_penalty(D, real, fake_in, labels)
+                    loss_d_t = loss_d_t + lo.gp_weight * gp
+                    extras["gp"] = gp.item()
+                if lo.r1_weight:
+                    r1 = r1_penalty(real_out, real)
+                    loss_d_t = loss_d_t + lo.r1_weight * r1
+                    extras["r1"] = r1.item()
+                loss_d = loss_d_t.item()
+                self._check_finite(loss_d, "discriminator")
+                self.opt_D.zero_grad(set_to_none=True)
+                loss_d_t.backward()
+                gn_d = _grad_norm(self._d_params).item()
+                self.opt_D.step()
+                if cfg.loss.name == "wgan":
+                    with torch.no_grad():
+                        torch._foreach_clamp_min_(self._d_params, -lo.clip_value)
+                        torch._foreach_clamp_max_(self._d_params, lo.clip_value)
+                with torch.no_grad():
+                    d_real = loss.d_output(real_out.detach()).mean().item()
+                    d_fake = loss.d_output(fake_out.detach()).mean().item()
+                if not keep_graph:
+                    fake = None
+
+        if kind in ("both", "g"):
+            if fake is None:
+                if labels is None and cfg.model.conditional:
+                    labels = torch.randint(cfg.model.num_classes, (b,), device=dev)
+                z = torch.randn(b, cfg.model.z_dim, device=dev)
+                fake = G(z, labels)
+            fake_in = fake + sigma * torch.randn_like(fake) if sigma else fake
+            if lo.feature_matching:
+                if real_features is None:
+                    real, labels_r, ended = self._next_batch()
+                    epoch_end |= ended
+                    with torch.no_grad():
+                        _, real_features = D(real, labels_r, return_features=True)
+                fake_out, fake_features = D(fake_in, labels, return_features=True)
+                loss_g_t = feature_matching(real_features, fake_features)
+            else:
+                fake_out = D(fake_in, labels)
+                loss_g_t = loss.g_loss(fake_out)
+            loss_g = loss_g_t.item()
+            self._check_finite(loss_g, "generator")
+            self.opt_G.zero_grad(set_to_none=True)
+            loss_g_t.backward()
+            gn_g = _grad_norm(self._g_params).item()
+            self.opt_G.step()
+            if self.ema is not None:
+                self.ema.update()
+            if kind == "g":
+                d_fake = loss.d_output(fake_out.detach()).mean().item()
+
+        self.step += 1
+        return StepReport(
+            step=self.step, total_steps=self.total_steps,
+            epoch=self.epoch + self.position / max(1, len(self.data)),
+            loss_d=loss_d, loss_g=loss_g, d_real=d_real, d_fake=d_fake,
+            grad_norm_d=gn_d, grad_norm_g=gn_g, images_per_sec=float(images or b),
+            lr_g=self.opt_G.param_groups[0]["lr"], lr_d=self.opt_D.param_groups[0]["lr"],
+            extras=extras, epoch_end=epoch_end,
+        )
+
+    def _after_step(self, report: StepReport) -> None:
+        t = self.config.train
+        last = self.step >= self.total_steps
+        if self._metrics_file is not None and (self.step % t.log_every == 0 or last):
+            self._metrics_file.write(json.dumps(report.log_record()) + "\n")
+            if last or report.epoch_end:
+                self._metrics_file.flush()
+        if report.epoch_end or last or (t.sample_every and self.step % t.sample_every == 0):
+            report.samples = self.sample_fixed()
+            if self.run is not None:
+                tag = f"epoch-{self.epoch:04d}" if report.epoch_end else f"step-{self.step:07d}"
+                path = self.run.samples_dir / f"{tag}.png"
+                save_image(self.render_samples(report.samples), path)
+                report.grid_path = str(path)
+        if self.run is not None and (last or (t.checkpoint_every and self.step % t.checkpoint_every == 0)):
+            report.checkpoint_path = str(self.save_checkpoint())
+
+    # -- sampling and checkpoints ---------------------------------------------------------------------
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        return self.ema.model if self.ema is not None else self.G
+
+    @torch.no_grad()
+    def sample_fixed(self):
+        """The fixed-noise samples (EMA generator when enabled) as a float32 numpy array."""
+        G = self.sampling_generator
+        was_training = G.training
+        G.eval()
+        c = self.fixed_c.to(self.device) if self.fixed_c is not None else None
+        out = G(self.fixed_z.to(self.device), c).float().cpu().numpy()
+        G.train(was_training)
+        return out
+
+    def render_samples(self, samples):
+        """A PIL image of samples: a grid for images, a scatter over real points for toy data."""
+        if self.config.model.toy:
+            real = self.data.get(torch.arange(min(len(self.data), 1000)))[0].cpu().numpy()
+            return scatter_image(samples, real)
+        return image_grid(samples)
+
+    def checkpoint(self) -> Checkpoint:
+        """The complete state of the run, enough to continue on the same trajectory."""
+        modules = {"G": self.G.state_dict(), "D": self.D.state_dict()}
+        if self.ema is not None:
+            modules["G_ema"] = self.ema.model.state_dict()
+        extra_tensors = {"rng_cpu": torch.get_rng_state(), "fixed_z": self.fixed_z}
+        if self.fixed_c is not None:
+            extra_tensors["fixed_c"] = self.fixed_c
+        if self.device.type == "cuda":
+            extra_tensors["rng_cuda"] = torch.cuda.get_rng_state(self.device)
+        cfg = self.config.with_updates("train", lr_g=self.opt_G.param_groups[0]["lr"],
+                                       lr_d=self.opt_D.param_groups[0]["lr"])
+        return Checkpoint(
+            config=cfg, step=self.step, modules=modules,
+            optimizers={"G": self.opt_G.state_dict(), "D": self.opt_D.state_dict()},
+            extra_tensors=extra_tensors,
+            extra={"epoch": self.epoch, "position": self.position, "d_steps": self.d_steps,
+                   "ema_updates": self.ema.updates if self.ema else 0},
+        )
+
+    def save_checkpoint(self) -> Path:
+        """Write a checkpoint into the run folder and keep only the newest few."""
+        if self.run is None:
+            raise CheckpointError("this trainer has no run folder to save into")
+        path = self.run.checkpoint_path(self.step)
+        save_checkpoint(path, self.checkpoint())
+        if self._metrics_file is not None:
+            self._metrics_file.flush()
+        self.run.prune_checkpoints(self.config.train.keep_checkpoints)
+        return path

@@ -1,0 +1,106 @@
+"""Checkpoints: atomic, complete, never unpickled, and every bad file gets one clear sentence."""
+from __future__ import annotations
+
+import errno
+import os
+import pickle
+
+import pytest
+import torch
+
+from ganstudio.core import io as gs_io
+from ganstudio.core.checkpoints import load_checkpoint, load_generator, save_checkpoint
+from ganstudio.core.runs import RunFolder
+from ganstudio.core.training.loop import Trainer
+from ganstudio.errors import CheckpointError, GanStudioError
+from tests.conftest import tiny_config, tiny_images
+
+
+@pytest.fixture
+def trained(tmp_path):
+    trainer = Trainer(tiny_config(steps=3), tmp_path / "run", data=tiny_images())
+    list(trainer)
+    return trainer, RunFolder(tmp_path / "run").latest_checkpoint()
+
+
+def test_checkpoint_holds_everything_a_run_needs(trained):
+    trainer, path = trained
+    ckpt = load_checkpoint(path)
+    assert ckpt.step == 3 and ckpt.config == trainer.config.with_updates("train")
+    assert set(ckpt.modules) == {"G", "D", "G_ema"}
+    assert set(ckpt.optimizers) == {"G", "D"} and ckpt.optimizers["G"]["state"]
+    assert {"rng_cpu", "fixed_z"} <= set(ckpt.extra_tensors)
+    assert ckpt.version
+    G, cfg = load_generator(path)
+    assert torch.equal(G(trainer.fixed_z), torch.as_tensor(trainer.sample_fixed()))
+
+
+class RunsCode:
+    """A pickle payload whose loading would create a file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("writer", ["pickle", "torch.save"])
+def test_a_pickle_that_would_run_code_is_rejected_and_the_code_does_not_run(tmp_path, writer):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.safetensors"
+    if writer == "pickle":
+        evil.write_bytes(pickle.dumps({"G": RunsCode(marker)}))
+    else:
+        torch.save({"G": RunsCode(marker)}, evil)
+    with pytest.raises(CheckpointError, match="pickle.*never opens them"):
+        load_checkpoint(evil)
+    with pytest.raises(CheckpointError):
+        load_generator(evil)
+    assert not marker.exists()
+
+
+def test_truncated_and_foreign_files_get_one_sentence(trained, tmp_path):
+    _, path = trained
+    data = path.read_bytes()
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="not a readable GAN Studio checkpoint") as info:
+        load_checkpoint(cut)
+    assert "\n" not in str(info.value)
+    text = tmp_path / "notes.safetensors"
+    text.write_text("hello")
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_checkpoint(text)
+    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+        load_checkpoint(tmp_path / "missing.safetensors")
+    from safetensors.torch import save_file
+
+    other = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(2)}, str(other))
+    with pytest.raises(CheckpointError, match="safetensors file but not a GAN Studio checkpoint"):
+        load_checkpoint(other)
+
+
+def test_weights_that_do_not_fit_the_architecture_are_refused(trained, tmp_path):
+    trainer, path = trained
+    ckpt = load_checkpoint(path)
+    ckpt.config = ckpt.config.with_updates("model", capacity=16)  # claims a wider model
+    wrong = tmp_path / "wrong.safetensors"
+    save_checkpoint(wrong, ckpt)
+    with pytest.raises(CheckpointError, match="do not match the architecture"):
+        load_generator(wrong)
+
+
+def test_a_failed_write_leaves_the_previous_checkpoint_intact(trained, monkeypatch):
+    trainer, path = trained
+    before = path.read_bytes()
+
+    def full_disk(self, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(gs_io.os, "fsync", lambda fd: full_disk(None))
+    with pytest.raises(GanStudioError, match="disk is full.*previous file is intact"):
+        save_checkpoint(path, trainer.checkpoint())
+    assert path.read_bytes() == before
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
