@@ -12,7 +12,7 @@ import statistics
 import time
 
 import torch
-import torch.nn.functional as F
+from handwritten import handwritten_images_per_sec
 
 from ganstudio.config import RunConfig
 from ganstudio.core.data import load_data
@@ -29,41 +29,11 @@ def mnist_config(root: str, batch: int, ema: bool, channels_last: bool) -> RunCo
 
 
 def handwritten_loop(cfg: RunConfig, data, steps: int, warmup: int) -> float:
-    """The PyTorch DCGAN example's loop: one G forward shared by the D and G steps, BCE with logits."""
     torch.manual_seed(cfg.train.seed)
     G, D = build_models(cfg.model, cfg.loss)
-    if cfg.train.channels_last:
-        G.to(memory_format=torch.channels_last)
-        D.to(memory_format=torch.channels_last)
     t = cfg.train
-    opt_g = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=t.betas_g)
-    opt_d = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=t.betas_d)
-    b, n = t.batch_size, len(data)
-    order = torch.randperm(n)
-    pos, start = 0, None
-    for i in range(warmup + steps):
-        if i == warmup:
-            start = time.perf_counter()
-        if pos + b > n:
-            order, pos = torch.randperm(n), 0
-        real, _ = data.get(order[pos:pos + b])
-        pos += b
-        if t.channels_last:
-            real = real.contiguous(memory_format=torch.channels_last)
-        fake = G(torch.randn(b, cfg.model.z_dim))
-        out_real, out_fake = D(real), D(fake.detach())
-        loss_d = (F.binary_cross_entropy_with_logits(out_real, torch.ones_like(out_real))
-                  + F.binary_cross_entropy_with_logits(out_fake, torch.zeros_like(out_fake)))
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
-        out = D(fake)
-        loss_g = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
-        _ = (loss_d.item(), loss_g.item(), torch.sigmoid(out_real).mean().item())  # what the example logs
-    return steps * b / (time.perf_counter() - start)
+    return handwritten_images_per_sec(G, D, data, batch=t.batch_size, z_dim=cfg.model.z_dim, steps=steps,
+                                      warmup=warmup, lr=t.lr_g, betas=t.betas_g, channels_last=t.channels_last)
 
 
 def trainer_loop(cfg: RunConfig, data, steps: int, warmup: int) -> float:

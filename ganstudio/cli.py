@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-ema", action="store_true", help="sample from G itself, not its moving average")
     train.add_argument("--seed", type=int)
     train.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    train.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="mixed precision (CUDA)")
+    train.add_argument("--tf32", action="store_true", default=None, help="TF32 matrix math on CUDA")
+    train.add_argument("--channels-last", action="store_true", default=None, help="channels_last memory format")
+    train.add_argument("--sync-batchnorm", action="store_true", default=None,
+                       help="under torchrun on GPUs: batch-norm statistics over all processes")
     train.add_argument("--sample-every", type=int, help="sample grid every N steps (and every epoch)")
     train.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps")
     train.add_argument("--out", help="the run folder to create")
@@ -109,7 +114,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     loss = _flags(args, loss="name", label_smoothing="label_smoothing", instance_noise="instance_noise",
                   feature_matching="feature_matching", r1_weight="r1_weight")
     train = _flags(args, batch_size="batch_size", d_steps="d_steps", lr_g="lr_g", lr_d="lr_d", seed="seed",
-                   device="device", sample_every="sample_every", checkpoint_every="checkpoint_every")
+                   device="device", sample_every="sample_every", checkpoint_every="checkpoint_every",
+                   precision="precision", tf32="tf32", channels_last="channels_last",
+                   sync_batchnorm="sync_batchnorm")
     if args.steps is not None:
         train.update(steps=args.steps, epochs=None)
     elif args.epochs is not None:
@@ -143,23 +150,39 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer = Trainer(config_from_args(args), args.out, control=control)
         where = Path(args.out)
     _stop_on_interrupt(control)
+    main_rank = trainer.dist.is_main
+    say = (lambda text: print(text, file=sys.stderr)) if main_rank else (lambda text: None)
     info = trainer.data.info
     cfg = trainer.config
-    print(f"Training {cfg.model.arch}{' (conditional)' if cfg.model.conditional else ''} with {cfg.loss.name} "
-          f"loss on {cfg.data.source} ({info.size:,} {'points' if info.is_toy else 'images'}) on "
-          f"{_device_text(trainer)}; batch {cfg.train.batch_size}, {trainer.total_steps:,} steps -> {where}",
-          file=sys.stderr)
+    say(f"Training {cfg.model.arch}{' (conditional)' if cfg.model.conditional else ''} with {cfg.loss.name} "
+        f"loss on {cfg.data.source} ({info.size:,} {'points' if info.is_toy else 'images'}) on "
+        f"{_device_text(trainer)}; {_batch_text(trainer)}, {trainer.total_steps:,} steps -> {where}")
     if info.skipped_report:
-        print(info.skipped_report, file=sys.stderr)
-    last = _run_with_progress(trainer, quiet=args.quiet)
-    if control.stopped and trainer.step < trainer.total_steps:
-        path = trainer.save_checkpoint()
-        print(f"Stopped at step {trainer.step}; checkpoint saved to {path}. Continue with "
-              f"ganstudio train --resume {where}", file=sys.stderr)
-    elif last is not None:
-        print(f"Done: {trainer.step} steps, D loss {_fmt(last.loss_d)}, G loss {_fmt(last.loss_g)}. "
-              f"Checkpoint: {trainer.run.latest_checkpoint()}", file=sys.stderr)
+        say(info.skipped_report)
+    try:
+        last = _run_with_progress(trainer, quiet=args.quiet or not main_rank)
+        if trainer.step < trainer.total_steps:  # stopped by Ctrl-C (on any rank)
+            path = trainer.save_checkpoint()
+            say(f"Stopped at step {trainer.step}; checkpoint saved to {path}. Continue with "
+                f"ganstudio train --resume {where}")
+        elif last is not None:
+            say(f"Done: {trainer.step} steps, D loss {_fmt(last.loss_d)}, G loss {_fmt(last.loss_g)}. "
+                f"Checkpoint: {trainer.run.latest_checkpoint()}")
+    finally:
+        from ganstudio.core import distributed
+
+        distributed.shutdown(trainer.dist)
     return 0
+
+
+def _batch_text(trainer) -> str:
+    t, world = trainer.config.train, trainer.dist.world_size
+    lr = f"lr G {trainer.opt_G.param_groups[0]['lr']:g} / D {trainer.opt_D.param_groups[0]['lr']:g}"
+    precision = f", {t.precision}" if t.precision != "fp32" else ""
+    if world == 1:
+        return f"batch {t.batch_size}, {lr}{precision}"
+    return (f"batch {t.batch_size} per process x {world} processes = {t.batch_size * world} effective "
+            f"({trainer.dist.backend}), {lr} (not scaled with the batch){precision}")
 
 
 def _device_text(trainer) -> str:

@@ -92,6 +92,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", "mps"
     channels_last: bool = False
+    precision: str = "fp32"  # "fp32", "bf16" (autocast) or "fp16" (autocast + gradient scaling, CUDA only)
+    tf32: bool = False  # TF32 matrix math on CUDA (Ampere and newer)
+    sync_batchnorm: bool = False  # under torchrun: batch-norm statistics over all processes' batches
     log_every: int = 1  # write metrics.jsonl every N steps
     sample_every: int = 500  # sample grid every N steps (and at every epoch end); 0 = epochs only
     checkpoint_every: int = 1000  # 0 = only at the end
@@ -208,6 +211,8 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"optimizer must be adam or rmsprop, not {t.optimizer!r}")
     if not 0.0 < t.ema_decay < 1.0:
         raise ConfigError(f"EMA decay must be between 0 and 1, not {t.ema_decay}")
+    if t.precision not in ("fp32", "bf16", "fp16"):
+        raise ConfigError(f"precision must be fp32, bf16 or fp16, not {t.precision!r}")
     if t.keep_checkpoints < 1:
         raise ConfigError("keep at least one checkpoint")
 

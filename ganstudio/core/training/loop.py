@@ -5,10 +5,11 @@ as signals, tests read them directly.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 from ganstudio.config import RunConfig
+from ganstudio.core import distributed
 from ganstudio.core.checkpoints import Checkpoint, load_checkpoint, load_module_state, save_checkpoint
 from ganstudio.core.data import TrainingData, load_data
 from ganstudio.core.device import resolve_device
@@ -57,6 +59,25 @@ def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
+@dataclass
+class _StepState:
+    """What one training step has gathered so far: the report's numbers and what the G step reuses."""
+
+    sigma: float = 0.0
+    loss_d: float | None = None
+    loss_g: float | None = None
+    d_real: float | None = None
+    d_fake: float | None = None
+    gn_d: float | None = None
+    gn_g: float | None = None
+    images: int = 0
+    epoch_end: bool = False
+    labels: torch.Tensor | None = None
+    fake: torch.Tensor | None = None
+    real_features: torch.Tensor | None = None
+    extras: dict[str, float] = field(default_factory=dict)
+
+
 class Trainer:
     """Owns the models, optimizers, data cursor and run folder of one training run."""
 
@@ -65,18 +86,36 @@ class Trainer:
                  checkpoint: Checkpoint | None = None):
         config.validate()
         self.control = control or TrainingControl()
-        self.device = resolve_device(config.train.device)
+        self.dist, device_request = distributed.init(config.train.device)
+        self.device = resolve_device(device_request)
         t = config.train
+        if t.precision == "fp16" and self.device.type != "cuda":
+            raise ConfigError("fp16 mixed precision needs a CUDA GPU; use bf16 or fp32 here")
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = t.tf32
+            torch.backends.cudnn.allow_tf32 = t.tf32
         torch.manual_seed(t.seed)
         self.data = data or load_data(config.data, self.device, seed=t.seed)
         self.config = resolve_config(config, self.data) if checkpoint is None else checkpoint.config
         self.loss = get_loss(self.config.loss.name)
         self.G, self.D = build_models(self.config.model, self.config.loss)
+        if self.dist.enabled and t.sync_batchnorm:
+            if self.device.type != "cuda":
+                raise ConfigError("synchronized batch norm works only on CUDA GPUs; turn it off for CPU runs")
+            self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
+            self.D = nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
         self.G.to(self.device)
         self.D.to(self.device)
         if t.channels_last and not self.config.model.toy:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
+        # The modules the step runs: DDP wrappers under torchrun (gradients averaged), else the models.
+        self.G_train, self.D_train = self.G, self.D
+        if self.dist.enabled:
+            self.G_train, self.D_train = distributed.wrap(self.G, self.device), distributed.wrap(self.D, self.device)
+        self._amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=t.precision == "fp16")
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=t.precision == "fp16")
         self.opt_G = self._optimizer(self.G, t.lr_g, t.betas_g)
         self.opt_D = self._optimizer(self.D, t.lr_d, t.betas_d)
         self.ema = EMA(self.G, t.ema_decay) if t.ema else None
@@ -92,12 +131,20 @@ class Trainer:
         self.fixed_z = torch.randn(n, self.config.model.z_dim, generator=gen)
         self.fixed_c = (torch.arange(n) % self.config.model.num_classes
                         if self.config.model.conditional else None)
+        if self.dist.enabled:  # each rank draws its own noise after the identical initialization
+            torch.manual_seed(t.seed + self.dist.rank)
         if checkpoint is not None:
             self._restore(checkpoint)
         self.total_steps = self._total_steps()
         self.run = None
         if run_dir is not None:
-            self.run = RunFolder.open(run_dir) if checkpoint is not None else RunFolder.create(run_dir, self.config)
+            if checkpoint is not None:
+                self.run = RunFolder.open(run_dir)
+            elif self.dist.is_main:
+                self.run = RunFolder.create(run_dir, self.config)
+            distributed.barrier(self.dist)
+            if self.run is None:
+                self.run = RunFolder(run_dir)  # other ranks never write into it
         self._metrics_file = None
 
     @classmethod
@@ -106,6 +153,7 @@ class Trainer:
                data: TrainingData | None = None) -> "Trainer":
         """Continue a run from its latest checkpoint, on the same trajectory."""
         run = RunFolder.open(run_dir)
+        main_process = distributed.from_environment().is_main
         latest = run.latest_checkpoint()
         if latest is None:
             raise CheckpointError(f"{run.path} has no checkpoint to resume from")
@@ -116,8 +164,9 @@ class Trainer:
         if device is not None:
             cfg = cfg.with_updates("train", device=device)
         ckpt.config = cfg
-        run.truncate_metrics(ckpt.step)
-        cfg.save(run.config_path)
+        if main_process:
+            run.truncate_metrics(ckpt.step)
+            cfg.save(run.config_path)
         return cls(cfg, run.path, control=control, checkpoint=ckpt, data=data)
 
     # -- set-up ---------------------------------------------------------------------------------------
@@ -131,7 +180,7 @@ class Trainer:
         t = self.config.train
         if t.steps is not None:
             return t.steps
-        per_epoch = max(1, len(self.data) // t.batch_size)
+        per_epoch = max(1, len(self.data) // (t.batch_size * self.dist.world_size))
         return max(1, math.ceil(t.epochs * per_epoch / t.d_steps))
 
     def _restore(self, ckpt: Checkpoint) -> None:
@@ -152,20 +201,28 @@ class Trainer:
         self.d_steps = int(ckpt.extra.get("d_steps", self.d_steps))
         self.fixed_z = ckpt.extra_tensors["fixed_z"]
         self.fixed_c = ckpt.extra_tensors.get("fixed_c")
-        torch.set_rng_state(ckpt.extra_tensors["rng_cpu"])
-        if self.device.type == "cuda" and "rng_cuda" in ckpt.extra_tensors:
-            torch.cuda.set_rng_state(ckpt.extra_tensors["rng_cuda"], self.device)
+        rank = self.dist.rank
+        cpu_state = ckpt.extra_tensors.get(f"rng_cpu_rank{rank}", ckpt.extra_tensors["rng_cpu"] if rank == 0 else None)
+        if cpu_state is not None:
+            torch.set_rng_state(cpu_state)
+        else:  # more processes than when it was saved: a fresh stream for this rank
+            torch.manual_seed(self.config.train.seed + rank + 7 * ckpt.step)
+        cuda_state = ckpt.extra_tensors.get(f"rng_cuda_rank{rank}", ckpt.extra_tensors.get("rng_cuda"))
+        if self.device.type == "cuda" and cuda_state is not None:
+            torch.cuda.set_rng_state(cuda_state, self.device)
 
     # -- data -----------------------------------------------------------------------------------------
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None, bool]:
         """The next real batch; the flag is true when this batch finished an epoch."""
         b = self.config.train.batch_size
+        span = b * self.dist.world_size  # one global batch: every rank takes its own slice
         if self._order is None:
             self._order = self.data.epoch_order(self.epoch, self.config.train.seed)
-        idx = self._order[self.position:self.position + b]
-        self.position += b
-        epoch_end = self.position + b > len(self._order)
+        start = self.position + self.dist.rank * b
+        idx = self._order[start:start + b]
+        self.position += span
+        epoch_end = self.position + span > len(self._order)
         if epoch_end:
             self.epoch += 1
             self.position = 0
@@ -182,14 +239,14 @@ class Trainer:
 
     def run_steps(self) -> Iterator[StepReport]:
         """Train until the configured number of steps or a stop request; yield a report per step."""
-        if self.run is not None:
+        if self.run is not None and self.dist.is_main:
             self._metrics_file = open(self.run.metrics_path, "a", encoding="utf-8")
         self.G.train()
         self.D.train()
         try:
             while self.step < self.total_steps:
                 kind = self.control.wait_turn()
-                if kind is None:
+                if distributed.any_rank(self.dist, kind is None, self.device):
                     break
                 self._apply_changes()
                 t0 = time.perf_counter()
@@ -228,100 +285,116 @@ class Trainer:
                 "Try lower learning rates, another loss or spectral normalization"
             )
 
+    def _amp(self):
+        """Autocast for the forward passes when mixed precision is on."""
+        if self._amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self._amp_dtype)
+
+    def _agreed_loss(self, loss: torch.Tensor, what: str) -> float:
+        """The loss as a float, averaged over ranks under torchrun; a non-finite one stops the run."""
+        (value,) = distributed.agree(self.dist, [loss.item()], self.device)
+        self._check_finite(value, what)
+        return value
+
     def _train_step(self, kind: str) -> StepReport:
-        cfg = self.config
-        lo, t = cfg.loss, cfg.train
-        b, dev = t.batch_size, self.device
-        G, D, loss = self.G, self.D, self.loss
-        sigma = self._noise_std()
-        real_target = 1.0 - lo.label_smoothing
-        loss_d = loss_g = d_real = d_fake = gn_d = gn_g = None
-        extras: dict[str, float] = {}
-        epoch_end = False
-        fake = labels = real_features = None
-        images = 0
-
+        """One step: d_steps discriminator updates then one generator update (or one of them alone)."""
+        b = self.config.train.batch_size
+        s = _StepState(sigma=self._noise_std())
         if kind in ("both", "d"):
-            for i in range(self.d_steps):
-                real, labels, ended = self._next_batch()
-                epoch_end |= ended
-                images += real.shape[0]
-                z = torch.randn(b, cfg.model.z_dim, device=dev)
-                # With one D step, G's forward is shared with the G step, as in the DCGAN reference loop.
-                keep_graph = kind == "both" and self.d_steps == 1
-                with torch.set_grad_enabled(keep_graph):
-                    fake = G(z, labels)
-                fake_in = fake.detach()
-                if sigma:
-                    real = real + sigma * torch.randn_like(real)
-                    fake_in = fake_in + sigma * torch.randn_like(fake_in)
-                if lo.r1_weight:
-                    real.requires_grad_(True)
-                real_out, real_features = D(real, labels, return_features=True)
-                fake_out = D(fake_in, labels)
-                loss_d_t = loss.d_loss(real_out, fake_out, real_target)
-                if cfg.loss.name == "wgan-gp":
-                    gp = gradient_penalty(D, real, fake_in, labels)
-                    loss_d_t = loss_d_t + lo.gp_weight * gp
-                    extras["gp"] = gp.item()
-                if lo.r1_weight:
-                    r1 = r1_penalty(real_out, real)
-                    loss_d_t = loss_d_t + lo.r1_weight * r1
-                    extras["r1"] = r1.item()
-                loss_d = loss_d_t.item()
-                self._check_finite(loss_d, "discriminator")
-                self.opt_D.zero_grad(set_to_none=True)
-                loss_d_t.backward()
-                gn_d = _grad_norm(self._d_params).item()
-                self.opt_D.step()
-                if cfg.loss.name == "wgan":
-                    with torch.no_grad():
-                        torch._foreach_clamp_min_(self._d_params, -lo.clip_value)
-                        torch._foreach_clamp_max_(self._d_params, lo.clip_value)
-                with torch.no_grad():
-                    d_real = loss.d_output(real_out.detach()).mean().item()
-                    d_fake = loss.d_output(fake_out.detach()).mean().item()
-                if not keep_graph:
-                    fake = None
-
+            for _ in range(self.d_steps):
+                self._d_step(s, keep_fake=kind == "both" and self.d_steps == 1)
         if kind in ("both", "g"):
-            if fake is None:
-                if labels is None and cfg.model.conditional:
-                    labels = torch.randint(cfg.model.num_classes, (b,), device=dev)
-                z = torch.randn(b, cfg.model.z_dim, device=dev)
-                fake = G(z, labels)
-            fake_in = fake + sigma * torch.randn_like(fake) if sigma else fake
-            if lo.feature_matching:
-                if real_features is None:
-                    real, labels_r, ended = self._next_batch()
-                    epoch_end |= ended
-                    with torch.no_grad():
-                        _, real_features = D(real, labels_r, return_features=True)
-                fake_out, fake_features = D(fake_in, labels, return_features=True)
-                loss_g_t = feature_matching(real_features, fake_features)
-            else:
-                fake_out = D(fake_in, labels)
-                loss_g_t = loss.g_loss(fake_out)
-            loss_g = loss_g_t.item()
-            self._check_finite(loss_g, "generator")
-            self.opt_G.zero_grad(set_to_none=True)
-            loss_g_t.backward()
-            gn_g = _grad_norm(self._g_params).item()
-            self.opt_G.step()
-            if self.ema is not None:
-                self.ema.update()
-            if kind == "g":
-                d_fake = loss.d_output(fake_out.detach()).mean().item()
-
+            self._g_step(s)
         self.step += 1
         return StepReport(
             step=self.step, total_steps=self.total_steps,
             epoch=self.epoch + self.position / max(1, len(self.data)),
-            loss_d=loss_d, loss_g=loss_g, d_real=d_real, d_fake=d_fake,
-            grad_norm_d=gn_d, grad_norm_g=gn_g, images_per_sec=float(images or b),
+            loss_d=s.loss_d, loss_g=s.loss_g, d_real=s.d_real, d_fake=s.d_fake,
+            grad_norm_d=s.gn_d, grad_norm_g=s.gn_g, images_per_sec=float(s.images or b),
             lr_g=self.opt_G.param_groups[0]["lr"], lr_d=self.opt_D.param_groups[0]["lr"],
-            extras=extras, epoch_end=epoch_end,
+            extras=s.extras, epoch_end=s.epoch_end,
         )
+
+    def _d_step(self, s: "_StepState", keep_fake: bool) -> None:
+        cfg, lo = self.config, self.config.loss
+        G, D, loss = self.G_train, self.D_train, self.loss
+        real, s.labels, ended = self._next_batch()
+        s.epoch_end |= ended
+        s.images += real.shape[0]
+        z = torch.randn(cfg.train.batch_size, cfg.model.z_dim, device=self.device)
+        # With one D step, G's forward is shared with the G step, as in the DCGAN reference loop.
+        with torch.set_grad_enabled(keep_fake), self._amp():
+            fake = G(z, s.labels)
+        fake_in = fake.detach()
+        if s.sigma:
+            real = real + s.sigma * torch.randn_like(real)
+            fake_in = fake_in + s.sigma * torch.randn_like(fake_in)
+        if lo.r1_weight:
+            real.requires_grad_(True)
+        with self._amp():
+            real_out, s.real_features = D(real, s.labels, return_features=True)
+            fake_out = D(fake_in, s.labels)
+            loss_d = loss.d_loss(real_out.float(), fake_out.float(), 1.0 - lo.label_smoothing)
+        if lo.name == "wgan-gp":  # penalties in fp32: their inner gradients need the precision
+            gp = gradient_penalty(D, real.float(), fake_in.float(), s.labels)
+            loss_d = loss_d + lo.gp_weight * gp
+            s.extras["gp"] = gp.item()
+        if lo.r1_weight:
+            r1 = r1_penalty(real_out.float(), real)
+            loss_d = loss_d + lo.r1_weight * r1
+            s.extras["r1"] = r1.item()
+        s.loss_d = self._agreed_loss(loss_d, "discriminator")
+        self.opt_D.zero_grad(set_to_none=True)
+        self.scaler_d.scale(loss_d).backward()
+        self.scaler_d.unscale_(self.opt_D)
+        s.gn_d = _grad_norm(self._d_params).item()
+        self.scaler_d.step(self.opt_D)
+        self.scaler_d.update()
+        if lo.name == "wgan":
+            with torch.no_grad():
+                torch._foreach_clamp_min_(self._d_params, -lo.clip_value)
+                torch._foreach_clamp_max_(self._d_params, lo.clip_value)
+        with torch.no_grad():
+            s.d_real = loss.d_output(real_out.detach().float()).mean().item()
+            s.d_fake = loss.d_output(fake_out.detach().float()).mean().item()
+        s.fake = fake if keep_fake else None
+
+    def _g_step(self, s: "_StepState") -> None:
+        cfg, lo = self.config, self.config.loss
+        G, D, loss = self.G_train, self.D_train, self.loss
+        b = cfg.train.batch_size
+        labels = s.labels
+        with self._amp():
+            fake = s.fake
+            if fake is None:
+                if labels is None and cfg.model.conditional:
+                    labels = torch.randint(cfg.model.num_classes, (b,), device=self.device)
+                fake = G(torch.randn(b, cfg.model.z_dim, device=self.device), labels)
+            fake_in = fake + s.sigma * torch.randn_like(fake) if s.sigma else fake
+            if lo.feature_matching:
+                real_features = s.real_features
+                if real_features is None:
+                    real, real_labels, ended = self._next_batch()
+                    s.epoch_end |= ended
+                    with torch.no_grad():
+                        _, real_features = D(real, real_labels, return_features=True)
+                fake_out, fake_features = D(fake_in, labels, return_features=True)
+                loss_g = feature_matching(real_features.float(), fake_features.float())
+            else:
+                fake_out = D(fake_in, labels)
+                loss_g = loss.g_loss(fake_out.float())
+        s.loss_g = self._agreed_loss(loss_g, "generator")
+        self.opt_G.zero_grad(set_to_none=True)
+        self.scaler_g.scale(loss_g).backward()
+        self.scaler_g.unscale_(self.opt_G)
+        s.gn_g = _grad_norm(self._g_params).item()
+        self.scaler_g.step(self.opt_G)
+        self.scaler_g.update()
+        if self.ema is not None:
+            self.ema.update()
+        if s.d_fake is None:
+            s.d_fake = loss.d_output(fake_out.detach().float()).mean().item()
 
     def _after_step(self, report: StepReport) -> None:
         t = self.config.train
@@ -330,7 +403,8 @@ class Trainer:
             self._metrics_file.write(json.dumps(report.log_record()) + "\n")
             if last or report.epoch_end:
                 self._metrics_file.flush()
-        if report.epoch_end or last or (t.sample_every and self.step % t.sample_every == 0):
+        grid_step = report.epoch_end or last or (t.sample_every and self.step % t.sample_every == 0)
+        if grid_step and self.dist.is_main:
             report.samples = self.sample_fixed()
             if self.run is not None:
                 tag = f"epoch-{self.epoch:04d}" if report.epoch_end else f"step-{self.step:07d}"
@@ -369,11 +443,19 @@ class Trainer:
         modules = {"G": self.G.state_dict(), "D": self.D.state_dict()}
         if self.ema is not None:
             modules["G_ema"] = self.ema.model.state_dict()
-        extra_tensors = {"rng_cpu": torch.get_rng_state(), "fixed_z": self.fixed_z}
+        extra_tensors = {"fixed_z": self.fixed_z}
         if self.fixed_c is not None:
             extra_tensors["fixed_c"] = self.fixed_c
+        # Every rank's random state (a collective under torchrun), so that each rank resumes exactly.
+        cpu_states = distributed.gather_rng_states(self.dist, torch.get_rng_state(), self.device)
+        extra_tensors["rng_cpu"] = cpu_states[0]
+        for rank, state in enumerate(cpu_states[1:], start=1):
+            extra_tensors[f"rng_cpu_rank{rank}"] = state
         if self.device.type == "cuda":
-            extra_tensors["rng_cuda"] = torch.cuda.get_rng_state(self.device)
+            cuda_states = distributed.gather_rng_states(self.dist, torch.cuda.get_rng_state(self.device), self.device)
+            extra_tensors["rng_cuda"] = cuda_states[0]
+            for rank, state in enumerate(cuda_states[1:], start=1):
+                extra_tensors[f"rng_cuda_rank{rank}"] = state
         cfg = self.config.with_updates("train", lr_g=self.opt_G.param_groups[0]["lr"],
                                        lr_d=self.opt_D.param_groups[0]["lr"])
         return Checkpoint(
@@ -385,11 +467,15 @@ class Trainer:
         )
 
     def save_checkpoint(self) -> Path:
-        """Write a checkpoint into the run folder and keep only the newest few."""
+        """Write a checkpoint into the run folder and keep only the newest few (under torchrun every rank
+        calls this at the same step; rank 0 writes)."""
         if self.run is None:
             raise CheckpointError("this trainer has no run folder to save into")
         path = self.run.checkpoint_path(self.step)
-        save_checkpoint(path, self.checkpoint())
+        ckpt = self.checkpoint()
+        if not self.dist.is_main:
+            return path
+        save_checkpoint(path, ckpt)
         if self._metrics_file is not None:
             self._metrics_file.flush()
         self.run.prune_checkpoints(self.config.train.keep_checkpoints)
