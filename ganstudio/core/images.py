@@ -50,6 +50,11 @@ def scatter_image(fake: np.ndarray, real: np.ndarray | None = None, size: int = 
     if real is not None:
         plot(real, (31, 119, 180))
     plot(fake, (255, 127, 14))
+    legend = [("generated", (255, 127, 14))] + ([("real", (31, 119, 180))] if real is not None else [])
+    for row, (label, colour) in enumerate(legend):
+        y = 8 + 16 * row
+        draw.ellipse([8, y + 3, 16, y + 11], fill=colour)
+        draw.text((22, y), label, fill=(60, 60, 60))
     return img
 
 

@@ -68,7 +68,7 @@ def data_defaults(source: str) -> dict[str, Any]:
     with a 2D latent (as in GAN Lab), large batches and a short EMA, which learn the ring in ~3000 steps."""
     if source.startswith("toy:"):
         return {"model": {"arch": "mlp", "z_dim": 2},
-                "train": {"batch_size": 256, "lr_g": 5e-4, "lr_d": 5e-4, "ema_decay": 0.99}}
+                "train": {"batch_size": 256, "lr_g": 5e-4, "lr_d": 5e-4, "ema_decay": 0.99, "grid_size": 512}}
     return {}
 
 
