@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--device", default="auto")
     sample.add_argument("--raw", action="store_true", help="sample from G, not its moving average")
     sample.add_argument("--out", required=True, help=".png for a grid, .npy for the raw samples")
+    export = sub.add_parser("export", help="write a slim model file (generator only) to share or bundle",
+                            description="Write only the sampling generator and its config: a few MB, for "
+                                        "exploring and sampling (it cannot resume training).")
+    export.add_argument("--checkpoint", required=True, help="a checkpoint or a run folder")
+    export.add_argument("--out", required=True, help="the .safetensors file to write")
     return parser
 
 
@@ -145,9 +150,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         if not args.out:
             raise GanStudioError("give the run folder to create with --out (or --resume RUN_DIR)")
-        if not (args.data or args.config):
+        config = config_from_args(args)
+        if not (args.data or args.config or (args.preset and config.data != RunConfig().data)):
             raise GanStudioError("give the training data with --data (or a --config file)")
-        trainer = Trainer(config_from_args(args), args.out, control=control)
+        trainer = Trainer(config, args.out, control=control)
         where = Path(args.out)
     _stop_on_interrupt(control)
     main_rank = trainer.dist.is_main
@@ -283,7 +289,15 @@ def _labels(klass: str | None, cfg: RunConfig, n: int):
     return torch.full((n,), index, dtype=torch.long)
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample}
+def cmd_export(args: argparse.Namespace) -> int:
+    from ganstudio.core.checkpoints import export_generator
+
+    out = export_generator(args.checkpoint, args.out)
+    print(f"Wrote {out} ({out.stat().st_size / 2**20:.1f} MB)", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "export": cmd_export}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -159,3 +159,14 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu", prefer_
         raise CheckpointError(f"{Path(path).name} has no generator weights")
     load_module_state(G, ckpt.modules[key], "generator", Path(path).name)
     return G.to(device).eval().requires_grad_(False), ckpt.config
+
+
+def export_generator(source: str | Path, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write a slim model file holding only the sampling generator (EMA weights when present) and the config:
+    what the app ships and shares. It opens in the explorer and `ganstudio sample`, not for resuming training."""
+    ckpt = load_checkpoint(source)
+    key = "G_ema" if "G_ema" in ckpt.modules else "G"
+    slim = Checkpoint(config=ckpt.config, step=ckpt.step, modules={"G_ema": ckpt.modules[key]},
+                      extra={"exported_from_step": ckpt.step, **(extra or {})})
+    save_checkpoint(Path(out), slim)
+    return Path(out)

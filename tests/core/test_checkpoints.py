@@ -104,3 +104,17 @@ def test_a_failed_write_leaves_the_previous_checkpoint_intact(trained, monkeypat
         save_checkpoint(path, trainer.checkpoint())
     assert path.read_bytes() == before
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_exported_model_is_slim_samples_the_same_and_cannot_resume(trained, tmp_path):
+    from ganstudio.core.checkpoints import export_generator
+
+    trainer, path = trained
+    out = export_generator(path, tmp_path / "model.safetensors")
+    assert out.stat().st_size < path.stat().st_size / 2
+    G, cfg = load_generator(out)
+    assert torch.equal(G(trainer.fixed_z), torch.as_tensor(trainer.sample_fixed()))
+    run = RunFolder(tmp_path / "run")
+    out.replace(run.checkpoint_path(99))
+    with pytest.raises(CheckpointError, match="holds only a generator"):
+        Trainer.resume(run.path, data=tiny_images())

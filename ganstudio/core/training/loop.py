@@ -185,6 +185,9 @@ class Trainer:
 
     def _restore(self, ckpt: Checkpoint) -> None:
         name = f"step {ckpt.step}"
+        if "G" not in ckpt.modules or "D" not in ckpt.modules:
+            raise CheckpointError(f"the checkpoint at {name} holds only a generator (an exported model); "
+                                  "training can resume only from a run's own checkpoints")
         load_module_state(self.G, ckpt.modules["G"], "generator", name)
         load_module_state(self.D, ckpt.modules["D"], "discriminator", name)
         if self.ema is not None and "G_ema" in ckpt.modules:
