@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="ganstudio", description="Train GANs and explore what they learned. "
                            "With no command, opens the desktop app.")
     parser.add_argument("--version", action="version", version=f"ganstudio {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation offscreen (window, bundled models, training) and exit")
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
 
     train = sub.add_parser("train", help="train a GAN headless", description="Train a GAN without the GUI.")
@@ -304,6 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run a subcommand; errors are one line on stderr and a non-zero exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from ganstudio.selftest import run_self_test
+
+        return run_self_test()
     if args.command is None:
         from ganstudio.gui.app import run_app
 

@@ -4,15 +4,10 @@ from __future__ import annotations
 import sys
 
 
-def run_app(argv: list[str] | None = None) -> int:
-    """Create the QApplication, show the main window and run the event loop."""
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+def create_main_window():
+    """The application's main window (not yet shown)."""
+    from PySide6.QtWidgets import QLabel, QMainWindow
 
-    import ganstudio
-
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
-    app.setApplicationName("GAN Studio")
-    app.setApplicationVersion(ganstudio.__version__)
     window = QMainWindow()
     window.setWindowTitle("GAN Studio")
     label = QLabel("GAN Studio: training and exploring arrive in the next releases.\n"
@@ -20,5 +15,18 @@ def run_app(argv: list[str] | None = None) -> int:
     label.setMargin(24)
     window.setCentralWidget(label)
     window.resize(900, 600)
+    return window
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Create the QApplication, show the main window and run the event loop."""
+    from PySide6.QtWidgets import QApplication
+
+    import ganstudio
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("GAN Studio")
+    app.setApplicationVersion(ganstudio.__version__)
+    window = create_main_window()
     window.show()
     return app.exec()

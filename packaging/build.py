@@ -1,0 +1,50 @@
+"""Build the one-folder desktop app with PyInstaller, then run its self-test.
+
+    python packaging/build.py            # -> dist/GANStudio/GANStudio (GANStudio.exe on Windows)
+
+Prints the build time, the folder's size and the self-test's result; exits non-zero if either step fails.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dist", default=str(ROOT / "dist"))
+    parser.add_argument("--work", default=str(ROOT / "build"))
+    parser.add_argument("--skip-self-test", action="store_true")
+    args = parser.parse_args()
+    dist = Path(args.dist)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+                    "--distpath", str(dist), "--workpath", args.work, str(ROOT / "packaging" / "ganstudio.spec")],
+                   check=True, cwd=ROOT)
+    app_dir = dist / "GANStudio"
+    if sys.platform.startswith("linux"):
+        shutil.copy(ROOT / "packaging" / "linux" / "ganstudio.desktop", app_dir / "ganstudio.desktop")
+        shutil.copy(ROOT / "resources" / "icons" / "ganstudio.png", app_dir / "ganstudio.png")
+    built = time.perf_counter() - start
+    print(f"built {app_dir} in {built / 60:.1f} min; size {folder_size(app_dir) / 2**30:.2f} GiB")
+    if args.skip_self_test:
+        return 0
+    exe = app_dir / ("GANStudio.exe" if sys.platform == "win32" else "GANStudio")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([str(exe), "--self-test"], env=env, timeout=600)
+    return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
