@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import time
@@ -306,6 +307,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run a subcommand; errors are one line on stderr and a non-zero exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ganstudio.logs import setup_logging
+
+    setup_logging()
+    log = logging.getLogger("ganstudio.cli")
+    log.info("ganstudio %s %s", __version__, " ".join(argv if argv is not None else sys.argv[1:]))
     if args.self_test:
         from ganstudio.selftest import run_self_test
 
@@ -317,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except GanStudioError as exc:
+        log.error("%s: %s", args.command, exc)
         print(f"ganstudio {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("GANSTUDIO_LOG_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "ganstudio-test-logs"))
 
 import pytest
 import torch

@@ -55,3 +55,11 @@ def test_errors_are_one_line_without_traceback(tmp_path, args, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert message in lines[0] and "Traceback" not in result.stderr
+
+
+def test_errors_are_logged_in_the_log_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANSTUDIO_LOG_DIR", str(tmp_path / "logs"))
+    result = run_cli("sample", "--checkpoint", str(tmp_path / "none.safetensors"), "--out", str(tmp_path / "a.png"))
+    assert result.returncode == 1
+    log = (tmp_path / "logs" / "ganstudio.log").read_text()
+    assert "cannot read checkpoint" in log and "ganstudio 0." in log
