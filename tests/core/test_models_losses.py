@@ -124,3 +124,17 @@ def test_minibatch_layers_append_features():
     assert same[:, -1].abs().max() < 1e-3  # identical samples have no spread
     mbd = MinibatchDiscrimination(6, out_features=5)
     assert mbd(torch.randn(8, 6)).shape == (8, 11)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_projection_discriminator_starts_with_logits_on_the_unconditional_scale(arch):
+    """A badly scaled class projection swamps D's logit and makes G ignore z within each class."""
+    torch.manual_seed(0)
+    x, c = torch.rand(64, 1, 28, 28) * 2 - 1, torch.randint(0, 10, (64,))
+    spreads = {}
+    for conditional in (False, True):
+        m = ModelConfig(arch=arch, resolution=28, channels=1, conditional=conditional, num_classes=10)
+        _, D = build_models(m, LossConfig())
+        with torch.no_grad():
+            spreads[conditional] = D(x, c if conditional else None).std().item()
+    assert spreads[True] < 5 * spreads[False] + 1.0

@@ -75,6 +75,7 @@ class DCGANDiscriminator(nn.Module):
         self.head = DiscriminatorHead(feat, self.c_dim, projection=self.c_dim > 0 and not self.concat,
                                       spectral=sn, minibatch_discrimination=cfg.minibatch_discrimination)
         dcgan_init(self)
+        self.head.init_weights()
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None, return_features: bool = False):
         check_labels(c, x.shape[0], self.c_dim, "discriminator")

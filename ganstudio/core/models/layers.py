@@ -96,6 +96,15 @@ class DiscriminatorHead(nn.Module):
         self.embed = None
         if projection and num_classes > 0:
             self.embed = maybe_sn(nn.Embedding(num_classes, out_features), spectral)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """Xavier-initialize the class projection, as in the SNGAN projection code: a N(0, 1) embedding dotted
+        with thousands of features makes the class term swamp the logit, and G then ignores z (mode collapse)."""
+        if self.embed is not None:
+            weight = self.embed.parametrizations.weight.original if hasattr(self.embed, "parametrizations") \
+                else self.embed.weight
+            nn.init.xavier_uniform_(weight)
 
     def forward(self, h: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         if self.mbd is not None:
