@@ -31,6 +31,7 @@ class Directions:
     scores: np.ndarray  # float32 [K]: eigenvalue or explained variance, descending
     names: list[str] = field(default_factory=list)
     model: dict = field(default_factory=dict)  # arch, dims and a weight fingerprint of the generator
+    layers: list[tuple[int, int] | None] = field(default_factory=list)  # StyleGAN: each slider's style rows
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -40,6 +41,7 @@ class Directions:
             "format": "ganstudio-directions", "version": 1, "method": self.method, "space": self.space,
             "names": self.names, "model": self.model, "scores": self.scores.tolist(),
             "scales": self.scales.tolist(), "vectors": self.vectors.tolist(),
+            "layers": [list(r) if r else None for r in self.layers],
         })
 
     @classmethod
@@ -52,10 +54,11 @@ class Directions:
             k = len(vectors)
             out = cls(data["method"], data["space"], vectors, np.asarray(data["scales"], np.float32).reshape(k),
                       np.asarray(data["scores"], np.float32).reshape(k), list(data.get("names") or []),
-                      dict(data.get("model") or {}))
+                      dict(data.get("model") or {}),
+                      [tuple(int(v) for v in r) if r else None for r in data.get("layers") or []])
         except (ValueError, KeyError, TypeError) as exc:
             raise GanStudioError(f"{source} is not a GAN Studio direction set ({exc})") from None
-        if vectors.ndim != 2 or len(out.names) not in (0, k):
+        if vectors.ndim != 2 or len(out.names) not in (0, k) or len(out.layers) not in (0, k):
             raise GanStudioError(f"{source} is a damaged direction set")
         if not out.names:
             out.names = [f"{out.method.upper()} {i + 1}" for i in range(k)]
@@ -166,16 +169,28 @@ def _pca(G: nn.Module, config: RunConfig, k: int, n: int, seed: int) -> Directio
                       [f"PC {i + 1}" for i in range(k)])
 
 
+class _FeaturesCaught(Exception):
+    """Raised by the feature hook to skip the rest of the generator (only the first layer is needed)."""
+
+
 def _early_features(G: nn.Module, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
     """The output of the generator's first activation layer, flattened (captured with a forward hook)."""
     first = next((m for m in G.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU))), None)
     if first is None:
         raise GanStudioError("this generator has no activation layer to take features from")
     captured: list[torch.Tensor] = []
-    handle = first.register_forward_hook(lambda mod, inp, out: captured.append(out.flatten(1).float()))
+
+    def hook(module, inputs, output):
+        captured.append(output.flatten(1).float())
+        raise _FeaturesCaught
+
+    handle = first.register_forward_hook(hook)
     try:
         for chunk in range(0, len(z), 512):
-            G(z[chunk:chunk + 512], None if c is None else c[chunk:chunk + 512])
+            try:
+                G(z[chunk:chunk + 512], None if c is None else c[chunk:chunk + 512])
+            except _FeaturesCaught:
+                pass
     finally:
         handle.remove()
     return torch.cat(captured)
