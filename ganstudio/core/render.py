@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -44,11 +44,12 @@ class LatentEdit:
 
 @dataclass(frozen=True)
 class StyleMix:
-    """Take the style rows `rows` from a second latent (a seed, or an explicit w)."""
+    """Take the style rows `rows` from a second latent: a seed, an explicit w, or another request's edited ws."""
 
     rows: tuple[int, ...]
     seed: int | None = None
-    w: tuple[float, ...] | None = None  # the second source's w row, e.g. another edited image
+    w: tuple[float, ...] | None = None  # the second source's w row(s)
+    source: RenderRequest | None = None  # e.g. the current edited image (its own mix is ignored)
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,9 @@ class Renderer:
 
     def _mix_source(self, request: RenderRequest, c: torch.Tensor | None) -> torch.Tensor:
         mix = request.mix
+        if mix.source is not None:
+            source = mix.source if mix.source.mix is None else replace(mix.source, mix=None)
+            return self.latent(source)
         if mix.w is not None:
             w = torch.tensor(mix.w, dtype=torch.float32, device=self.device).reshape(1, -1, self.G.mapping.w_dim)
             return w.expand(1, self.num_ws, -1) if w.shape[1] == 1 else w

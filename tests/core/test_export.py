@@ -127,6 +127,12 @@ def test_style_mixing_replaces_exactly_the_chosen_rows():
     from_w = r.latent(RenderRequest(seed=1, psi=0.7, mix=StyleMix((0,), w=tuple(other.flatten().tolist()))))
     assert torch.allclose(from_w[0, 0], other[0, 0]) and torch.equal(from_w[0, 1:], base[0, 1:])
     assert r.render(RenderRequest(seed=1, mix=StyleMix((9,), seed=2))).error.startswith("style rows must be")
+    d = compute_directions(G, cfg, "sefa", k=2)
+    r.set_directions(d)
+    edited_b = RenderRequest(seed=2, psi=0.7, edits=(LatentEdit(1, 3.0),))
+    from_edited = r.latent(RenderRequest(seed=1, psi=0.7, mix=StyleMix((2, 3, 5), source=edited_b)))
+    assert torch.equal(from_edited[0, [2, 3, 5]], r.latent(edited_b)[0, [2, 3, 5]])
+    assert torch.equal(from_edited[0, [0, 1, 4]], base[0, [0, 1, 4]])
 
 
 def test_style_interpolation_lerps_w_and_edits_apply_to_layer_ranges():
