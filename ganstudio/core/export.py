@@ -14,14 +14,14 @@ from PIL import Image
 
 from ganstudio.core.io import atomic_write
 from ganstudio.core.render import LatentEdit, Renderer, RenderRequest
-from ganstudio.errors import GanStudioError
+from ganstudio.errors import Cancelled, GanStudioError
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 CancelFn = Callable[[], bool]  # True: stop as soon as possible
 ANIMATION_FORMATS = (".gif", ".mp4")
 
 
-class ExportCancelled(GanStudioError):
+class ExportCancelled(Cancelled):
     """The user cancelled an export; nothing was written."""
 
 

@@ -188,3 +188,18 @@ def test_async_renderer_serves_the_main_channel_first_and_batches_whole():
     assert [g.channel for g in got] == ["main", "main", "strip"]
     assert got[1].request.seed == 2 and isinstance(got[2], BatchResult) and len(got[2].results) == 4
     assert not a.alive
+
+
+def test_a_pca_can_be_cancelled_and_wide_layers_use_fewer_samples(monkeypatch):
+    from ganstudio.core.latent import directions as dirs
+    from ganstudio.errors import Cancelled
+
+    G, cfg = model()
+    with pytest.raises(Cancelled):
+        compute_directions(G, cfg, "pca", k=3, n_samples=2000, cancelled=lambda: True)
+    monkeypatch.setattr(dirs, "FEATURE_BUDGET", 300 * 8)  # as if the first layer were very wide
+    seen = []
+    real = dirs._early_features
+    monkeypatch.setattr(dirs, "_early_features", lambda *a: seen.append(real(*a)) or seen[-1])
+    d = compute_directions(G, cfg, "pca", k=3, n_samples=2000)
+    assert len(seen[0]) == 256 and len(d) == 3  # one batch of 256 instead of 2000 samples

@@ -343,3 +343,11 @@ def test_a_long_export_can_be_cancelled(dcgan, qtbot, tmp_path):
     assert "Cancelled" in dialog.status.text() and not list(tmp_path.glob("long*")) and not list(
         tmp_path.glob(".long*"))
     dialog.close()
+
+
+def test_closing_during_a_long_pca_stops_and_joins_its_thread(dcgan, qtbot):
+    model = dcgan.view.model
+    model.compute_directions("pca", 4, n_samples=60000)
+    assert model.computing_directions and running_tasks()
+    model.close()
+    assert not running_tasks() and not model.computing_directions

@@ -94,8 +94,8 @@ class DirectionSource(QWidget):
         if directions is None:
             self.summary.setText("No directions yet." if self.model.is_open else "")
             return
-        self.summary.setText(f"{len(directions)} {METHOD_LABELS.get(directions.method, directions.method)} "
-                             f"directions in {directions.space} space")
+        short = {"axes": "latent-axis", "pca": "PCA", "sefa": "SeFa"}.get(directions.method, directions.method)
+        self.summary.setText(f"{len(directions)} {short} directions in {directions.space} space")
         index = self.method.findData(directions.method)
         if index >= 0:
             self.method.blockSignals(True)

@@ -143,8 +143,12 @@ class ExportDialog(QDialog):
     def current_kind(self) -> str:
         return self.kind.currentData()
 
-    def choose(self, kind: str) -> None:
-        self.kind.setCurrentIndex(self.kind.findData(kind))
+    def choose(self, kind: str) -> bool:
+        """Select an export by key; False when this model does not offer it."""
+        index = self.kind.findData(kind)
+        if index >= 0:
+            self.kind.setCurrentIndex(index)
+        return index >= 0
 
     def _kind_chosen(self, *_) -> None:
         kind = self.current_kind()
@@ -186,6 +190,8 @@ class ExportDialog(QDialog):
     def _folder(self) -> Path:
         info = self.model.info
         if info.path is not None:
+            if info.path.is_dir():  # a run folder
+                return info.path / "exports"
             run = info.path.parent.parent if info.path.parent.name == "checkpoints" else info.path.parent
             return run / "exports"
         return Path.home() / "ganstudio-exports"

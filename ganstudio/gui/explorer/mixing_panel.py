@@ -47,6 +47,8 @@ class MixingPanel(QWidget):
         for name in ("coarse", "middle", "fine", "all", "none"):
             button = QPushButton(name.capitalize())
             button.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
+            if name in GROUP_COLOURS:  # the same colours as the row check boxes
+                button.setStyleSheet(f"QPushButton {{ color: {GROUP_COLOURS[name]}; font-weight: 600; }}")
             presets.addWidget(button)
             self.preset_buttons[name] = button
         self.preset_buttons["coarse"].setToolTip("B's pose, face shape and overall layout")
@@ -86,6 +88,7 @@ class MixingPanel(QWidget):
     def _build(self, info: ModelInfo) -> None:
         for check in self.checks:
             self._rows_grid.removeWidget(check)
+            check.hide()
             check.deleteLater()
         self.checks = []
         if not info.style_based:

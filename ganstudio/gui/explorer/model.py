@@ -165,6 +165,7 @@ class ExplorerModel(QObject):
         if self._direction_task is not None:
             self._direction_task.stop()
             self._direction_task = None
+            self.directions_busy.emit(False, "")
         if self._async is not None:
             self._async.close()
             self._async = None
@@ -272,7 +273,7 @@ class ExplorerModel(QObject):
         G, config = copy.deepcopy(self.G), self.info.config  # the render thread keeps using the original
 
         def work(progress, cancelled):
-            return compute_directions(G, config, method, k, n_samples=n_samples)
+            return compute_directions(G, config, method, k, n_samples=n_samples, cancelled=cancelled)
 
         task = Task(work, "computing directions", self)
         task.succeeded.connect(self._directions_ready)

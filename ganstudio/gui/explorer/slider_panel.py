@@ -46,6 +46,7 @@ class SliderPanel(QWidget):
     def _rebuild(self, directions: Directions | None) -> None:
         for row in self.rows:
             self._rows_layout.removeWidget(row)
+            row.hide()  # at once: deleteLater waits for the event loop
             row.deleteLater()
         self.rows = []
         num_ws = self.model.info.num_ws if self.model.info else 0

@@ -10,23 +10,29 @@ import traceback
 import weakref
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ganstudio.core.export import ExportCancelled
-from ganstudio.errors import GanStudioError
+from ganstudio.errors import Cancelled, GanStudioError
 
 TaskFn = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]
 
 _running: "weakref.WeakSet[Task]" = weakref.WeakSet()
+_keep_alive: set = set()  # tasks whose thread has not ended yet
+
+
+SENTENCE_STARTS = {"a", "an", "the", "this", "these", "there", "could", "cannot", "can't", "class", "rendering",
+                   "style", "slider", "unknown", "choose", "write", "at", "images", "animations", "mp4",
+                   "frames", "open", "saved", "loaded", "exported", "no", "not", "computing", "cancelled"}
 
 
 def as_sentence(message: str) -> str:
-    """A core message ('could not ...') as a sentence for the screen; a leading file name keeps its case."""
+    """A core message ('could not ...') as a sentence for the screen; one that starts with a name (a file,
+    a model) keeps its case."""
     message = message.strip()
     first = message.split(" ", 1)[0]
-    if message and "." not in first and "/" not in first and "\\" not in first:
+    if first.lower() in SENTENCE_STARTS or first[:1].isdigit():
         message = message[:1].upper() + message[1:]
-    return message if message.endswith((".", "!", "?")) else message + "."
+    return message if message.endswith((".", "!", "?", "…")) else message + "."
 
 
 def running_tasks() -> list["Task"]:
@@ -49,7 +55,7 @@ class _Worker(QObject):
     def run(self) -> None:
         try:
             result = self._fn(lambda done, total: self.progress.emit(int(done), int(total)), self._cancel.is_set)
-        except ExportCancelled:
+        except Cancelled:
             self.cancelled.emit()
         except GanStudioError as exc:
             self.failed.emit(str(exc))
@@ -84,15 +90,21 @@ class Task(QObject):
         self._thread.started.connect(self._worker.run)
         for name in ("progress", "succeeded", "failed", "cancelled"):
             getattr(self._worker, name).connect(getattr(self, name))
-        self._worker.finished.connect(self._thread.quit)
-        self._thread.finished.connect(self.finished)
+        # quit() from the worker's own thread: a queued quit would never run while the GUI thread waits in stop()
+        self._worker.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
+        self._thread.finished.connect(self._ended)
         self._started = False
 
     def start(self) -> "Task":
         self._started = True
         _running.add(self)
+        _keep_alive.add(self)  # a QThread must never be destroyed while it runs
         self._thread.start()
         return self
+
+    def _ended(self) -> None:
+        _keep_alive.discard(self)
+        self.finished.emit()
 
     def cancel(self) -> None:
         """Ask the function to stop at its next check."""
