@@ -24,6 +24,7 @@ class DirectionSlider(QFrame):
     def __init__(self, name: str, num_ws: int = 0, tooltip: str = "", parent: QWidget | None = None):
         super().__init__(parent)
         self.num_ws = num_ws
+        self._custom_mode = False  # "Custom…" chosen: keep showing the row range even when it equals a preset
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.name_edit = QLineEdit(name)
         self.name_edit.setFrame(False)
@@ -130,7 +131,7 @@ class DirectionSlider(QFrame):
         layers = tuple(layers) if layers else None
         name = next((n for n, r in self._presets.items() if r == layers), None)
         index = self.layers_combo.findData(name) if name else -1
-        custom = index < 0
+        custom = index < 0 or self._custom_mode
         for w in (self.layers_combo, self.start_spin, self.end_spin):
             w.blockSignals(True)
         self.layers_combo.setCurrentIndex(self.layers_combo.count() - 1 if custom else index)
@@ -150,9 +151,9 @@ class DirectionSlider(QFrame):
 
     def _preset_chosen(self, index: int) -> None:
         data = self.layers_combo.itemData(index)
-        if data == "custom":
+        self._custom_mode = data == "custom"
+        if self._custom_mode:  # the range stays as it is until the row spin boxes change it
             self._show_custom(True)
-            self._custom_edited()
             return
         self._show_custom(False)
         self.layers_changed.emit(self._presets[data])
