@@ -186,6 +186,12 @@ def test_direction_sets_compute_rename_save_and_load(dcgan, qtbot, tmp_path):
     assert not source.load_from(tmp_path / "other.json")
     assert "belong to a dcgan model with a 12-d z space" in view.status.text()
     assert model.directions.method == "pca"  # the sliders in use are kept
+    sibling = tiny_config(conditional=True, num_classes=4, class_names=CLASSES, channels=3)
+    torch.manual_seed(5)  # same architecture, other weights (as another checkpoint)
+    G, _ = build_models(sibling.model, sibling.loss)
+    compute_directions(G, sibling, "sefa", 3).save(tmp_path / "sibling.json")
+    assert source.load_from(tmp_path / "sibling.json")
+    assert "made with other weights" in view.status.text() and len(view.sliders.rows) == 3
     (tmp_path / "bad.json").write_text("{}")
     assert not source.load_from(tmp_path / "bad.json")
     assert "is not a GAN Studio direction set" in view.status.text()
@@ -351,3 +357,25 @@ def test_closing_during_a_long_pca_stops_and_joins_its_thread(dcgan, qtbot):
     assert model.computing_directions and running_tasks()
     model.close()
     assert not running_tasks() and not model.computing_directions
+
+
+def test_the_view_embeds_with_a_loaded_checkpoint_and_refuses_toy_models(qtbot, tmp_path):
+    from ganstudio.core.checkpoints import load_checkpoint
+    from ganstudio.gui.explorer.explorer_view import ExplorerView
+
+    view = ExplorerView(ExplorerModel(device="cpu"))
+    qtbot.addWidget(view)
+    try:
+        path = write_checkpoint(tmp_path / "tiny.safetensors")
+        opened = []
+        view.checkpoint_opened.connect(opened.append)
+        assert view.show_checkpoint(path, load_checkpoint(path)) and opened == [str(path)]
+        qtbot.waitUntil(lambda: view.image_view.image is not None, timeout=WAIT)
+        toy = tiny_config("mlp").with_updates("model", toy=True, channels=1)
+        G, D = build_models(toy.model, toy.loss)
+        save_checkpoint(tmp_path / "toy.safetensors", Checkpoint(toy, 1, {"G": G.state_dict(), "D": D.state_dict()}))
+        assert not view.open_checkpoint(tmp_path / "toy.safetensors")
+        assert view.status.text() == "A model trained on 2D toy data has no images to explore."
+        assert view.model.is_open  # the model that was open stays open
+    finally:
+        view.shutdown()

@@ -118,7 +118,6 @@ class DirectionSource(QWidget):
         except GanStudioError as exc:
             self.error.emit(str(exc))
             return False
-        self.model.message.emit(f"loaded the direction set {Path(path).name}")
         return True
 
     def _start_folder(self) -> str:

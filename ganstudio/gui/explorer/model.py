@@ -17,7 +17,7 @@ from torch import nn
 from ganstudio.config import RunConfig
 from ganstudio.core.checkpoints import Checkpoint, generator_from_checkpoint, load_checkpoint
 from ganstudio.core.device import device_name, resolve_device
-from ganstudio.core.latent.directions import Directions, compute_directions
+from ganstudio.core.latent.directions import Directions, compute_directions, model_info
 from ganstudio.core.latent.sampling import is_style_based
 from ganstudio.core.render import (AsyncRenderer, BatchResult, LatentEdit, Renderer, RenderRequest, RenderResult,
                                    StyleMix, layer_groups)
@@ -137,7 +137,8 @@ class ExplorerModel(QObject):
 
     def set_generator(self, G: nn.Module, config: RunConfig, title: str, path: Path | None = None,
                       step: int | None = None) -> None:
-        """Explore a generator (for example a copy of a running run's EMA generator)."""
+        """Explore a generator, for example a copy (copy.deepcopy) of a running run's EMA generator: the explorer
+        puts the module it gets in eval mode and renders with it from its own thread."""
         renderer = Renderer(G, config)  # raises for toy models before anything is replaced
         self.close()
         self._reset_state()
@@ -305,8 +306,15 @@ class ExplorerModel(QObject):
         self.directions.save(path)
 
     def load_directions(self, path: str | Path) -> Directions:
+        """Put a saved direction set on the sliders; one made for another model is refused."""
         directions = Directions.load(path)
         self.set_directions(directions)
+        made_for = directions.model.get("fingerprint")
+        if made_for and made_for != model_info(self.G, self.info.config)["fingerprint"]:
+            self.message.emit(f"loaded {Path(path).name}; it was made with other weights of this architecture "
+                              "(another checkpoint?), so its directions may mean something else here")
+        else:
+            self.message.emit(f"loaded the direction set {Path(path).name}")
         return directions
 
     # -- requests and rendering --------------------------------------------------------------------------
