@@ -223,10 +223,9 @@ class ExplorerView(QWidget):
         self.status.setText(" · ".join(parts))
 
     def _tab_changed(self, index: int) -> None:
-        self.left.setCurrentIndex(1 if self.tabs.tabText(index) == TAB_MIXING else 0)
-        if self.left.currentIndex() == 1:
-            self.model.render_mix()
-            self.model.render_grid()
+        mixing = self.tabs.tabText(index) == TAB_MIXING
+        self.left.setCurrentIndex(1 if mixing else 0)
+        self.model.show_mixing(mixing)
         self._sync()
 
     def show_export(self) -> ExportDialog | None:

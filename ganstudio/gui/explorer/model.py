@@ -98,6 +98,7 @@ class ExplorerModel(QObject):
         self._generation = 0  # results of a previously open model are ignored
         self._random = random.Random()
         self._result_ready.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self.mixing_shown = False  # the mixing views are on screen (no mix renders otherwise)
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -113,6 +114,7 @@ class ExplorerModel(QObject):
         self.class_t = 0.0
         self.mix = MixSettings()
         self.last_result: RenderResult | None = None
+        self._strip_key: tuple | None = None
 
     # -- opening ---------------------------------------------------------------------------------------
 
@@ -342,17 +344,29 @@ class ExplorerModel(QObject):
         stamp = self._async.submit(self.request())
         if self.seed_b is not None:
             self.render_strip()
-        if self.info.style_based and (self.mix.seed_a is None or self.mix.seed_b is None):
+        if self.mix.seed_a is None or self.mix.seed_b is None:
             self.render_mix()
         return stamp
+
+    def show_mixing(self, shown: bool) -> None:
+        """The view tells whether the mixing images are on screen; they are rendered only then."""
+        self.mixing_shown = shown
+        if shown:
+            self.render_mix()
+            self.render_grid()
 
     def strip_requests(self) -> list[RenderRequest]:
         base = replace(self.request(), seed_b=self.seed_b, seed_t=0.0)
         return [replace(base, seed_t=float(i) / (self.frames - 1)) for i in range(self.frames)]
 
     def render_strip(self) -> None:
+        """Render the interpolation frames, unless they are already shown (moving t does not change them)."""
         if self.is_open and self.seed_b is not None:
-            self._async.submit(self.strip_requests(), CHANNEL_STRIP)
+            requests = self.strip_requests()
+            key = tuple(requests)
+            if key != self._strip_key:
+                self._strip_key = key
+                self._async.submit(requests, CHANNEL_STRIP)
 
     def mix_requests(self) -> list[RenderRequest]:
         """Source A, source B and their mix (B's styles on the chosen rows)."""
@@ -362,7 +376,7 @@ class ExplorerModel(QObject):
         return [a, b, replace(a, mix=mix)]
 
     def render_mix(self) -> None:
-        if self.is_open and self.info.style_based:
+        if self.is_open and self.info.style_based and self.mixing_shown:
             self._async.submit(self.mix_requests(), CHANNEL_MIX)
 
     def grid_requests(self) -> list[RenderRequest]:
@@ -374,7 +388,7 @@ class ExplorerModel(QObject):
         return a + b + mixes
 
     def render_grid(self) -> None:
-        if self.is_open and self.info.style_based and self.mix.grid_a and self.mix.grid_b:
+        if self.is_open and self.info.style_based and self.mixing_shown and self.mix.grid_a and self.mix.grid_b:
             self._async.submit(self.grid_requests(), CHANNEL_GRID)
 
     def idle(self) -> bool:
