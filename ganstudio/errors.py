@@ -19,3 +19,7 @@ class CheckpointError(GanStudioError):
 
 class TrainingError(GanStudioError):
     """A run that had to stop (non-finite loss, out of memory)."""
+
+
+class Cancelled(GanStudioError):
+    """The user stopped a long computation (an export, a PCA); nothing was written or changed."""

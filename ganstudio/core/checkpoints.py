@@ -150,15 +150,21 @@ def load_module_state(module: nn.Module, state: dict[str, torch.Tensor], what: s
 
 def load_generator(path: str | Path, device: torch.device | str = "cpu", prefer_ema: bool = True):
     """The generator of a checkpoint, ready for sampling (EMA weights when present), and its config."""
+    ckpt = load_checkpoint(path)
+    return generator_from_checkpoint(ckpt, device, prefer_ema, Path(path).name), ckpt.config
+
+
+def generator_from_checkpoint(ckpt: Checkpoint, device: torch.device | str = "cpu", prefer_ema: bool = True,
+                              name: str = "the checkpoint") -> nn.Module:
+    """The generator of a loaded checkpoint (EMA weights when present), in eval mode on `device`."""
     from ganstudio.core.models.registry import build_models
 
-    ckpt = load_checkpoint(path)
     G, _ = build_models(ckpt.config.model, ckpt.config.loss)
     key = "G_ema" if prefer_ema and "G_ema" in ckpt.modules else "G"
     if key not in ckpt.modules:
-        raise CheckpointError(f"{Path(path).name} has no generator weights")
-    load_module_state(G, ckpt.modules[key], "generator", Path(path).name)
-    return G.to(device).eval().requires_grad_(False), ckpt.config
+        raise CheckpointError(f"{name} has no generator weights")
+    load_module_state(G, ckpt.modules[key], "generator", name)
+    return G.to(device).eval().requires_grad_(False)
 
 
 def export_generator(source: str | Path, out: str | Path, extra: dict[str, Any] | None = None) -> Path:

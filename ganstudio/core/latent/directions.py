@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ from torch import nn
 from ganstudio.config import RunConfig
 from ganstudio.core.io import atomic_write_text
 from ganstudio.core.latent.sampling import is_style_based
-from ganstudio.errors import GanStudioError
+from ganstudio.errors import Cancelled, GanStudioError
 
 METHODS = ("axes", "pca", "sefa")
 
@@ -31,6 +32,7 @@ class Directions:
     scores: np.ndarray  # float32 [K]: eigenvalue or explained variance, descending
     names: list[str] = field(default_factory=list)
     model: dict = field(default_factory=dict)  # arch, dims and a weight fingerprint of the generator
+    layers: list[tuple[int, int] | None] = field(default_factory=list)  # StyleGAN: each slider's style rows
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -40,6 +42,7 @@ class Directions:
             "format": "ganstudio-directions", "version": 1, "method": self.method, "space": self.space,
             "names": self.names, "model": self.model, "scores": self.scores.tolist(),
             "scales": self.scales.tolist(), "vectors": self.vectors.tolist(),
+            "layers": [list(r) if r else None for r in self.layers],
         })
 
     @classmethod
@@ -52,10 +55,11 @@ class Directions:
             k = len(vectors)
             out = cls(data["method"], data["space"], vectors, np.asarray(data["scales"], np.float32).reshape(k),
                       np.asarray(data["scores"], np.float32).reshape(k), list(data.get("names") or []),
-                      dict(data.get("model") or {}))
+                      dict(data.get("model") or {}),
+                      [tuple(int(v) for v in r) if r else None for r in data.get("layers") or []])
         except (ValueError, KeyError, TypeError) as exc:
             raise GanStudioError(f"{source} is not a GAN Studio direction set ({exc})") from None
-        if vectors.ndim != 2 or len(out.names) not in (0, k):
+        if vectors.ndim != 2 or len(out.names) not in (0, k) or len(out.layers) not in (0, k):
             raise GanStudioError(f"{source} is a damaged direction set")
         if not out.names:
             out.names = [f"{out.method.upper()} {i + 1}" for i in range(k)]
@@ -94,8 +98,9 @@ def model_info(G: nn.Module, config: RunConfig) -> dict:
 
 
 def compute_directions(G: nn.Module, config: RunConfig, method: str, k: int = 10, n_samples: int = 5000,
-                       seed: int = 0) -> Directions:
-    """Directions by method name; K is capped by the latent's size."""
+                       seed: int = 0, cancelled: Callable[[], bool] | None = None) -> Directions:
+    """Directions by method name; K is capped by the latent's size. `cancelled()` returning True stops a PCA
+    between batches (raising Cancelled)."""
     if method not in METHODS:
         raise GanStudioError(f"unknown direction method {method!r}; use one of {', '.join(METHODS)}")
     G = G.eval()
@@ -103,7 +108,7 @@ def compute_directions(G: nn.Module, config: RunConfig, method: str, k: int = 10
         if method == "axes":
             d = _axes(G, config, k)
         elif method == "pca":
-            d = _pca(G, config, k, n_samples, seed)
+            d = _pca(G, config, k, n_samples, seed, cancelled or (lambda: False))
         else:
             d = _sefa(G, config, k)
     d.model = model_info(G, config)
@@ -140,7 +145,10 @@ def _axes(G: nn.Module, config: RunConfig, k: int) -> Directions:
                       [f"{space}[{i}]" for i in range(k)])
 
 
-def _pca(G: nn.Module, config: RunConfig, k: int, n: int, seed: int) -> Directions:
+FEATURE_BUDGET = 32_000_000  # floats of sampled features kept for PCA (128 MB): fewer samples for wide layers
+
+
+def _pca(G: nn.Module, config: RunConfig, k: int, n: int, seed: int, cancelled: Callable[[], bool]) -> Directions:
     """GANSpace: PCA of w for a StyleGAN; for other models, PCA of an early feature layer regressed back to z."""
     if is_style_based(G):
         w = _sample_w(G, config, n, seed)
@@ -153,11 +161,14 @@ def _pca(G: nn.Module, config: RunConfig, k: int, n: int, seed: int) -> Directio
     gen = torch.Generator().manual_seed(seed)
     dev = _device(G)
     z = torch.randn(n, config.model.z_dim, generator=gen)
-    feats = _early_features(G, z.to(dev), _sample_labels(config, n, gen, dev)).cpu()
-    feats = feats - feats.mean(0)
-    _, s, vt = torch.linalg.svd(feats, full_matrices=False)
-    k = min(k, config.model.z_dim, vt.shape[0])
-    coords = feats @ vt[:k].T  # [n, k] principal coordinates
+    c = _sample_labels(config, n, gen, dev)
+    feats = _early_features(G, z.to(dev), c, cancelled)
+    z = z[:len(feats)]
+    n = len(feats)
+    k = min(k, config.model.z_dim, n - 1)
+    # randomized PCA (Halko et al.): the top components of a wide feature matrix in a fraction of a full SVD
+    _, s, v = torch.pca_lowrank(feats, q=min(k + 10, n, feats.shape[1]), center=True, niter=4)
+    coords = (feats - feats.mean(0)) @ v[:, :k]  # [n, k] principal coordinates
     # Regress z on the principal coordinates: column i says how z moves along principal component i.
     beta = torch.linalg.lstsq(coords, z).solution  # [k, z_dim]
     vectors = beta / beta.norm(dim=1, keepdim=True)
@@ -166,19 +177,39 @@ def _pca(G: nn.Module, config: RunConfig, k: int, n: int, seed: int) -> Directio
                       [f"PC {i + 1}" for i in range(k)])
 
 
-def _early_features(G: nn.Module, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-    """The output of the generator's first activation layer, flattened (captured with a forward hook)."""
+class _FeaturesCaught(Exception):
+    """Raised by the feature hook to skip the rest of the generator (only the first layer is needed)."""
+
+
+def _early_features(G: nn.Module, z: torch.Tensor, c: torch.Tensor | None,
+                    cancelled: Callable[[], bool] = lambda: False) -> torch.Tensor:
+    """The output of the generator's first activation layer, flattened (captured with a forward hook), for as
+    many of the latents as FEATURE_BUDGET allows."""
     first = next((m for m in G.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU))), None)
     if first is None:
         raise GanStudioError("this generator has no activation layer to take features from")
     captured: list[torch.Tensor] = []
-    handle = first.register_forward_hook(lambda mod, inp, out: captured.append(out.flatten(1).float()))
+
+    def hook(module, inputs, output):
+        captured.append(output.flatten(1).float().cpu())
+        raise _FeaturesCaught
+
+    handle = first.register_forward_hook(hook)
+    n = len(z)
     try:
-        for chunk in range(0, len(z), 512):
-            G(z[chunk:chunk + 512], None if c is None else c[chunk:chunk + 512])
+        start = 0
+        while start < n:
+            if cancelled():
+                raise Cancelled("computing directions was cancelled")
+            try:
+                G(z[start:start + 256], None if c is None else c[start:start + 256])
+            except _FeaturesCaught:
+                pass
+            start += 256
+            n = min(n, max(256, FEATURE_BUDGET // captured[0].shape[1]))
     finally:
         handle.remove()
-    return torch.cat(captured)
+    return torch.cat(captured)[:n]
 
 
 def _sefa(G: nn.Module, config: RunConfig, k: int) -> Directions:

@@ -1,0 +1,264 @@
+"""The Explore area: the generated image (with the interpolation strip, or the style-mixing views) on the left,
+the controls on the right. Self-contained: give it an ExplorerModel (or let it make one) and open a checkpoint."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QStackedWidget,
+                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
+
+from ganstudio.core.checkpoints import Checkpoint
+from ganstudio.core.render import RenderResult
+from ganstudio.errors import GanStudioError
+from ganstudio.gui.explorer.class_picker import ClassPicker
+from ganstudio.gui.explorer.direction_source import DirectionSource
+from ganstudio.gui.explorer.export_dialog import ExportDialog
+from ganstudio.gui.explorer.frame_strip import FrameStrip
+from ganstudio.gui.explorer.image_view import ImageView
+from ganstudio.gui.explorer.interpolation_panel import InterpolationPanel
+from ganstudio.gui.explorer.mixing_panel import MixingPanel
+from ganstudio.gui.explorer.mixing_view import MixingView
+from ganstudio.gui.explorer.model import ExplorerModel, ModelInfo
+from ganstudio.gui.explorer.seed_field import SeedField
+from ganstudio.gui.explorer.slider_panel import SliderPanel
+from ganstudio.gui.explorer.tasks import as_sentence
+from ganstudio.gui.explorer.truncation_slider import TruncationSlider
+
+PLACEHOLDER = "Open a checkpoint to explore what its generator learned"
+TAB_SLIDERS, TAB_INTERPOLATE, TAB_MIXING = "Sliders", "Interpolate", "Style mixing"
+
+
+class ExplorerView(QWidget):
+    """Everything the explorer shows and controls, around one ExplorerModel."""
+
+    open_checkpoint_requested = Signal()  # the user pressed "Open checkpoint…" (the host shows a file dialog)
+    checkpoint_opened = Signal(str)  # a checkpoint opened (for a recent list)
+
+    def __init__(self, model: ExplorerModel | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model or ExplorerModel(parent=self)
+        self.export_dialog: ExportDialog | None = None
+        m = self.model
+        # header
+        self.title = QLabel("No model open")
+        self.title.setStyleSheet("font-weight: 600;")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_button = QPushButton("Open checkpoint…")
+        self.open_button.clicked.connect(self.open_checkpoint_requested)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the image, a grid or an animation")
+        self.export_button.clicked.connect(self.show_export)
+        self.zoom_buttons: dict[str, QToolButton] = {}
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        # image side
+        self.image_view = ImageView(PLACEHOLDER)
+        for key, text, tip in (("out", "−", "Zoom out"), ("fit", "Fit", "Fit the image to the view (double-click)"),
+                               ("actual", "1:1", "One screen pixel per image pixel"), ("in", "+", "Zoom in")):
+            button = QToolButton()
+            button.setText(text)
+            button.setToolTip(tip)
+            header.addWidget(button)
+            self.zoom_buttons[key] = button
+        self.zoom_buttons["out"].clicked.connect(self.image_view.zoom_out)
+        self.zoom_buttons["fit"].clicked.connect(self.image_view.fit)
+        self.zoom_buttons["actual"].clicked.connect(self.image_view.actual_size)
+        self.zoom_buttons["in"].clicked.connect(self.image_view.zoom_in)
+        self.zoom_label = QLabel()
+        self.zoom_label.setMinimumWidth(44)
+        self.image_view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:g}×"))
+        header.addWidget(self.zoom_label)
+        header.addSpacing(12)
+        header.addWidget(self.export_button)
+        header.addWidget(self.open_button)
+        self.strip = FrameStrip(m)
+        self.mixing_view = MixingView(m)
+        image_page = QWidget()
+        page_layout = QVBoxLayout(image_page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.addWidget(self.image_view, 1)
+        page_layout.addWidget(self.strip)
+        self.left = QStackedWidget()
+        self.left.addWidget(image_page)
+        self.left.addWidget(self.mixing_view)
+        # controls
+        self.seed_field = SeedField()
+        self.class_picker = ClassPicker()
+        self.truncation = TruncationSlider()
+        self.direction_source = DirectionSource(m)
+        self.sliders = SliderPanel(m)
+        self.interpolation = InterpolationPanel(m)
+        self.mixing = MixingPanel(m)
+        sliders_page = QWidget()
+        s_layout = QVBoxLayout(sliders_page)
+        s_layout.addWidget(self.direction_source)
+        s_layout.addWidget(self.sliders, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(sliders_page, TAB_SLIDERS)
+        self.tabs.addTab(_scrolling(self.interpolation), TAB_INTERPOLATE)
+        self.tabs.addTab(_scrolling(self.mixing), TAB_MIXING)
+        controls = QWidget()
+        c_layout = QVBoxLayout(controls)
+        c_layout.setContentsMargins(8, 0, 0, 0)
+        c_layout.addWidget(self.seed_field)
+        c_layout.addWidget(self.class_picker)
+        c_layout.addWidget(self.truncation)
+        c_layout.addWidget(_line())
+        c_layout.addWidget(self.tabs, 1)
+        controls.setMinimumWidth(400)
+        self.controls = controls
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.left)
+        self.splitter.addWidget(controls)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setChildrenCollapsible(False)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addLayout(header)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.status)
+        # wiring: controls -> model
+        self.seed_field.seed_changed.connect(m.set_seed)
+        self.seed_field.random_requested.connect(m.random_seed)
+        self.class_picker.class_changed.connect(m.set_class)
+        self.class_picker.blend_changed.connect(lambda b, t: m.set_class_blend(None if b < 0 else b, t))
+        self.truncation.psi_changed.connect(m.set_psi)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.direction_source.error.connect(self.show_error)
+        # model -> views
+        m.opened.connect(self._opened)
+        m.open_failed.connect(self.show_error)
+        m.state_changed.connect(self._sync)
+        m.rendered.connect(self._rendered)
+        m.message.connect(self._message)
+        m.error.connect(self.show_error)
+        self._set_enabled(False)
+        self._sync()
+
+    # -- opening ------------------------------------------------------------------------------------
+
+    def open_checkpoint(self, path: str | Path) -> bool:
+        """Open a checkpoint file or run folder; a wrong or damaged file is explained in one sentence."""
+        if self.model.open_checkpoint(path):
+            self.checkpoint_opened.emit(str(path))
+            return True
+        return False
+
+    def show_checkpoint(self, path: Path | None, ckpt: Checkpoint) -> bool:
+        """Explore a checkpoint the host has already loaded."""
+        try:
+            self.model.open_loaded(ckpt, Path(path) if path else None)
+        except GanStudioError as exc:
+            self.show_error(str(exc))
+            return False
+        if path:
+            self.checkpoint_opened.emit(str(path))
+        return True
+
+    def show_error(self, message: str) -> None:
+        self.status.setStyleSheet("color: #b00020;")
+        self.status.setText(html.escape(as_sentence(message)))
+
+    def _message(self, message: str) -> None:
+        self.status.setStyleSheet("color: palette(mid);")
+        self.status.setText(html.escape(as_sentence(message)))
+
+    def _opened(self, info: ModelInfo) -> None:
+        self.title.setText(info.describe())
+        self.title.setToolTip(str(info.path) if info.path else info.title)
+        self.class_picker.set_classes(info.class_names)
+        self.class_picker.setVisible(info.conditional)
+        self.truncation.set_style_based(info.style_based)
+        self.tabs.setTabVisible(2, info.style_based)
+        if not info.style_based and self.tabs.currentIndex() == 2:
+            self.tabs.setCurrentIndex(0)
+        self.image_view.set_image(None)
+        self.image_view.set_placeholder("Rendering…")
+        self._set_enabled(True)
+        self.status.setStyleSheet("color: palette(mid);")
+        self.status.setText(f"Opened {html.escape(str(info.path or info.title))}")
+
+    def _set_enabled(self, on: bool) -> None:
+        for w in (self.seed_field, self.class_picker, self.truncation, self.tabs, self.export_button,
+                  *self.zoom_buttons.values()):
+            w.setEnabled(on)
+        if not on:
+            self.class_picker.hide()
+            self.tabs.setTabVisible(2, False)
+
+    # -- following the model ------------------------------------------------------------------------
+
+    def _sync(self) -> None:
+        m = self.model
+        self.seed_field.set_seed(m.seed)
+        self.truncation.set_psi(m.psi)
+        if m.info is not None and m.info.conditional:
+            self.class_picker.set_state(m.class_index, m.class_b, m.class_t)
+        self.strip.setVisible(m.seed_b is not None and self.left.currentIndex() == 0)
+
+    def _rendered(self, result: RenderResult) -> None:
+        if result.image is None:
+            return
+        self.image_view.set_image(result.image, result.stamp)
+        r = result.request
+        parts = [f"seed {r.seed}"]
+        if r.class_index is not None and self.model.info.conditional:
+            parts.append(f"class {self.model.info.class_names[r.class_index]}")
+        if r.seed_b is not None and r.seed_t:
+            parts.append(f"→ seed {r.seed_b} at t = {r.seed_t:.2f}")
+        if r.class_b is not None and r.class_t:
+            parts.append(f"→ class {self.model.info.class_names[r.class_b]} at {r.class_t:.2f}")
+        if r.psi != 1.0:
+            parts.append(f"ψ = {r.psi:.2f}")
+        if r.edits:
+            parts.append(f"{len(r.edits)} slider{'s' if len(r.edits) > 1 else ''} moved")
+        parts.append(f"rendered in {result.seconds * 1000:.1f} ms")
+        self.status.setStyleSheet("color: palette(mid);")
+        self.status.setText(" · ".join(parts))
+
+    def _tab_changed(self, index: int) -> None:
+        mixing = self.tabs.tabText(index) == TAB_MIXING
+        self.left.setCurrentIndex(1 if mixing else 0)
+        self.model.show_mixing(mixing)
+        self._sync()
+
+    def show_export(self) -> ExportDialog | None:
+        """Open the export dialog (non-modal, so the explorer stays usable)."""
+        if not self.model.is_open:
+            return None
+        if self.export_dialog is not None:
+            self.export_dialog.stop()
+            self.export_dialog.deleteLater()
+        self.export_dialog = ExportDialog(self.model, self)
+        self.export_dialog.show()
+        return self.export_dialog
+
+    def shutdown(self) -> None:
+        """Stop every thread the explorer started (render thread, direction task, export); call before closing."""
+        if self.export_dialog is not None:
+            self.export_dialog.stop()
+            self.export_dialog.close()
+        self.model.close()
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    widget.setContentsMargins(6, 6, 6, 6)
+    area.setWidget(widget)
+    return area
+
+
+def _line() -> QFrame:
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.HLine)
+    line.setFrameShadow(QFrame.Shadow.Sunken)
+    return line
