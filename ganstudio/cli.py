@@ -85,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--device", default="auto")
     sample.add_argument("--raw", action="store_true", help="sample from G, not its moving average")
     sample.add_argument("--out", required=True, help=".png for a grid, .npy for the raw samples")
+    directions = sub.add_parser("directions", help="find latent directions for sliders (PCA or SeFa)",
+                                description="Compute latent directions of a model and save them as a "
+                                            "direction set (JSON) for the explorer and ganstudio sample.")
+    directions.add_argument("--checkpoint", required=True, help="a checkpoint, model file or run folder")
+    directions.add_argument("--method", choices=["pca", "sefa", "axes"], default="sefa",
+                            help="pca: GANSpace PCA of sampled latents/features; sefa: closed-form "
+                                 "factorization of the first layer / style weights; axes: the raw latent axes")
+    directions.add_argument("--n", type=int, default=10, help="how many directions (default 10)")
+    directions.add_argument("--samples", type=int, default=5000, help="latents sampled for PCA")
+    directions.add_argument("--device", default="auto")
+    directions.add_argument("--out", required=True, help="the .json direction set to write")
+
     export = sub.add_parser("export", help="write a slim model file (generator only) to share or bundle",
                             description="Write only the sampling generator and its config: a few MB, for "
                                         "exploring and sampling (it cannot resume training).")
@@ -292,6 +304,22 @@ def _labels(klass: str | None, cfg: RunConfig, n: int):
     return torch.full((n,), index, dtype=torch.long)
 
 
+def cmd_directions(args: argparse.Namespace) -> int:
+    from ganstudio.core.checkpoints import load_generator
+    from ganstudio.core.device import resolve_device
+    from ganstudio.core.latent.directions import compute_directions
+
+    if args.n < 1:
+        raise GanStudioError("--n must be at least 1")
+    G, cfg = load_generator(args.checkpoint, resolve_device(args.device))
+    found = compute_directions(G, cfg, args.method, k=args.n, n_samples=args.samples)
+    found.save(args.out)
+    scores = ", ".join(f"{s:.3g}" for s in found.scores[:5])
+    print(f"Wrote {len(found)} {args.method} directions in {found.space} space to {args.out} "
+          f"(top scores {scores})", file=sys.stderr)
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from ganstudio.core.checkpoints import export_generator
 
@@ -300,7 +328,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "export": cmd_export}
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "export": cmd_export, "directions": cmd_directions}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
