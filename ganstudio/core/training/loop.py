@@ -84,6 +84,7 @@ class Trainer:
         self._d_params = list(self.D.parameters())
         self.d_steps = t.d_steps
         self.step = 0
+        self.d_updates = 0  # discriminator steps so far: lazy R1 runs on every r1_interval-th
         self.epoch = 0
         self.position = 0
         self._order = None
@@ -150,6 +151,7 @@ class Trainer:
         self.epoch = int(ckpt.extra.get("epoch", 0))
         self.position = int(ckpt.extra.get("position", 0))
         self.d_steps = int(ckpt.extra.get("d_steps", self.d_steps))
+        self.d_updates = int(ckpt.extra.get("d_updates", self.step * self.d_steps))
         self.fixed_z = ckpt.extra_tensors["fixed_z"]
         self.fixed_c = ckpt.extra_tensors.get("fixed_c")
         torch.set_rng_state(ckpt.extra_tensors["rng_cpu"])
@@ -192,6 +194,7 @@ class Trainer:
                 if kind is None:
                     break
                 self._apply_changes()
+                self._report_progress()
                 t0 = time.perf_counter()
                 report = self._train_step(kind)
                 report.images_per_sec = report.images_per_sec / max(time.perf_counter() - t0, 1e-9)
@@ -214,6 +217,12 @@ class Trainer:
                 group["lr"] = changes.lr_d
         if changes.d_steps is not None:
             self.d_steps = max(1, int(changes.d_steps))
+
+    def _report_progress(self) -> None:
+        """Tell models that change over the run (progressive growing) which step this is."""
+        for module in (self.G, self.D):
+            if hasattr(module, "set_training_progress"):
+                module.set_training_progress(self.step, self.total_steps)
 
     def _noise_std(self) -> float:
         sigma = self.config.loss.instance_noise
@@ -255,7 +264,10 @@ class Trainer:
                 if sigma:
                     real = real + sigma * torch.randn_like(real)
                     fake_in = fake_in + sigma * torch.randn_like(fake_in)
-                if lo.r1_weight:
+                self.d_updates += 1
+                # Lazy R1 (Karras 2020): every r1_interval-th D step, weighted by the interval.
+                r1_now = lo.r1_weight > 0 and self.d_updates % lo.r1_interval == 0
+                if r1_now:
                     real.requires_grad_(True)
                 real_out, real_features = D(real, labels, return_features=True)
                 fake_out = D(fake_in, labels)
@@ -264,9 +276,9 @@ class Trainer:
                     gp = gradient_penalty(D, real, fake_in, labels)
                     loss_d_t = loss_d_t + lo.gp_weight * gp
                     extras["gp"] = gp.item()
-                if lo.r1_weight:
+                if r1_now:
                     r1 = r1_penalty(real_out, real)
-                    loss_d_t = loss_d_t + lo.r1_weight * r1
+                    loss_d_t = loss_d_t + lo.r1_weight * lo.r1_interval * r1
                     extras["r1"] = r1.item()
                 loss_d = loss_d_t.item()
                 self._check_finite(loss_d, "discriminator")
@@ -381,6 +393,7 @@ class Trainer:
             optimizers={"G": self.opt_G.state_dict(), "D": self.opt_D.state_dict()},
             extra_tensors=extra_tensors,
             extra={"epoch": self.epoch, "position": self.position, "d_steps": self.d_steps,
+                   "d_updates": self.d_updates,
                    "ema_updates": self.ema.updates if self.ema else 0},
         )
 
