@@ -359,12 +359,17 @@ class StyleGANDiscriminator(nn.Module):
             x = F.avg_pool2d(x, 2 ** (self.levels - top))
         if top == 0:
             return self.fromrgb[0](x)
-        if alpha < 1.0:  # the newest level's detail fades in for real and generated images alike
-            x = torch.lerp(upsample(downsample(x)), x, alpha)
-        h = self.blocks[top - 1](self.fromrgb[top](x))
-        if alpha < 1.0:
-            h = torch.lerp(self.fromrgb[top - 1](downsample(x)), h, alpha)
-        for k in range(top - 1, 0, -1):
+        if alpha >= 1.0:
+            return self._blocks_down(self.blocks[top - 1](self.fromrgb[top](x)), top - 1)
+        # The newest level fades in: its detail in the image (real and generated alike) and its layers.
+        low = downsample(x)
+        x = torch.lerp(upsample(low), x, alpha)
+        h = torch.lerp(self.fromrgb[top - 1](low), self.blocks[top - 1](self.fromrgb[top](x)), alpha)
+        return self._blocks_down(h, top - 1)
+
+    def _blocks_down(self, h: torch.Tensor, level: int) -> torch.Tensor:
+        """Run the residual blocks from `level` down to 4x4."""
+        for k in range(level, 0, -1):
             h = self.blocks[k - 1](h)
         return h
 
