@@ -114,7 +114,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
     base = merge(RunConfig().to_dict(), data_defaults(args.data or ""))
     if args.model:
-        base = merge(base, model_defaults(args.model, args.resolution))
+        base = merge(base, model_defaults(args.model, args.resolution or _native_resolution(args.data)))
     cfg = RunConfig.from_dict(base)
     if args.preset:
         cfg = apply_preset(cfg, args.preset)
@@ -145,6 +145,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             cfg = cfg.with_updates(section, **changes)
     name = args.name or (Path(args.out).name if args.out else cfg.name)
     return cfg.with_updates(name=name).validate()
+
+
+def _native_resolution(source: str | None) -> int | None:
+    """The side a data source is used at by default, or None when unknown (checked later)."""
+    from ganstudio.core.data import native_resolution
+
+    try:
+        return native_resolution(source) if source else None
+    except GanStudioError:
+        return None
 
 
 def _flags(args: argparse.Namespace, **mapping: str) -> dict:
