@@ -158,6 +158,9 @@ def test_shapes_at_every_resolution(resolution, modulation):
     assert G.mapping(torch.randn(2, Z), c).shape == (2, G.num_ws, 16)
     out, features = D(x, c, return_features=True)
     assert out.shape == (2,) and features.shape[0] == 2
+    # SeFa reads the style affines: one per styled conv (2 per level + 1) and per to-RGB (1 per level + 1)
+    affine = [m for name, m in G.synthesis.named_modules() if name.endswith("affine")]
+    assert len(affine) == 3 * G.synthesis.levels + 2 and all(m.weight.shape[1] == 16 for m in affine)
     G.eval()
     assert G(torch.randn(2, Z), c).abs().max() <= 1.0  # rendered images are in [-1, 1]
     with pytest.raises(ValueError, match="ws must have shape"):

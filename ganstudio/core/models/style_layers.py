@@ -90,16 +90,17 @@ class ModulatedConv2d(nn.Module):
 
 class AdaIN(nn.Module):
     """Adaptive instance normalization (Huang & Belongie 2017; StyleGAN 2019): normalize each feature map,
-    then scale and shift it by a style computed from w."""
+    then scale and shift it by a style computed from w (one affine layer giving both, as in the paper)."""
 
     def __init__(self, channels: int, w_dim: int):
         super().__init__()
-        self.scale = EqualLinear(w_dim, channels, bias_init=1.0)
-        self.shift = EqualLinear(w_dim, channels, bias_init=0.0)
+        self.affine = EqualLinear(w_dim, 2 * channels, bias_init=1.0)
+        with torch.no_grad():
+            self.affine.bias[channels:] = 0.0  # scales start at 1, shifts at 0
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        x = F.instance_norm(x, eps=1e-8)
-        return x * self.scale(w)[:, :, None, None] + self.shift(w)[:, :, None, None]
+        scale, shift = self.affine(w)[:, :, None, None].chunk(2, dim=1)
+        return F.instance_norm(x, eps=1e-8) * scale + shift
 
 
 NOISE_MODES = ("random", "const", "none")
