@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--conditional", action="store_true", default=None, help="a class-conditional model")
     train.add_argument("--d-condition", choices=["projection", "concat"], help="how D sees the class")
     train.add_argument("--loss", choices=LOSSES, help="the adversarial loss")
-    train.add_argument("--preset", help="start from a preset: dcgan, wgan-gp, sngan, lsgan, vanilla")
+    train.add_argument("--preset", help="start from a preset: dcgan, wgan-gp, sngan, lsgan, vanilla, "
+                       "stylegan-faces-cpu, stylegan-faces-gpu")
     train.add_argument("--config", help="a config JSON file (a run's config.json or a preset)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     train.add_argument("--resolution", type=int)
@@ -47,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--center-crop", type=int, help="crop this square from the centre before resizing")
     train.add_argument("--capacity", type=int, help="base width of the networks (default 64)")
     train.add_argument("--z-dim", type=int, help="latent size")
+    train.add_argument("--w-dim", type=int, help="StyleGAN: size of the intermediate latent w")
+    train.add_argument("--mapping-layers", type=int, help="StyleGAN: layers of the mapping network (default 8)")
+    train.add_argument("--modulation", choices=["demod", "adain"],
+                       help="StyleGAN: weight demodulation (StyleGAN2) or AdaIN (StyleGAN)")
+    train.add_argument("--style-mixing", type=float, dest="style_mixing_prob",
+                       help="StyleGAN: style-mixing regularization probability (default 0.9)")
+    train.add_argument("--progressive", action="store_true", default=None,
+                       help="StyleGAN: grow from 4x4 with fade-in (Karras 2018)")
     train.add_argument("--batch-size", type=int)
     when = train.add_mutually_exclusive_group()
     when.add_argument("--steps", type=int, help="generator steps to train")
@@ -60,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--feature-matching", action="store_true", default=None)
     train.add_argument("--minibatch-std", action="store_true", default=None)
     train.add_argument("--minibatch-discrimination", action="store_true", default=None)
-    train.add_argument("--r1", type=float, dest="r1_weight", help="R1 penalty weight")
+    train.add_argument("--r1", type=float, dest="r1_weight", help="R1 penalty weight (StyleGAN's gamma)")
+    train.add_argument("--r1-interval", type=int, help="lazy R1: apply it every N discriminator steps")
     train.add_argument("--d-dropout", type=float)
     train.add_argument("--no-ema", action="store_true", help="sample from G itself, not its moving average")
     train.add_argument("--seed", type=int)
@@ -84,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--class", dest="klass", help="class index or name (conditional models)")
     sample.add_argument("--device", default="auto")
     sample.add_argument("--raw", action="store_true", help="sample from G, not its moving average")
+    style = sample.add_argument_group("StyleGAN")
+    style.add_argument("--psi", type=float, help="truncation: 1 = none, 0 = the average face (default: the "
+                       "model's, usually 1)")
+    style.add_argument("--truncation-cutoff", type=int, help="truncate only the style rows below this one")
+    style.add_argument("--mix-seed", type=int, help="take some style rows from the latent of this seed")
+    style.add_argument("--mix-layers", help="the style rows A-B (inclusive) that --mix-seed replaces "
+                       "(default: the second half, the fine styles)")
+    style.add_argument("--noise-mode", choices=["random", "const", "none"],
+                       help="per-pixel noise: fresh, fixed (the default, deterministic) or off")
     sample.add_argument("--out", required=True, help=".png for a grid, .npy for the raw samples")
     directions = sub.add_parser("directions", help="find latent directions for sliders (PCA or SeFa)",
                                 description="Compute latent directions of a model and save them as a "
@@ -116,9 +135,12 @@ def ARCHITECTURES_FOR_CLI() -> tuple[str, ...]:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """defaults < preset < config file < flags."""
-    from ganstudio.presets import apply_preset, data_defaults, load_config_file, merge
+    from ganstudio.presets import apply_preset, data_defaults, load_config_file, merge, model_defaults
 
-    cfg = RunConfig.from_dict(merge(RunConfig().to_dict(), data_defaults(args.data or "")))
+    base = merge(RunConfig().to_dict(), data_defaults(args.data or ""))
+    if args.model:
+        base = merge(base, model_defaults(args.model, args.resolution or _native_resolution(args.data)))
+    cfg = RunConfig.from_dict(base)
     if args.preset:
         cfg = apply_preset(cfg, args.preset)
     if args.config:
@@ -128,11 +150,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if args.no_download:
         data["download"] = False
     model = _flags(args, model="arch", conditional="conditional", d_condition="d_condition",
-                   capacity="capacity", z_dim="z_dim", spectral_norm="spectral_norm",
+                   capacity="capacity", z_dim="z_dim", w_dim="w_dim", mapping_layers="mapping_layers",
+                   modulation="modulation", style_mixing_prob="style_mixing_prob", progressive="progressive",
+                   spectral_norm="spectral_norm",
                    minibatch_std="minibatch_std", minibatch_discrimination="minibatch_discrimination",
                    d_dropout="d_dropout")
     loss = _flags(args, loss="name", label_smoothing="label_smoothing", instance_noise="instance_noise",
-                  feature_matching="feature_matching", r1_weight="r1_weight")
+                  feature_matching="feature_matching", r1_weight="r1_weight", r1_interval="r1_interval")
     train = _flags(args, batch_size="batch_size", d_steps="d_steps", lr_g="lr_g", lr_d="lr_d", seed="seed",
                    device="device", sample_every="sample_every", checkpoint_every="checkpoint_every",
                    precision="precision", tf32="tf32", channels_last="channels_last",
@@ -148,6 +172,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             cfg = cfg.with_updates(section, **changes)
     name = args.name or (Path(args.out).name if args.out else cfg.name)
     return cfg.with_updates(name=name).validate()
+
+
+def _native_resolution(source: str | None) -> int | None:
+    """The side a data source is used at by default, or None when unknown (checked later)."""
+    from ganstudio.core.data import native_resolution
+
+    try:
+        return native_resolution(source) if source else None
+    except GanStudioError:
+        return None
 
 
 def _flags(args: argparse.Namespace, **mapping: str) -> dict:
@@ -268,11 +302,17 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise GanStudioError("--n must be at least 1")
     device = resolve_device(args.device)
     G, cfg = load_generator(args.checkpoint, device, prefer_ema=not args.raw)
+    style = _style_options(args, cfg, G)
     gen = torch.Generator().manual_seed(args.seed)
     z = torch.randn(args.n, cfg.model.z_dim, generator=gen)
     labels = _labels(args.klass, cfg, args.n)
+    c = labels.to(device) if labels is not None else None
     with torch.no_grad():
-        samples = G(z.to(device), labels.to(device) if labels is not None else None).float().cpu().numpy()
+        if style is None:
+            samples = G(z.to(device), c)
+        else:
+            samples = _style_samples(G, z.to(device), c, device, **style)
+        samples = samples.float().cpu().numpy()
     if out.suffix.lower() == ".npy":
         out.parent.mkdir(parents=True, exist_ok=True)
         np.save(out, samples)
@@ -280,6 +320,59 @@ def cmd_sample(args: argparse.Namespace) -> int:
         save_image(scatter_image(samples) if cfg.model.toy else image_grid(samples), out)
     print(f"Wrote {args.n} samples to {out}", file=sys.stderr)
     return 0
+
+
+STYLE_FLAGS = ("psi", "truncation_cutoff", "mix_seed", "mix_layers", "noise_mode")
+
+
+def _style_options(args: argparse.Namespace, cfg: RunConfig, G) -> dict | None:
+    """The StyleGAN sampling options, checked; None for other models (which must not get them)."""
+    given = [f"--{name.replace('_', '-')}" for name in STYLE_FLAGS if getattr(args, name) is not None]
+    if cfg.model.arch != "stylegan":
+        if given:
+            raise GanStudioError(f"{given[0]} needs a StyleGAN checkpoint; this one is a {cfg.model.arch} model")
+        return None
+    psi = cfg.model.truncation_psi if args.psi is None else args.psi
+    cutoff = cfg.model.truncation_cutoff if args.truncation_cutoff is None else args.truncation_cutoff
+    if cutoff is not None and not 0 <= cutoff <= G.num_ws:
+        raise GanStudioError(f"--truncation-cutoff must be between 0 and {G.num_ws} (this model has "
+                             f"{G.num_ws} style rows)")
+    if args.mix_layers is not None and args.mix_seed is None:
+        raise GanStudioError("--mix-layers needs --mix-seed, the seed of the latent to take those rows from")
+    rows = None
+    if args.mix_seed is not None:
+        rows = _parse_rows(args.mix_layers, G.num_ws)
+    return {"psi": psi, "cutoff": cutoff, "mix_seed": args.mix_seed, "rows": rows,
+            "noise_mode": args.noise_mode or "const"}
+
+
+def _parse_rows(text: str | None, num_ws: int) -> range:
+    """'A-B' (inclusive) or 'A' as a range of style rows; default: the second half (the fine styles)."""
+    if text is None:
+        return range(num_ws // 2, num_ws)
+    try:
+        first, _, last = text.partition("-")
+        a, b = int(first), int(last) if last else int(first)
+    except ValueError:
+        raise GanStudioError(f"--mix-layers must look like 4-9 (rows A to B), not {text!r}") from None
+    if not 0 <= a <= b < num_ws:
+        raise GanStudioError(f"--mix-layers {text} is outside this model's style rows 0-{num_ws - 1}")
+    return range(a, b + 1)
+
+
+def _style_samples(G, z, c, device, psi: float, cutoff: int | None, mix_seed: int | None, rows: range | None,
+                   noise_mode: str):
+    """StyleGAN samples with truncation, optional style mixing from one second latent, and a noise mode."""
+    import torch
+
+    from ganstudio.core.models.stylegan import mix_styles
+
+    ws = G.mapping(z, c, truncation_psi=psi, truncation_cutoff=cutoff)
+    if mix_seed is not None:
+        z_mix = torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(mix_seed)).to(device)
+        ws_mix = G.mapping(z_mix.expand(z.shape[0], -1), c, truncation_psi=psi, truncation_cutoff=cutoff)
+        ws = mix_styles(ws, ws_mix, rows)
+    return G.synthesis(ws, noise_mode=noise_mode)
 
 
 def _labels(klass: str | None, cfg: RunConfig, n: int):

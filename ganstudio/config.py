@@ -12,7 +12,9 @@ from ganstudio.errors import ConfigError
 
 DATA_SOURCES = ("mnist", "fashion-mnist", "cifar10", "celeba")
 TOY_NAMES = ("ring8", "grid25", "moons", "spiral")
-ARCHITECTURES = ("mlp", "dcgan")
+ARCHITECTURES = ("mlp", "dcgan", "stylegan")
+STYLEGAN_RESOLUTIONS = (32, 64, 128)
+MODULATIONS = ("demod", "adain")  # StyleGAN2 weight demodulation, or the first StyleGAN's AdaIN
 LOSSES = ("minimax", "bce", "wgan", "wgan-gp", "lsgan", "hinge")
 PROBABILITY_LOSSES = ("minimax", "bce")  # D's output is a probability, so 0.5 is equilibrium
 
@@ -53,6 +55,16 @@ class ModelConfig:
     d_dropout: float = 0.0  # dropout in D (the MLP discriminator uses 0.3 when this is 0 and arch is mlp)
     minibatch_std: bool = False  # Karras 2018 minibatch standard-deviation feature
     minibatch_discrimination: bool = False  # Salimans 2016 minibatch discrimination layer
+    # StyleGAN (arch "stylegan"; Karras 2019, 2020). capacity is the width at the output size, doubling per halving.
+    w_dim: int = 512  # size of the intermediate latent w (the styles)
+    mapping_layers: int = 8  # fully connected layers of the mapping network z -> w
+    mapping_lr_mul: float = 0.01  # learning-rate multiplier of the mapping network
+    modulation: str = "demod"  # "demod" (StyleGAN2 weight demodulation) or "adain" (StyleGAN AdaIN)
+    style_mixing_prob: float = 0.9  # style-mixing regularization: share of training samples with two latents
+    truncation_psi: float = 1.0  # default truncation when sampling (ganstudio sample, explorer); grids use 1
+    truncation_cutoff: int | None = None  # truncate only style rows below this (None: all rows)
+    progressive: bool = False  # grow G and D from 4x4 with fade-in (Karras 2018)
+    progressive_share: float = 0.5  # share of the training steps spent growing to full size
     # Filled in from the data when a run starts; part of the checkpoint's architecture.
     num_classes: int = 0
     class_names: tuple[str, ...] = ()
@@ -67,7 +79,8 @@ class LossConfig:
 
     name: str = "bce"  # one of LOSSES
     gp_weight: float = 10.0  # WGAN-GP gradient penalty
-    r1_weight: float = 0.0  # R1 penalty on real data (0 = off)
+    r1_weight: float = 0.0  # R1 penalty on real data (0 = off); StyleGAN's gamma
+    r1_interval: int = 1  # lazy R1 (StyleGAN2): apply it every N discriminator steps, scaled by N
     clip_value: float = 0.01  # WGAN weight clipping
     label_smoothing: float = 0.0  # one-sided: real target 1 - s (minimax, bce, lsgan)
     instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed to 0 over the run
@@ -181,6 +194,8 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(
             f"DCGAN resolution {d.resolution} is not supported; use 28 or a power of two from 16 to 128"
         )
+    if m.arch == "stylegan":
+        _validate_stylegan(cfg)
     if d.channels not in (None, 1, 3):
         raise ConfigError(f"channels must be 1 (grayscale) or 3 (colour), not {d.channels}")
     if lo.name not in LOSSES:
@@ -215,6 +230,45 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"precision must be fp32, bf16 or fp16, not {t.precision!r}")
     if t.keep_checkpoints < 1:
         raise ConfigError("keep at least one checkpoint")
+    if lo.r1_interval < 1:
+        raise ConfigError(f"the R1 interval must be at least 1 discriminator step, not {lo.r1_interval}")
+
+
+def _validate_stylegan(cfg: RunConfig) -> None:
+    """The StyleGAN settings, and the other models' switches its discriminator does not have."""
+    d, m = cfg.data, cfg.model
+    if d.resolution is not None and d.resolution not in STYLEGAN_RESOLUTIONS:
+        raise ConfigError(f"StyleGAN resolution {d.resolution} is not supported; use 32, 64 or 128")
+    if d.resolution is None:
+        from ganstudio.core.data import native_resolution
+
+        native = native_resolution(d.source)
+        if native not in STYLEGAN_RESOLUTIONS:
+            raise ConfigError(f"StyleGAN needs resolution 32, 64 or 128, and {d.source} is {native}x{native}; "
+                              "add --resolution 32")
+    if m.w_dim < 1 or m.z_dim < 1 or m.capacity < 1:
+        raise ConfigError("w_dim, z_dim and capacity must be positive")
+    if not 1 <= m.mapping_layers <= 16:
+        raise ConfigError(f"the mapping network needs 1 to 16 layers, not {m.mapping_layers}")
+    if m.mapping_lr_mul <= 0:
+        raise ConfigError("the mapping network's learning-rate multiplier must be positive")
+    if m.modulation not in MODULATIONS:
+        raise ConfigError(f"modulation must be {' or '.join(MODULATIONS)}, not {m.modulation!r}")
+    if not 0.0 <= m.style_mixing_prob <= 1.0:
+        raise ConfigError(f"the style-mixing probability must be in [0, 1], not {m.style_mixing_prob}")
+    if m.truncation_cutoff is not None and m.truncation_cutoff < 0:
+        raise ConfigError("the truncation cutoff must not be negative")
+    if not 0.0 <= m.progressive_share <= 1.0:
+        raise ConfigError(f"progressive_share must be in [0, 1], not {m.progressive_share}")
+    unsupported = [name for name, on in (("spectral norm", m.spectral_norm),
+                                         ("minibatch discrimination", m.minibatch_discrimination),
+                                         ("D dropout", m.d_dropout > 0),
+                                         ("batch/layer norm in D", m.d_norm in ("batch", "layer")),
+                                         ("the concat class condition", m.conditional and m.d_condition == "concat"))
+                   if on]
+    if unsupported:
+        raise ConfigError(f"StyleGAN's residual discriminator does not use {unsupported[0]} (it has equalized "
+                          "learning rate, minibatch std-dev and a projection class condition built in)")
 
 
 def _dcgan_resolution_ok(res: int) -> bool:

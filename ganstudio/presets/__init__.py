@@ -72,6 +72,21 @@ def data_defaults(source: str) -> dict[str, Any]:
     return {}
 
 
+def model_defaults(arch: str, resolution: int | None = None) -> dict[str, Any]:
+    """Partial config that suits an architecture chosen with --model before any preset or flag.
+
+    StyleGAN trains with the recipe of Karras et al. 2020: the non-saturating logistic loss with lazy R1
+    (gamma grows with the image area: 0.0625 at 32 px, 0.25 at 64, 1 at 128), Adam at 0.002 with betas
+    (0, 0.99), z and w of 512 and a full-width network (capacity 64)."""
+    if arch != "stylegan":
+        return {}
+    side = resolution or 64
+    return {"model": {"z_dim": 512, "w_dim": 512, "capacity": 64},
+            "loss": {"name": "bce", "r1_weight": side * side / 16384, "r1_interval": 16},
+            "train": {"lr_g": 0.002, "lr_d": 0.002, "betas_g": [0.0, 0.99], "betas_d": [0.0, 0.99],
+                      "batch_size": 32}}
+
+
 def load_config_file(path: str | Path, base: RunConfig | None = None) -> RunConfig:
     """A full or partial config JSON file (a run's config.json, or a preset file) over `base`."""
     path = Path(path).expanduser()

@@ -36,6 +36,7 @@ def _load_builtin() -> None:
     from ganstudio.core.models.dcgan import DCGANDiscriminator, DCGANGenerator
     from ganstudio.core.models.layers import resolve_d_norm
     from ganstudio.core.models.mlp import MLPDiscriminator, MLPGenerator
+    from ganstudio.core.models.stylegan import StyleGANDiscriminator, StyleGANGenerator
 
     @register("mlp")
     def _mlp(m: ModelConfig, lo: LossConfig):
@@ -45,3 +46,8 @@ def _load_builtin() -> None:
     @register("dcgan")
     def _dcgan(m: ModelConfig, lo: LossConfig):
         return DCGANGenerator(m), DCGANDiscriminator(m, norm=resolve_d_norm(m.d_norm, m.spectral_norm, lo.name))
+
+
+    @register("stylegan")
+    def _stylegan(m: ModelConfig, lo: LossConfig):
+        return StyleGANGenerator(m), StyleGANDiscriminator(m)

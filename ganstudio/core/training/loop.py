@@ -123,6 +123,7 @@ class Trainer:
         self._d_params = list(self.D.parameters())
         self.d_steps = t.d_steps
         self.step = 0
+        self.d_updates = 0  # discriminator steps so far: lazy R1 runs on every r1_interval-th
         self.epoch = 0
         self.position = 0
         self._order = None
@@ -202,6 +203,7 @@ class Trainer:
         self.epoch = int(ckpt.extra.get("epoch", 0))
         self.position = int(ckpt.extra.get("position", 0))
         self.d_steps = int(ckpt.extra.get("d_steps", self.d_steps))
+        self.d_updates = int(ckpt.extra.get("d_updates", self.step * self.d_steps))
         self.fixed_z = ckpt.extra_tensors["fixed_z"]
         self.fixed_c = ckpt.extra_tensors.get("fixed_c")
         rank = self.dist.rank
@@ -252,6 +254,7 @@ class Trainer:
                 if distributed.any_rank(self.dist, kind is None, self.device):
                     break
                 self._apply_changes()
+                self._report_progress()
                 t0 = time.perf_counter()
                 report = self._train_step(kind)
                 report.images_per_sec = report.images_per_sec / max(time.perf_counter() - t0, 1e-9)
@@ -274,6 +277,12 @@ class Trainer:
                 group["lr"] = changes.lr_d
         if changes.d_steps is not None:
             self.d_steps = max(1, int(changes.d_steps))
+
+    def _report_progress(self) -> None:
+        """Tell models that change over the run (progressive growing) which step this is."""
+        for module in (self.G, self.D):
+            if hasattr(module, "set_training_progress"):
+                module.set_training_progress(self.step, self.total_steps)
 
     def _noise_std(self) -> float:
         sigma = self.config.loss.instance_noise
@@ -333,7 +342,10 @@ class Trainer:
         if s.sigma:
             real = real + s.sigma * torch.randn_like(real)
             fake_in = fake_in + s.sigma * torch.randn_like(fake_in)
-        if lo.r1_weight:
+        self.d_updates += 1
+        # Lazy R1 (Karras 2020): every r1_interval-th D step, weighted by the interval.
+        r1_now = lo.r1_weight > 0 and self.d_updates % lo.r1_interval == 0
+        if r1_now:
             real.requires_grad_(True)
         with self._amp():
             real_out, s.real_features = D(real, s.labels, return_features=True)
@@ -343,9 +355,9 @@ class Trainer:
             gp = gradient_penalty(D, real.float(), fake_in.float(), s.labels)
             loss_d = loss_d + lo.gp_weight * gp
             s.extras["gp"] = gp.item()
-        if lo.r1_weight:
+        if r1_now:
             r1 = r1_penalty(real_out.float(), real)
-            loss_d = loss_d + lo.r1_weight * r1
+            loss_d = loss_d + lo.r1_weight * lo.r1_interval * r1
             s.extras["r1"] = r1.item()
         s.loss_d = self._agreed_loss(loss_d, "discriminator")
         self.opt_D.zero_grad(set_to_none=True)
@@ -466,6 +478,7 @@ class Trainer:
             optimizers={"G": self.opt_G.state_dict(), "D": self.opt_D.state_dict()},
             extra_tensors=extra_tensors,
             extra={"epoch": self.epoch, "position": self.position, "d_steps": self.d_steps,
+                   "d_updates": self.d_updates,
                    "ema_updates": self.ema.updates if self.ema else 0},
         )
 
