@@ -103,7 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: the second half, the fine styles)")
     style.add_argument("--noise-mode", choices=["random", "const", "none"],
                        help="per-pixel noise: fresh, fixed (the default, deterministic) or off")
-    sample.add_argument("--out", required=True, help=".png for a grid, .npy for the raw samples")
+    explore = sample.add_argument_group("directions and interpolation")
+    explore.add_argument("--direction", action="append", metavar="FILE.json:INDEX=AMOUNT",
+                         help="move every sample along direction INDEX of a direction set (ganstudio directions) "
+                              "by AMOUNT standard deviations; repeatable")
+    explore.add_argument("--interpolate", nargs=2, type=int, metavar=("SEED_A", "SEED_B"),
+                         help="write an animation from seed A to seed B (slerp in z, lerp in w) to --out .gif/.mp4")
+    explore.add_argument("--frames", type=int, default=48, help="frames of --interpolate (default 48)")
+    explore.add_argument("--fps", type=float, default=24.0)
+    sample.add_argument("--out", required=True, help=".png for a grid, .npy for the raw samples "
+                        "(.gif or .mp4 with --interpolate)")
     directions = sub.add_parser("directions", help="find latent directions for sliders (PCA or SeFa)",
                                 description="Compute latent directions of a model and save them as a "
                                             "direction set (JSON) for the explorer and ganstudio sample.")
@@ -296,6 +305,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from ganstudio.core.images import image_grid, save_image, scatter_image
 
     out = Path(args.out)
+    if args.interpolate:
+        return _sample_interpolation(args, out)
     if out.suffix.lower() not in (".png", ".npy"):
         raise GanStudioError(f"--out must end in .png (a grid) or .npy (raw samples), not {out.name!r}")
     if args.n < 1:
@@ -303,15 +314,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     G, cfg = load_generator(args.checkpoint, device, prefer_ema=not args.raw)
     style = _style_options(args, cfg, G)
+    shift = _direction_shift(args.direction, G, cfg, device)
     gen = torch.Generator().manual_seed(args.seed)
-    z = torch.randn(args.n, cfg.model.z_dim, generator=gen)
+    z = torch.randn(args.n, cfg.model.z_dim, generator=gen).to(device)
     labels = _labels(args.klass, cfg, args.n)
     c = labels.to(device) if labels is not None else None
     with torch.no_grad():
+        if shift is not None and shift[0] == "z":
+            z = z + shift[1]
         if style is None:
-            samples = G(z.to(device), c)
+            samples = G(z, c)
         else:
-            samples = _style_samples(G, z.to(device), c, device, **style)
+            samples = _style_samples(G, z, c, device, w_shift=shift[1] if shift else None, **style)
         samples = samples.float().cpu().numpy()
     if out.suffix.lower() == ".npy":
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -361,18 +375,77 @@ def _parse_rows(text: str | None, num_ws: int) -> range:
 
 
 def _style_samples(G, z, c, device, psi: float, cutoff: int | None, mix_seed: int | None, rows: range | None,
-                   noise_mode: str):
-    """StyleGAN samples with truncation, optional style mixing from one second latent, and a noise mode."""
+                   noise_mode: str, w_shift=None):
+    """StyleGAN samples with truncation, direction edits in w, optional style mixing from one second latent,
+    and a noise mode."""
     import torch
 
     from ganstudio.core.models.stylegan import mix_styles
 
     ws = G.mapping(z, c, truncation_psi=psi, truncation_cutoff=cutoff)
+    if w_shift is not None:
+        ws = ws + w_shift
     if mix_seed is not None:
         z_mix = torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(mix_seed)).to(device)
         ws_mix = G.mapping(z_mix.expand(z.shape[0], -1), c, truncation_psi=psi, truncation_cutoff=cutoff)
         ws = mix_styles(ws, ws_mix, rows)
     return G.synthesis(ws, noise_mode=noise_mode)
+
+
+def _direction_shift(specs: list[str] | None, G, cfg: RunConfig, device):
+    """The latent offset of --direction FILE.json:INDEX=AMOUNT flags, as ("z" | "w", tensor), or None."""
+    if not specs:
+        return None
+    import torch
+
+    from ganstudio.core.latent.directions import Directions
+
+    space, total, loaded = None, None, {}
+    for spec in specs:
+        path, _, edit = spec.rpartition(":")
+        index, _, amount = edit.partition("=")
+        try:
+            index_i, amount_f = int(index), float(amount)
+        except ValueError:
+            raise GanStudioError(f"--direction {spec!r} must look like FILE.json:INDEX=AMOUNT, "
+                                 "e.g. smile.json:0=2.5") from None
+        if not path:
+            raise GanStudioError(f"--direction {spec!r} names no direction file")
+        if path not in loaded:
+            loaded[path] = Directions.load(path)
+            loaded[path].check_fits(G, cfg)
+        d = loaded[path]
+        if not 0 <= index_i < len(d):
+            raise GanStudioError(f"{Path(path).name} has directions 0-{len(d) - 1}, not {index_i}")
+        if space not in (None, d.space):
+            raise GanStudioError("--direction sets mix z-space and w-space directions")
+        space = d.space
+        step = amount_f * float(d.scales[index_i]) * torch.as_tensor(d.vectors[index_i], device=device)
+        total = step if total is None else total + step
+    return space, total
+
+
+def _sample_interpolation(args: argparse.Namespace, out: Path) -> int:
+    """--interpolate SEED_A SEED_B: an animation through the explorer's renderer (GIF or MP4)."""
+    from ganstudio.core.checkpoints import load_generator
+    from ganstudio.core.device import resolve_device
+    from ganstudio.core.export import export_animation, interpolation_requests
+    from ganstudio.core.render import Renderer, RenderRequest
+
+    if out.suffix.lower() not in (".gif", ".mp4"):
+        raise GanStudioError(f"--interpolate writes an animation: --out must end in .gif or .mp4, not {out.name!r}")
+    G, cfg = load_generator(args.checkpoint, resolve_device(args.device), prefer_ema=not args.raw)
+    if args.direction:
+        raise GanStudioError("--interpolate does not take --direction; use the explorer's slider sweep export")
+    klass = _labels(args.klass, cfg, 1)
+    base = RenderRequest(seed=args.interpolate[0], psi=1.0 if args.psi is None else args.psi,
+                         class_index=int(klass[0]) if klass is not None and args.klass is not None else None,
+                         noise_mode=args.noise_mode or "const")
+    requests = interpolation_requests(base, args.frames, seed_b=args.interpolate[1])
+    path = export_animation(Renderer(G, cfg), requests, out, fps=args.fps)
+    print(f"Wrote {args.frames} frames from seed {args.interpolate[0]} to {args.interpolate[1]} to {path}",
+          file=sys.stderr)
+    return 0
 
 
 def _labels(klass: str | None, cfg: RunConfig, n: int):
