@@ -97,6 +97,10 @@ class TrainConfig:
     checkpoint_every: int = 1000  # 0 = only at the end
     keep_checkpoints: int = 3
     grid_size: int = 64  # samples in the fixed-noise grid
+    eval_every: int = 0  # evaluate G every N steps and at the end, into evals.jsonl (0 = off)
+    eval_metrics: tuple[str, ...] = ()  # e.g. ("fid", "kid", "pr"); empty: the metrics that suit the data
+    eval_samples: int = 2000  # generated (and real) samples per evaluation
+    eval_extractor: str = "auto"  # feature extractor: auto, inception[:FILE], mnist, celeba, points
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,12 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"EMA decay must be between 0 and 1, not {t.ema_decay}")
     if t.keep_checkpoints < 1:
         raise ConfigError("keep at least one checkpoint")
+    if t.eval_every < 0 or t.eval_samples < 10:
+        raise ConfigError("eval_every must not be negative and eval_samples must be at least 10")
+    if t.eval_metrics:
+        from ganstudio.core.metrics.evaluate import parse_metrics
+
+        parse_metrics(t.eval_metrics)
 
 
 def _dcgan_resolution_ok(res: int) -> bool:
