@@ -381,7 +381,8 @@ def _eval_table(record: dict, evaluator) -> str:
         if name == "fid":
             rows.append(("FID", num("fid", ".3f")))
         elif name == "kid":
-            rows.append(("KID", f"{num('kid', '.5f')} +- {num('kid_std', '.5f')}"))
+            spread = f" +- {record['kid_std']:.5f}" if record.get("kid_std") is not None else ""
+            rows.append(("KID", num("kid", ".5f") + spread))
         elif name == "is":
             rows.append(("IS" if record["extractor"] == "inception" else "IS (analogue)",
                          f"{num('is', '.3f')} +- {num('is_std', '.3f')}"))

@@ -29,6 +29,9 @@ from ganstudio.core.metrics.networks import (  # noqa: E402
 OUT = ROOT / "ganstudio" / "resources" / "extractors"
 CELEBA_TEST = 1000  # the last 1,000 images of the 10k subset are held out
 CELEBA_CROP = 70  # GAN Studio's CelebA framing (140 px of the 178 x 218 originals) at the subset's half size
+SCALE_NOTE = ("The extractor multiplies the features by {scale} (stored with the weights), which gives them a mean "
+              "square of 1 over\nthe training images, so that x.y / D in KID's kernel (x.y / D + 1)^3 is of order "
+              "1, the range the kernel was\ndesigned for. FID scales with the square of that factor.")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -93,6 +96,19 @@ def train(net, train_x, train_y, loss_fn, augment, epochs: int, batch: int, lr: 
 
 
 @torch.no_grad()
+def feature_scale(net, images: torch.Tensor, batch: int = 500) -> float:
+    """The factor that gives the features unit mean square over these images (un-augmented, eval mode).
+
+    At that scale x.y / D is of order 1, and KID's kernel (x.y / D + 1)^3 weighs its constant, linear and cubic
+    terms as it was designed to (unscaled, these ReLU features give x.y / D of about 3 to 8).
+    """
+    net.eval()
+    square = torch.cat([net.features_and_logits(to_unit(images[i:i + batch]))[0].square().mean(1)
+                        for i in range(0, len(images), batch)]).mean()
+    return round(float(square.rsqrt()), 6)
+
+
+@torch.no_grad()
 def predict(net, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
     """Logits of uint8 images, in eval mode."""
     net.eval()
@@ -122,7 +138,8 @@ def cmd_mnist(args) -> None:
     log = train(net, train_x, train_y, F.cross_entropy, augment, args.epochs, 128, 3e-3, 1e-4, args.seed, accuracy)
     minutes = (time.perf_counter() - t0) / 60
     path = OUT / "mnist-classifier.safetensors"
-    meta = {"classes": [str(d) for d in range(10)], "input": "1x28x28 in [-1, 1]", "seed": args.seed}
+    meta = {"classes": [str(d) for d in range(10)], "input": "1x28x28 in [-1, 1]", "seed": args.seed,
+            "feature_scale": feature_scale(net, train_x[:10_000])}
     save_network(path, net, meta)
     shipped, _ = load_network(path)
     logits = predict(shipped, test_x)
@@ -130,11 +147,11 @@ def cmd_mnist(args) -> None:
     meta["test_accuracy"] = round(acc, 5)
     save_network(path, net, meta)
     per_class = [(logits.argmax(1)[test_y == d] == d).float().mean().item() for d in range(10)]
-    write_mnist_card(shipped, acc, per_class, log, minutes, path)
+    write_mnist_card(shipped, acc, per_class, log, minutes, path, meta["feature_scale"])
     print(f"MNIST test accuracy (shipped float16 weights): {acc:.4f} -> {path}")
 
 
-def write_mnist_card(net, acc, per_class, log, minutes, path) -> None:
+def write_mnist_card(net, acc, per_class, log, minutes, path, scale) -> None:
     rows = "\n".join(f"| {d} | {a:.4f} |" for d, a in enumerate(per_class))
     text = f"""# MNIST digit classifier (GAN Studio feature extractor `mnist`)
 
@@ -153,6 +170,7 @@ differ from the official files by at most 29/255); the test set is byte-identica
 with batch norm, ReLU and 2 x 2 max pooling; a fully connected layer to 128 features (ReLU; the extractor's
 features) and a linear layer to 10 logits. {parameter_count(net):,} parameters, stored as float16
 ({path.stat().st_size / 1e6:.2f} MB). Input: 1 x 28 x 28 in [-1, 1], the range of generator output.
+{SCALE_NOTE.format(scale=scale)}
 
 ## Training
 `python scripts/train_extractors.py mnist --data-root ../shared/data --epochs {len(log)}`: AdamW
@@ -225,7 +243,8 @@ def cmd_celeba(args) -> None:
                 args.seed, mean_accuracy)
     minutes = (time.perf_counter() - t0) / 60
     path = OUT / "celeba-attributes.safetensors"
-    meta = {"classes": names, "input": "3x64x64 in [-1, 1], faces framed as CelebA 140 px crop", "seed": args.seed}
+    meta = {"classes": names, "input": "3x64x64 in [-1, 1], faces framed as CelebA 140 px crop", "seed": args.seed,
+            "feature_scale": feature_scale(net, torch.from_numpy(canonical.images[:n_train]))}
     save_network(path, net, meta)
     shipped, _ = load_network(path)
     correct = ((predict(shipped, test_x) > 0).float() == test_y).float().mean(0)
@@ -234,11 +253,11 @@ def cmd_celeba(args) -> None:
     meta["test_accuracy_mean"] = round(correct.mean().item(), 5)
     save_network(path, net, meta)
     write_celeba_card(shipped, names, correct.tolist(), baseline.tolist(), test_y.mean(0).tolist(), log, minutes,
-                      n_train, path)
+                      n_train, path, meta["feature_scale"])
     print(f"CelebA mean attribute accuracy {correct.mean():.4f} (majority baseline {baseline.mean():.4f}) -> {path}")
 
 
-def write_celeba_card(net, names, acc, baseline, positive, log, minutes, n_train, path) -> None:
+def write_celeba_card(net, names, acc, baseline, positive, log, minutes, n_train, path, scale) -> None:
     rows = "\n".join(f"| {n} | {a * 100:.1f} | {b * 100:.1f} | {(a - b) * 100:+.1f} | {p * 100:.1f} |"
                      for n, a, b, p in zip(names, acc, baseline, positive))
     mean_a, mean_b = sum(acc) / len(acc), sum(baseline) / len(baseline)
@@ -262,6 +281,7 @@ extractor's features), dropout and a linear layer to 40 logits. {parameter_count
 float16 ({path.stat().st_size / 1e6:.2f} MB). Input: 3 x 64 x 64 in [-1, 1]; faces framed as GAN Studio frames
 CelebA (a centred 140 px square of the 178 x 218 originals, here 70 px of the half-size images), other sizes are
 resized to 64.
+{SCALE_NOTE.format(scale=scale)}
 
 ## Training
 `python scripts/train_extractors.py celeba --celeba-dir ../shared/data/celeba-10k --epochs {len(log)}`: AdamW
@@ -306,6 +326,7 @@ def main() -> None:
         p.add_argument("--threads", type=int, default=1, help="CPU threads (the machine may be shared)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)  # before the network is built: its initial weights come from this seed
     OUT.mkdir(parents=True, exist_ok=True)
     {"mnist": cmd_mnist, "celeba": cmd_celeba}[args.which](args)
 

@@ -120,6 +120,21 @@ def test_inception_extractor_with_a_weights_file(tmp_path):
         get_extractor(f"inception:{bad}")
 
 
+def test_a_registered_extractor_plugs_into_evaluation(monkeypatch):
+    from ganstudio.core.metrics import FeatureExtractor, register_extractor
+
+    monkeypatch.setattr(extractors, "_FACTORIES", dict(extractors._FACTORIES))  # leave the registry as it was
+
+    @register_extractor("pixels")
+    def pixels(argument: str, device: str) -> FeatureExtractor:
+        return FeatureExtractor("pixels", "downsampled pixels", 49, "pixels-v1",
+                                lambda x: (torch.nn.functional.avg_pool2d(x, 4).flatten(1), None), channels=1)
+
+    assert "pixels" in extractors.extractor_names()
+    record = evaluate(tiny_generator(), digit_like(), "fid,pr", n=60, extractor="pixels")
+    assert record["extractor"] == "pixels" and record["fid"] > 0
+
+
 # -- reference statistics and evaluation ------------------------------------------------------------------
 
 
@@ -186,7 +201,9 @@ def test_bad_metric_requests_fail_with_one_sentence():
 # -- during training --------------------------------------------------------------------------------------
 
 
-def test_evaluation_during_training_writes_records_and_keeps_the_trajectory(tmp_path):
+def test_evaluation_during_training_writes_records_and_keeps_the_trajectory(tmp_path, monkeypatch):
+    monkeypatch.delenv("GANSTUDIO_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))  # no Inception weights here
     extractors._shipped.cache_clear()  # loading the extractor inside the run must not move its RNG either
     cfg = tiny_config(steps=7).with_updates("data", resolution=28)
     straight = Trainer(cfg, tmp_path / "plain", data=digit_like(n=64))
@@ -199,7 +216,8 @@ def test_evaluation_during_training_writes_records_and_keeps_the_trajectory(tmp_
     assert [r["step"] for r in records] == [3, 6, 7]
     assert all({"fid", "precision", "recall", "class_kl", "classes_covered", "mode_collapse_warning",
                 "extractor", "seconds"} <= set(r) for r in records)
-    assert records[0]["extractor"] == "mnist"  # auto: Inception weights are absent here, grayscale -> mnist
+    assert records[0]["extractor"] == "mnist"  # auto without Inception weights: grayscale -> the digit classifier
+    assert "Inception-v3 weights not found" in records[0]["notes"][0]
     assert records[-1] == reports[-1].evaluation
     assert "evaluation" not in RunFolder(tmp_path / "eval").read_metrics()[4]
     losses = [(r["loss_d"], r["loss_g"]) for r in RunFolder(tmp_path / "plain").read_metrics()]
@@ -262,6 +280,7 @@ def test_eval_cli_on_mnist_with_the_shipped_classifier(shared_data, tmp_path, ca
 @pytest.mark.parametrize("extra,message", [
     (["--metrics", "fid,sharpness"], "unknown metric 'sharpness'"),
     (["--extractor", "mnist"], "toy 2D data has no images for the mnist extractor"),
+    (["--data", "mnist"], "this generator makes 2D points, so it cannot be measured against mnist"),
 ])
 def test_eval_cli_errors_are_one_line(tmp_path, capsys, extra, message):
     run = tmp_path / "ring"

@@ -7,7 +7,7 @@
 - `points`: the 2D points of the toy distributions themselves.
 
 An extractor takes generator output (images in [-1, 1], [B, C, H, W]) and returns float32 features [B, D] and,
-for classifiers with exclusive classes, class probabilities [B, K].
+for classifiers with exclusive classes, class probabilities [B, K]. `register_extractor` adds more by name.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"  # the name torchvision give
 INCEPTION_URL = f"https://download.pytorch.org/models/{INCEPTION_FILE}"
 INCEPTION_ENV = "GANSTUDIO_INCEPTION_WEIGHTS"  # a weights file to use instead of the torch hub cache
 SHIPPED = {"mnist": "mnist-classifier.safetensors", "celeba": "celeba-attributes.safetensors"}
+SHIPPED_CHANNELS = {"mnist": 1, "celeba": 3}
 
 
 @dataclass
@@ -99,32 +100,64 @@ class FeatureExtractor:
 # ---------------------------------------------------------------------------------------------------------------
 # The registry
 
+Factory = Callable[[str, str], FeatureExtractor]  # (argument after "name:", device) -> extractor
+_FACTORIES: dict[str, Factory] = {}
+
+
+def register_extractor(name: str) -> Callable[[Factory], Factory]:
+    """Decorator adding an extractor factory under a name (a plug-in may add its own)."""
+    def add(factory: Factory) -> Factory:
+        _FACTORIES[name] = factory
+        return factory
+    return add
+
 
 def extractor_names() -> tuple[str, ...]:
-    return ("inception", "mnist", "celeba", "points")
+    return tuple(_FACTORIES)
 
 
 def get_extractor(spec: str, device: torch.device | str = "cpu") -> FeatureExtractor:
-    """An extractor by name: inception[:WEIGHTS_FILE], mnist, celeba or points; ConfigError if unknown."""
+    """An extractor by name, e.g. mnist, celeba, points or inception[:WEIGHTS_FILE]; ConfigError if unknown."""
     name, _, argument = spec.partition(":")
     name = name.strip().lower()
-    if name == "inception":
-        return _inception(str(inception_weights(argument or None)), str(torch.device(device)))
+    if name not in _FACTORIES:
+        raise ConfigError(f"unknown extractor {spec!r}; use one of {', '.join(extractor_names())}")
+    return _FACTORIES[name](argument, str(torch.device(device)))
+
+
+@register_extractor("inception")
+def _inception_factory(argument: str, device: str) -> FeatureExtractor:
+    return _inception(str(inception_weights(argument or None)), device)
+
+
+@register_extractor("mnist")
+def _mnist_factory(argument: str, device: str) -> FeatureExtractor:
+    _no_argument("mnist", argument)
+    return _shipped("mnist", device)
+
+
+@register_extractor("celeba")
+def _celeba_factory(argument: str, device: str) -> FeatureExtractor:
+    _no_argument("celeba", argument)
+    return _shipped("celeba", device)
+
+
+@register_extractor("points")
+def _points_factory(argument: str, device: str) -> FeatureExtractor:
+    _no_argument("points", argument)
+    return FeatureExtractor("points", "2D points", 2, "points", lambda x: (x, None), channels=0, batch_size=65536)
+
+
+def _no_argument(name: str, argument: str) -> None:
     if argument:
         raise ConfigError(f"the {name} extractor takes no file (only inception:FILE does)")
-    if name in SHIPPED:
-        return _shipped(name, str(torch.device(device)))
-    if name == "points":
-        return FeatureExtractor("points", "2D points", 2, "points", lambda x: (x, None), channels=0,
-                                batch_size=65536)
-    raise ConfigError(f"unknown extractor {spec!r}; use one of {', '.join(extractor_names())}")
 
 
 def default_extractor(info: DatasetInfo) -> tuple[str, str]:
     """(extractor name, note) that suits the data: its domain classifier, else Inception, else a fallback."""
     if info.is_toy:
         return "points", ""
-    if info.source in ("mnist", "celeba"):
+    if SHIPPED_CHANNELS.get(info.source) == info.channels:  # MNIST digits, CelebA faces
         return info.source, ""
     if inception_weights_or_none() is not None:
         return "inception", ""
@@ -155,7 +188,13 @@ def _shipped(name: str, device: str) -> FeatureExtractor:
     net.to(device)
     classes = tuple(meta.get("classes", ())) if name == "mnist" else ()  # CelebA's 40 attributes are not exclusive
     title = {"mnist": "MNIST digit classifier", "celeba": "CelebA attribute classifier"}[name]
-    return FeatureExtractor(name, title, net.feature_dim, _file_hash(str(path)), net.features_and_logits,
+    scale = float(meta.get("feature_scale", 1.0))  # unit mean square on the training set: KID's kernel range
+
+    def forward(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features, logits = net.features_and_logits(x)
+        return features * scale, logits
+
+    return FeatureExtractor(name, title, net.feature_dim, _file_hash(str(path)), forward,
                             channels=net.input_shape[0], resolution=net.input_shape[1], class_names=classes,
                             batch_size=500 if name == "mnist" else 200, module=net)
 

@@ -13,7 +13,8 @@ def kernel_inception_distance(real: np.ndarray | torch.Tensor, fake: np.ndarray 
 
     Unbiased: the kernel's diagonal is left out of the within-set sums, so two samples of one distribution
     score 0 on average (single estimates can be negative). As in the KID paper and clean-fid, `subsets`
-    subsets of `subset_size` features (fewer when a set is smaller) are drawn from each set.
+    subsets of `subset_size` features (fewer when a set is smaller) are drawn from each set. When both sets are
+    no larger than a subset, every subset would be the whole set: KID is computed once and its std is NaN.
     """
     x = torch.as_tensor(real).detach().cpu().float()
     y = torch.as_tensor(fake).detach().cpu().float()
@@ -22,6 +23,8 @@ def kernel_inception_distance(real: np.ndarray | torch.Tensor, fake: np.ndarray 
     m = min(subset_size, len(x), len(y))
     if m < 2:
         raise ValueError("KID needs at least 2 samples in each set")
+    if m == len(x) == len(y):
+        return float(unbiased_mmd2(x, y)), float("nan")
     rng = np.random.default_rng(seed)
     pick_x = torch.from_numpy(np.stack([rng.choice(len(x), m, replace=False) for _ in range(subsets)]))
     pick_y = torch.from_numpy(np.stack([rng.choice(len(y), m, replace=False) for _ in range(subsets)]))
