@@ -9,7 +9,7 @@ import torch
 from ganstudio.core.data import toy_distribution
 from ganstudio.core.metrics.fid import fid_from_features, frechet_distance, gaussian_stats
 from ganstudio.core.metrics.inception_score import inception_score
-from ganstudio.core.metrics.kid import kernel_inception_distance, polynomial_kernel
+from ganstudio.core.metrics.kid import kernel_inception_distance, polynomial_kernel, unbiased_mmd2
 from ganstudio.core.metrics.modes import CollapseWatch, class_coverage, class_histogram, histogram_kl, toy_modes
 from ganstudio.core.metrics.prdc import density_coverage, knn_radii, precision_recall
 
@@ -68,6 +68,17 @@ def test_kid_is_unbiased_and_positive_for_shifted_sets():
     assert shifted > 0.1
     assert abs(mean_halves) < 0.05 * biased and abs(mean_halves) < 0.01 * shifted  # biased: about 0.03 here
     assert min(halves) < 0 < max(halves)  # individual unbiased estimates fall on both sides of 0
+
+
+def test_unbiased_mmd_matches_the_textbook_formula():
+    x, y = torch.rand(2, 300, 16), torch.rand(2, 300, 16) + 0.05
+    k = lambda a, b: (a.double() @ b.double().transpose(-1, -2) / 16 + 1) ** 3  # noqa: E731
+    m = 300
+    kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
+    expected = ((kxx.sum((-1, -2)) - kxx.diagonal(dim1=-2, dim2=-1).sum(-1)) / (m * (m - 1))
+                + (kyy.sum((-1, -2)) - kyy.diagonal(dim1=-2, dim2=-1).sum(-1)) / (m * (m - 1))
+                - 2 * kxy.sum((-1, -2)) / m**2)
+    assert torch.allclose(unbiased_mmd2(x, y), expected, rtol=1e-3, atol=1e-7)
 
 
 def test_inception_score_bounds():
