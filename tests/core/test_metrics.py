@@ -100,6 +100,18 @@ def test_precision_and_recall_of_a_set_against_itself_are_one():
     assert coverage == 1.0 and 0.9 < density < 1.6
 
 
+def test_distances_survive_a_large_common_offset_and_repeated_samples():
+    """float32 distances by matrix products round by about sqrt(eps) x |x|: features far from the origin with
+    a small spread, or a collapsed set of identical samples, must still match themselves."""
+    torch.manual_seed(0)
+    offset = 1000 + 0.01 * torch.randn(300, 64)
+    assert precision_recall(offset, offset) == (1.0, 1.0)
+    assert density_coverage(offset, offset)[1] == 1.0
+    assert precision_recall(offset, offset + 0.1)[0] < 0.05  # a shift of 10 spreads is still seen
+    same = torch.full((50, 64), 3.0) + torch.randn(1, 64)
+    assert precision_recall(same, same) == (1.0, 1.0)
+
+
 def test_precision_measures_quality_and_recall_diversity():
     rng = np.random.default_rng(7)
     two_clusters = np.concatenate([rng.normal(size=(1000, 8)), rng.normal(size=(1000, 8)) + 20])
