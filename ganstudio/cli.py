@@ -1,4 +1,4 @@
-"""The headless command line: `ganstudio train` and `ganstudio sample` (no subcommand opens the app)."""
+"""The headless command line: `ganstudio train`, `sample` and `eval` (no subcommand opens the app)."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -14,6 +15,9 @@ from ganstudio.config import ARCHITECTURES, DATA_SOURCES, LOSSES, TOY_NAMES, Run
 from ganstudio.errors import GanStudioError
 
 DATA_HELP = ", ".join(DATA_SOURCES + tuple(f"toy:{t}" for t in TOY_NAMES) + ("folder:PATH",))
+METRIC_HELP = {"fid": "Frechet distance", "kid": "kernel distance", "is": "Inception Score",
+               "pr": "precision/recall", "dc": "density/coverage", "modes": "toy mode coverage",
+               "classes": "class histogram and KL"}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -82,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="under torchrun on GPUs: batch-norm statistics over all processes")
     train.add_argument("--sample-every", type=int, help="sample grid every N steps (and every epoch)")
     train.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps")
+    train.add_argument("--eval-every", type=int, help="measure G every N steps (FID, modes ...) into evals.jsonl")
+    train.add_argument("--eval-metrics", help="metrics to measure while training, e.g. fid,kid,pr (default: auto)")
+    train.add_argument("--eval-samples", type=int, help="samples per evaluation (default 2000)")
+    train.add_argument("--eval-extractor", help="feature extractor: auto, inception[:FILE], mnist, celeba, points")
     train.add_argument("--out", help="the run folder to create")
     train.add_argument("--name", help="the run's name (default: the folder's name)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -130,6 +138,28 @@ def build_parser() -> argparse.ArgumentParser:
                                         "exploring and sampling (it cannot resume training).")
     export.add_argument("--checkpoint", required=True, help="a checkpoint or a run folder")
     export.add_argument("--out", required=True, help="the .safetensors file to write")
+
+    ev = sub.add_parser("eval", help="measure a checkpoint: FID, KID, IS, precision/recall, mode coverage",
+                        description="Measure a generator against data: " + "; ".join(
+                            f"{k}: {v}" for k, v in METRIC_HELP.items()) + ".")
+    ev.add_argument("--checkpoint", required=True, help="a .safetensors checkpoint or a run folder")
+    ev.add_argument("--data", help=f"the data to compare with (default: the run's own): {DATA_HELP}")
+    ev.add_argument("--data-root", help="folder where datasets are looked for (default: the run's)")
+    ev.add_argument("--no-download", action="store_true", help="never download a missing dataset")
+    ev.add_argument("--center-crop", type=int, help="crop this square from the centre of real images first")
+    ev.add_argument("--metrics", default="auto",
+                    help=f"comma-separated: {','.join(METRIC_HELP)}; auto (default) or all")
+    ev.add_argument("--n", type=int, default=10_000, help="generated and real samples (default 10000)")
+    ev.add_argument("--extractor", default="auto",
+                    help="feature space: inception, mnist, celeba, points; auto picks the one for the data")
+    ev.add_argument("--inception-weights", metavar="FILE",
+                    help="torchvision Inception-v3 weights (inception_v3_google-0cc3c7bd.pth or .safetensors)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the latent vectors and real samples")
+    ev.add_argument("--device", default="auto")
+    ev.add_argument("--raw", action="store_true", help="measure G, not its moving average")
+    ev.add_argument("--no-cache", action="store_true", help="recompute the real data's statistics")
+    ev.add_argument("--out", help="write the results to this JSON file")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -169,7 +199,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     train = _flags(args, batch_size="batch_size", d_steps="d_steps", lr_g="lr_g", lr_d="lr_d", seed="seed",
                    device="device", sample_every="sample_every", checkpoint_every="checkpoint_every",
                    precision="precision", tf32="tf32", channels_last="channels_last",
-                   sync_batchnorm="sync_batchnorm")
+                   sync_batchnorm="sync_batchnorm", eval_every="eval_every", eval_samples="eval_samples",
+                   eval_extractor="eval_extractor")
+    if args.eval_metrics is not None:
+        train["eval_metrics"] = tuple(m.strip() for m in args.eval_metrics.split(",") if m.strip())
     if args.steps is not None:
         train.update(steps=args.steps, epochs=None)
     elif args.epochs is not None:
@@ -494,7 +527,123 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "export": cmd_export, "directions": cmd_directions}
+# -- eval ---------------------------------------------------------------------------------------------
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from ganstudio.core.checkpoints import load_checkpoint, load_generator
+    from ganstudio.core.data import load_data
+    from ganstudio.core.device import resolve_device
+    from ganstudio.core.io import atomic_write_text
+    from ganstudio.core.metrics.evaluate import Evaluator, parse_metrics
+
+    parse_metrics(args.metrics)  # an unknown metric fails before anything is loaded
+    if args.out and not args.out.lower().endswith(".json"):
+        raise GanStudioError(f"--out must end in .json, not {Path(args.out).name!r}")
+    device = resolve_device(args.device)
+    ckpt = load_checkpoint(args.checkpoint)
+    G, cfg = load_generator(args.checkpoint, device, prefer_ema=not args.raw)
+    data_cfg = _eval_data_config(args, cfg)
+    extractor = args.extractor
+    if args.inception_weights:
+        if extractor not in ("auto", "inception"):
+            raise GanStudioError(f"--inception-weights goes with --extractor inception, not {extractor}")
+        extractor = f"inception:{args.inception_weights}"
+    if not args.quiet:
+        print(f"Loading {data_cfg.source} ...", file=sys.stderr)
+    data = load_data(data_cfg, device, seed=cfg.train.seed)
+    bars: dict = {}
+    evaluator = Evaluator(data, args.metrics, args.n, extractor, seed=args.seed, device=device,
+                          use_cache=not args.no_cache, progress=None if args.quiet else _eval_progress(bars))
+    try:
+        record = evaluator.evaluate(G, step=ckpt.step)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    record = {"checkpoint": str(Path(args.checkpoint)), "data": data_cfg.source, **record}
+    print(_eval_table(record, evaluator))
+    for note in record.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
+    if args.out:
+        atomic_write_text(Path(args.out), json.dumps(record, indent=2) + "\n")
+        print(f"Wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _eval_data_config(args: argparse.Namespace, cfg: RunConfig):
+    """The checkpoint's own data unless --data names other data, always shaped like the generator's output."""
+    data = cfg.data
+    if args.data and args.data != data.source:
+        data = replace(data, source=args.data, center_crop=None)
+    changes = {"download": not args.no_download}
+    if args.data_root:
+        changes["root"] = args.data_root
+    if args.center_crop is not None:
+        changes["center_crop"] = args.center_crop
+    if not data.is_toy:
+        changes.update(resolution=cfg.model.resolution, channels=cfg.model.channels)
+    data = replace(data, **changes)
+    if data.is_toy != cfg.model.toy:
+        raise GanStudioError(f"this generator makes {'2D points' if cfg.model.toy else 'images'}, "
+                             f"so it cannot be measured against {data.source}")
+    return data
+
+
+def _eval_progress(bars: dict):
+    from tqdm import tqdm
+
+    names = {"real": "real data features", "generated": "generated samples"}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            bars[stage] = tqdm(total=total, desc=names.get(stage, stage), unit="img", file=sys.stderr,
+                               dynamic_ncols=True, leave=False)
+        bars[stage].update(done - bars[stage].n)
+    return progress
+
+
+def _eval_table(record: dict, evaluator) -> str:
+    """The results as an aligned plain-text table."""
+    def num(key: str, spec: str = ".4f") -> str:
+        value = record.get(key)
+        return "undefined (non-finite samples)" if value is None else format(value, spec)
+
+    rows = []
+    for name in evaluator.metrics:
+        if name == "fid":
+            rows.append(("FID", num("fid", ".3f")))
+        elif name == "kid":
+            spread = f" +- {record['kid_std']:.5f}" if record.get("kid_std") is not None else ""
+            rows.append(("KID", num("kid", ".5f") + spread))
+        elif name == "is":
+            rows.append(("IS" if record["extractor"] == "inception" else "IS (analogue)",
+                         f"{num('is', '.3f')} +- {num('is_std', '.3f')}"))
+        elif name == "pr":
+            rows += [("precision", num("precision")), ("recall", num("recall"))]
+        elif name == "dc":
+            rows += [("density", num("density")), ("coverage", num("coverage"))]
+        elif name == "modes":
+            rows += [("modes covered", f"{record['modes_covered']} of {record['modes_total']}"),
+                     ("high quality", f"{record['high_quality']:.1%}")]
+        elif name == "classes":
+            rows.append(("class KL", num("class_kl")))
+            if "classes_covered" in record:
+                rows.append(("classes covered", f"{record['classes_covered']} of {record['classes_total']}"))
+            if "class_accuracy" in record:
+                rows.append(("class accuracy", f"{record['class_accuracy']:.1%}"))
+            if "class_histogram" in record and len(record["class_histogram"]) <= 20:
+                rows.append(("class histogram", " ".join(f"{v:.2f}" for v in record["class_histogram"])))
+    head = (f"{record['checkpoint']} (step {record.get('step', '?')}) against {record['data']}: "
+            f"{record['n']:,} generated vs {record['n_real']:,} real samples, {record['extractor']} features, "
+            f"{record['seconds']:.1f} s")
+    width = max(len(r[0]) for r in rows) if rows else 0
+    return "\n".join([head] + [f"  {label:<{width}}  {value}" for label, value in rows])
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "directions": cmd_directions,
+            "export": cmd_export}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

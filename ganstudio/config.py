@@ -113,6 +113,10 @@ class TrainConfig:
     checkpoint_every: int = 1000  # 0 = only at the end
     keep_checkpoints: int = 3
     grid_size: int = 64  # samples in the fixed-noise grid
+    eval_every: int = 0  # evaluate G every N steps and at the end, into evals.jsonl (0 = off)
+    eval_metrics: tuple[str, ...] = ()  # e.g. ("fid", "kid", "pr"); empty: the metrics that suit the data
+    eval_samples: int = 2000  # generated (and real) samples per evaluation
+    eval_extractor: str = "auto"  # feature extractor: auto, inception[:FILE], mnist, celeba, points
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,12 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError("keep at least one checkpoint")
     if lo.r1_interval < 1:
         raise ConfigError(f"the R1 interval must be at least 1 discriminator step, not {lo.r1_interval}")
+    if t.eval_every < 0 or t.eval_samples < 10:
+        raise ConfigError("eval_every must not be negative and eval_samples must be at least 10")
+    if t.eval_metrics:
+        from ganstudio.core.metrics.evaluate import parse_metrics
+
+        parse_metrics(t.eval_metrics)
 
 
 def _validate_stylegan(cfg: RunConfig) -> None:

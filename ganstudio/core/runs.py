@@ -20,6 +20,7 @@ class RunFolder:
 
     config_path = property(lambda self: self.path / "config.json")
     metrics_path = property(lambda self: self.path / "metrics.jsonl")
+    evals_path = property(lambda self: self.path / "evals.jsonl")  # one record per evaluation (FID, modes ...)
     samples_dir = property(lambda self: self.path / "samples")
     checkpoints_dir = property(lambda self: self.path / "checkpoints")
 
@@ -81,6 +82,24 @@ class RunFolder:
         """Drop records after `step`, so that a resumed run does not log those steps twice."""
         kept = [r for r in self.read_metrics() if r.get("step", 0) <= step]
         atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+
+    def read_evals(self) -> list[dict]:
+        """All evaluation records (ganstudio.core.metrics), oldest first; a line cut off by a crash is ignored."""
+        if not self.evals_path.exists():
+            return []
+        records = []
+        for line in self.evals_path.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return records
+
+    def truncate_evals(self, step: int) -> None:
+        """Drop evaluations after `step`, so that a resumed run does not log them twice."""
+        if self.evals_path.exists():
+            kept = [r for r in self.read_evals() if r.get("step", 0) <= step]
+            atomic_write_text(self.evals_path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def sample_grids(self) -> list[Path]:
         return sorted(self.samples_dir.glob("*.png")) if self.samples_dir.is_dir() else []

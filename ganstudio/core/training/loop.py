@@ -147,6 +147,8 @@ class Trainer:
             if self.run is None:
                 self.run = RunFolder(run_dir)  # other ranks never write into it
         self._metrics_file = None
+        # Under torchrun only rank 0 evaluates (and writes evals.jsonl); the others wait at the next all-reduce.
+        self.evaluator = self._evaluator() if t.eval_every and self.dist.is_main else None
 
     @classmethod
     def resume(cls, run_dir: str | Path, *, control: TrainingControl | None = None,
@@ -167,8 +169,12 @@ class Trainer:
         ckpt.config = cfg
         if main_process:
             run.truncate_metrics(ckpt.step)
+            run.truncate_evals(ckpt.step)
             cfg.save(run.config_path)
-        return cls(cfg, run.path, control=control, checkpoint=ckpt, data=data)
+        trainer = cls(cfg, run.path, control=control, checkpoint=ckpt, data=data)
+        if trainer.evaluator is not None:
+            trainer.evaluator.watch.restore(run.read_evals())
+        return trainer
 
     # -- set-up ---------------------------------------------------------------------------------------
 
@@ -426,8 +432,30 @@ class Trainer:
                 path = self.run.samples_dir / f"{tag}.png"
                 save_image(self.render_samples(report.samples), path)
                 report.grid_path = str(path)
+        if self.evaluator is not None and (last or self.step % t.eval_every == 0):
+            report.evaluation = self.evaluate()
         if self.run is not None and (last or (t.checkpoint_every and self.step % t.checkpoint_every == 0)):
             report.checkpoint_path = str(self.save_checkpoint())
+
+    # -- evaluation -----------------------------------------------------------------------------------
+
+    def _evaluator(self):
+        """The run's Evaluator (extractor and metrics checked now; reference statistics at the first use)."""
+        from ganstudio.core.metrics.evaluate import Evaluator
+
+        t = self.config.train
+        return Evaluator(self.data, t.eval_metrics or None, t.eval_samples, t.eval_extractor, seed=t.seed)
+
+    def evaluate(self) -> dict:
+        """Measure the sampling generator now (FID, modes ...); the record also goes to evals.jsonl."""
+        if self.evaluator is None:
+            self.evaluator = self._evaluator()
+        record = self.evaluator.evaluate(self.sampling_generator, step=self.step)
+        record["epoch"] = round(self.epoch + self.position / max(1, len(self.data)), 4)
+        if self.run is not None:
+            with open(self.run.evals_path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+        return record
 
     # -- sampling and checkpoints ---------------------------------------------------------------------
 

@@ -27,9 +27,13 @@ class StepReport:
     grid_path: str | None = None
     checkpoint_path: str | None = None
     epoch_end: bool = False
+    # An evaluation record when one was made this step (see ganstudio.core.metrics.evaluate): fid, kid,
+    # precision, recall, modes_covered, mode_collapse_warning ... also appended to the run's evals.jsonl.
+    evaluation: dict | None = None
 
     def log_record(self) -> dict:
         """The JSON object written to metrics.jsonl for this step."""
-        record = {k: v for k, v in asdict(self).items() if k not in ("samples", "extras", "total_steps")}
+        record = {k: v for k, v in asdict(self).items() if k not in ("samples", "extras", "total_steps",
+                                                                       "evaluation")}
         record.update(self.extras)
         return {k: v for k, v in record.items() if v is not None and v is not False}
