@@ -1,24 +1,27 @@
-"""Starting the desktop app (the full window is built by the app issue; this opens the main window)."""
+"""Starting the desktop app: the QApplication, the main window and the event loop."""
 from __future__ import annotations
 
 import sys
 
 
-def run_app(argv: list[str] | None = None) -> int:
-    """Create the QApplication, show the main window and run the event loop."""
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+def create_app(argv: list[str] | None = None):
+    """The QApplication (created once), named and styled for GAN Studio."""
+    from PySide6.QtWidgets import QApplication
 
     import ganstudio
 
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("GAN Studio")
     app.setApplicationVersion(ganstudio.__version__)
-    window = QMainWindow()
-    window.setWindowTitle("GAN Studio")
-    label = QLabel("GAN Studio: training and exploring arrive in the next releases.\n"
-                   "Meanwhile, train from a terminal: ganstudio train --help")
-    label.setMargin(24)
-    window.setCentralWidget(label)
-    window.resize(900, 600)
+    app.setStyle("Fusion")  # the same look on Linux, Windows and macOS
+    return app
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Show the main window and run the event loop until it closes."""
+    app = create_app(argv)
+    from ganstudio.gui.main_window import MainWindow
+
+    window = MainWindow()
     window.show()
     return app.exec()
