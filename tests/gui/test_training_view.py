@@ -17,7 +17,7 @@ from ganstudio.gui.settings import Settings, load_settings
 from ganstudio.gui.widgets.sample_dialog import SampleDialog
 from ganstudio.gui.widgets.sample_grid import PADDING
 from ganstudio.gui.workers import running_threads
-from tests.gui.conftest import image_config, make_folder, toy_config
+from tests.run_helpers import image_config, make_folder, toy_config
 
 TIMEOUT = 90_000  # ms; the suite shares two cores with other work
 

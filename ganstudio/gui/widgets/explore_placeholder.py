@@ -23,6 +23,7 @@ class ExplorePlaceholder(QWidget):
                         "interpolation between samples and style mixing. For now you can open a checkpoint to "
                         "check what it holds.")
         coming.setWordWrap(True)
+        self.coming = coming
         self.open_button = QPushButton("Open checkpoint…")
         self.open_button.setMinimumHeight(32)
         self.open_button.clicked.connect(self.open_checkpoint_requested)
