@@ -82,9 +82,9 @@ def describe_config(cfg: RunConfig) -> str:
     parts = [arch_title(m.arch) + (" conditional" if m.conditional else ""),
              f"{LOSS_TITLES.get(cfg.loss.name, cfg.loss.name)} loss", data_title(cfg.data.source)]
     if not cfg.data.is_toy:
-        res = cfg.data.resolution or (m.resolution if m.resolution else None)
-        if res:
-            parts.append(f"{res} px")
+        from ganstudio.core.data import native_resolution
+
+        parts.append(f"{cfg.data.resolution or native_resolution(cfg.data.source)} px")
     parts.append(f"batch {t.batch_size}")
     parts.append(f"{t.steps:,} steps" if t.steps is not None else f"{t.epochs:g} epochs")
     return " · ".join(parts)

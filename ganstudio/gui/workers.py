@@ -195,8 +195,12 @@ class TrainingWorker(QObject):
                     self._flush(trainer, force=True)  # the steps before the failure still reach the plots
                 except Exception:
                     traceback.print_exc()
-            ended = RunEnded("failed", trainer.step if trainer else 0, trainer.total_steps if trainer else 0,
-                             self._checkpoint, error_message(exc), self._run_dir())
+            if trainer is None and self.control.stopped:  # Stop while the data was loading
+                ended = RunEnded("stopped", 0, 0, None, "Stopped while the data was loading; nothing was trained.",
+                                 self._run_dir())
+            else:
+                ended = RunEnded("failed", trainer.step if trainer else 0, trainer.total_steps if trainer else 0,
+                                 self._checkpoint, error_message(exc), self._run_dir())
         finally:
             self.trainer = None
             self.ended.emit(ended)

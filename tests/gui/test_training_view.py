@@ -233,3 +233,14 @@ def test_hidden_path_is_used_for_settings(isolated_settings):
 
     assert settings_path() == isolated_settings
     assert Path.home() not in isolated_settings.parents
+
+
+def test_stop_while_the_data_loads_ends_cleanly(qtbot, window, tmp_path, shared_data):
+    faces = shared_data / "celeba-10k" / "img_align_celeba"
+    config = image_config(faces).with_updates("data", resolution=32, channels=3)
+    view = window.start_run(config, tmp_path / "runs" / "faces")
+    qtbot.waitUntil(lambda: "Loading" in view.status.text() and "of" in view.status.text(), timeout=TIMEOUT)
+    view.controls.stop_button.click()
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "stopped" and "nothing was trained" in ended.message
+    assert not (tmp_path / "runs" / "faces").exists()

@@ -43,7 +43,7 @@ class _Panel:
         self.plot = widget.getPlotItem()
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setClipToView(True)
-        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 210))
         self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
         for column, label, colour in series:
             raw = self.plot.plot(pen=_pen(colour, 1, 70), connect="finite")
@@ -97,8 +97,8 @@ class MetricPlots(QWidget):
         self.panels = [self.losses, self.outputs, self.grads, self.speed]
         self.equilibrium = pg.InfiniteLine(0.5, angle=0, pen=pg.mkPen((120, 120, 120), width=1, style=Qt.DashLine),
                                            label="0.5 equilibrium",
-                                           labelOpts={"position": 0.02, "color": (90, 90, 90),
-                                                      "anchors": [(0, 1), (0, 1)]})
+                                           labelOpts={"position": 0.98, "color": (90, 90, 90),
+                                                      "anchors": [(1, 1), (1, 1)]})
         self.outputs.plot.addItem(self.equilibrium)
         for panel in self.panels[1:]:
             panel.plot.setXLink(self.losses.plot)
@@ -131,6 +131,7 @@ class MetricPlots(QWidget):
         for axis in ("left", "bottom"):
             plot.getAxis(axis).setTextPen("k")
             plot.getAxis(axis).setPen((150, 150, 150))
+        plot.getAxis("bottom").enableAutoSIPrefix(False)  # "epoch (x0.001)" reads worse than 0.05, 0.1
         return widget
 
     # -- public ---------------------------------------------------------------------------------------

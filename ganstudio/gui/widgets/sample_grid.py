@@ -105,6 +105,7 @@ class SampleGridView(QWidget):
         bar.addWidget(self.follow)
         hint = QLabel("Click a sample to enlarge it.")
         hint.setStyleSheet("color: #777;")
+        hint.hide()
         self.hint = hint
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -183,6 +184,7 @@ class SampleGridView(QWidget):
             self.placeholder.show()
             self.view.hide()
             self.caption.setText("")
+            self.hint.hide()
             return
         index = self.slider.value()
         image = self._image(index)

@@ -60,9 +60,10 @@ class ToyView(QWidget):
         self.field.setColorMap(FIELD_COLOURS)
         self.field.setZValue(-10)
         plot.addItem(self.field)
-        self.real = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*REAL, 150), name="real data")
-        self.fake = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*FAKE, 220), name="generated")
-        self.arrows = pg.PlotDataItem(pen=pg.mkPen(*ARROW, 160, width=1), connect="pairs", name="G's gradient")
+        self.real = pg.ScatterPlotItem(size=6, pen=pg.mkPen(255, 255, 255, 160), brush=pg.mkBrush(*REAL, 230),
+                                       name="real data")
+        self.fake = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*FAKE, 200), name="generated")
+        self.arrows = pg.PlotDataItem(pen=pg.mkPen(*ARROW, 150, width=1), connect="pairs", name="G's gradient")
         legend = plot.addLegend(offset=(8, 8), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
         for item in (self.real, self.fake, self.arrows):
             plot.addItem(item)

@@ -26,7 +26,7 @@ def format_duration(seconds: float) -> str:
 def _rate_box(value: float) -> QDoubleSpinBox:
     box = QDoubleSpinBox()
     box.setDecimals(6)
-    box.setRange(1e-6, 1.0)
+    box.setRange(1e-7, 1e6)  # wide, so that the field never misstates a rate a run actually uses
     box.setSingleStep(1e-5)
     box.setValue(value)
     box.setMinimumWidth(90)
@@ -157,7 +157,7 @@ class TrainingControls(QWidget):
         """The bar and the ETA from the recent speed."""
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(step, total))
-        self.progress.setFormat(f"step {step:,} of {total:,} (%p%)")
+        self.progress.setFormat(f"step {step:,} of {total:,} (%p%)" if total else "")
         if self.state == "running":
             if steps_per_sec:
                 left = (total - step) / steps_per_sec

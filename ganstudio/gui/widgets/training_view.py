@@ -32,6 +32,12 @@ from ganstudio.gui.workers import METRIC_COLUMNS, NewRun, ResumeRun, RunEnded, T
 GRID_NAME = re.compile(r"^(step|epoch)-(\d+)\.png$")
 
 
+def sentence(text: str) -> str:
+    """Messages from the core are sentences without a final full stop; end them with one."""
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
 class TrainingView(QWidget):
     """Plots, samples and controls of one run."""
 
@@ -269,13 +275,17 @@ class TrainingView(QWidget):
         self.controls.set_continue_target(self.step, self.total_steps)
         has_checkpoint = self.run_dir is not None and RunFolder(self.run_dir).latest_checkpoint() is not None
         self.controls.continue_button.setEnabled(has_checkpoint)
+        self.controls.continue_until.setVisible(has_checkpoint)
+        self.controls.continue_button.setVisible(has_checkpoint)
         if ended.reason == "failed":
             kept = (" The run folder is intact; resume from its last checkpoint when the cause is fixed."
                     if has_checkpoint else "")
-            self.banner.show_message(ended.message + kept, "error", "Training stopped:")
+            self.banner.show_message(sentence(ended.message) + kept, "error", "Training stopped:")
             self.status.setText(f"Failed at step {self.step:,}.")
+            self.controls.eta.setText("Failed")
         elif ended.reason == "stopped":
             self.status.setText(ended.message + " Resume it with “Resume training”.")
+            self.controls.eta.setText("Stopped")
         else:
             self.status.setText(f"Finished: {self.step:,} steps. Checkpoint: {ended.checkpoint or 'none'}.")
             self.controls.eta.setText("Done")
