@@ -1,0 +1,144 @@
+"""What the desktop app costs a training run, measured against the headless trainer in the same process.
+
+For each configuration, alternately:
+  headless  Trainer(config, run_dir) iterated in the main thread, as `ganstudio train` does;
+  GUI       the main window, shown, training the same config in its worker thread while plots, grids and the
+            GAN Lab view update, and a 10 ms timer measures how late the event loop runs.
+Both use the same thread policy and write the same run folder contents. Reported: the median throughput ratio
+GUI / headless (target >= 0.9) and the timer's lateness p50/p99/max (target p99 < 50 ms).
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/gui_overhead.py [--configs images toy] [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from ganstudio.config import RunConfig  # noqa: E402
+from ganstudio.presets import data_defaults, merge  # noqa: E402
+
+
+def make_image_folder(root: Path, n: int = 512, side: int = 28) -> Path:
+    """A folder of random grey PNGs (the speed of a step does not depend on what the pixels show)."""
+    from PIL import Image
+
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8), "L").save(root / f"{i:04d}.png")
+    return root
+
+
+def configs(work: Path, steps_images: int, steps_toy: int, data_root: str | None) -> dict[str, RunConfig]:
+    """The two workloads: a DCGAN on 28 px images (MNIST when available) and the 2D ring."""
+    mnist = data_root and (Path(data_root) / "MNIST" / "raw").is_dir()
+    source = "mnist" if mnist else f"folder:{make_image_folder(work / 'images')}"
+    images = (RunConfig().with_updates("data", source=source, root=data_root or "data", download=False,
+                                       resolution=28, channels=1)
+              .with_updates("model", arch="dcgan", capacity=32)
+              .with_updates("train", steps=steps_images, epochs=None, batch_size=64, sample_every=50,
+                            checkpoint_every=0, device="cpu"))
+    toy = (RunConfig.from_dict(merge(RunConfig().to_dict(), data_defaults("toy:ring8")))
+           .with_updates("data", source="toy:ring8")
+           .with_updates("train", steps=steps_toy, epochs=None, sample_every=500, checkpoint_every=0,
+                         device="cpu"))
+    return {"images": images, "toy": toy}
+
+
+def headless(config: RunConfig, run_dir: Path) -> float:
+    """Steps per second of the plain trainer loop (data loading excluded, as in the GUI measurement)."""
+    from ganstudio.core.training.loop import Trainer
+    from ganstudio.gui.workers import training_threads
+
+    torch.set_num_threads(training_threads(config))
+    trainer = Trainer(config, run_dir)
+    start = time.perf_counter()
+    for _ in trainer:
+        pass
+    return trainer.total_steps / (time.perf_counter() - start)
+
+
+def in_gui(app, config: RunConfig, run_dir: Path) -> tuple[float, np.ndarray]:
+    """Steps per second inside the app, and the 10 ms timer's lateness (seconds) during training."""
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+
+    from ganstudio.gui.main_window import MainWindow
+    from ganstudio.gui.settings import Settings
+
+    window = MainWindow(Settings(), settings_file=run_dir.parent / "settings.json")
+    window.resize(1400, 900)
+    window.show()
+    ticks: list[float] = []
+    marks: dict[str, float] = {}
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    loop = QEventLoop()
+    timer.start()
+    view = window.start_run(config, run_dir)
+    view.session.started.connect(lambda started: marks.setdefault("start", started.at))
+    view.session.ended.connect(lambda ended: (marks.setdefault("end", ended.at), loop.quit()))
+    loop.exec()
+    timer.stop()
+    view.shutdown()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    start, end = marks["start"], marks["end"]
+    times = np.array([t for t in ticks if start <= t <= end])
+    lateness = np.clip(np.diff(times) - 0.010, 0.0, None) if len(times) > 1 else np.array([np.nan])
+    return config.train.steps / (end - start), lateness
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", default=["images", "toy"], choices=["images", "toy"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps-images", type=int, default=150)
+    parser.add_argument("--steps-toy", type=int, default=1500)
+    parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    args = parser.parse_args()
+
+    from ganstudio.gui.app import create_app
+
+    app = create_app([])
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        os.environ["GANSTUDIO_SETTINGS"] = str(work / "settings.json")
+        all_configs = configs(work, args.steps_images, args.steps_toy, args.data_root)
+        for name in args.configs:
+            config = all_configs[name]
+            plain, gui, late = [], [], []
+            for r in range(args.repeats):
+                plain.append(headless(config, work / f"{name}-headless-{r}"))
+                rate, lateness = in_gui(app, config, work / f"{name}-gui-{r}")
+                gui.append(rate)
+                late.append(lateness)
+                print(f"  {name} run {r + 1}: headless {plain[-1]:.1f} steps/s, GUI {gui[-1]:.1f} steps/s, "
+                      f"timer p99 late {np.nanpercentile(lateness, 99) * 1000:.1f} ms", flush=True)
+            lateness = np.concatenate(late)
+            ratio = statistics.median(g / p for g, p in zip(gui, plain))
+            print(f"{name}: source {config.data.source.split('/')[-1]}, {config.train.steps} steps x "
+                  f"{args.repeats}, torch threads {torch.get_num_threads()}\n"
+                  f"  throughput GUI/headless: median ratio {ratio:.3f} (target >= 0.9); "
+                  f"headless median {statistics.median(plain):.1f} steps/s, GUI median {statistics.median(gui):.1f}\n"
+                  f"  10 ms timer lateness during training: p50 {np.nanpercentile(lateness, 50) * 1000:.1f} ms, "
+                  f"p99 {np.nanpercentile(lateness, 99) * 1000:.1f} ms (target < 50), "
+                  f"max {np.nanmax(lateness) * 1000:.1f} ms over {len(lateness)} ticks", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

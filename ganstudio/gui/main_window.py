@@ -1,0 +1,248 @@
+"""The main window: a Train area and an Explore area, the menus, and the device in the status bar."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget, QWizard,
+)
+
+from ganstudio.config import RunConfig
+from ganstudio.errors import GanStudioError
+from ganstudio.gui.settings import Settings, load_settings, save_settings
+from ganstudio.gui.widgets.about_dialog import AboutDialog
+from ganstudio.gui.explorer.explorer_view import ExplorerView
+from ganstudio.gui.widgets.training_view import TrainingView
+from ganstudio.gui.widgets.welcome_page import WelcomePage
+from ganstudio.gui.wizard.new_run_wizard import NewRunWizard
+
+
+def default_device_text() -> str:
+    """The device a new run uses by default, in words."""
+    from ganstudio.core.device import device_name, resolve_device
+
+    return device_name(resolve_device("auto"))
+
+
+class MainWindow(QMainWindow):
+    """Menus, the Train area (welcome page or a run) and the Explore area."""
+
+    def __init__(self, settings: Settings | None = None, settings_file: Path | None = None):
+        super().__init__()
+        self.settings_file = settings_file
+        self.settings = settings if settings is not None else load_settings(settings_file)
+        self.setWindowTitle("GAN Studio")
+        self.wizard: NewRunWizard | None = None
+        self.device_text = default_device_text()
+
+        self.welcome = WelcomePage()
+        self.view: TrainingView | None = None
+        self.train_stack = QStackedWidget()
+        self.train_stack.addWidget(self.welcome)
+        self.explore = ExplorerView()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.train_stack, "Train")
+        self.tabs.addTab(self.explore, "Explore")
+        self.setCentralWidget(self.tabs)
+
+        self.device_label = QLabel(f"Device: {self.device_text}")
+        self.device_label.setToolTip("The device new runs use unless the wizard says otherwise")
+        self.statusBar().addPermanentWidget(self.device_label)
+        self._build_menus()
+
+        self.welcome.new_run_requested.connect(self.new_run)
+        self.welcome.open_run_requested.connect(self.choose_run)
+        self.welcome.recent_run_chosen.connect(self.open_run)
+        self.explore.open_checkpoint_requested.connect(self.choose_checkpoint)
+        self.welcome.set_recent(self.settings.recent_runs)
+        self._restore_geometry()
+
+    # -- menus ---------------------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.new_action = self._action(file_menu, "&New run…", self.new_run, QKeySequence.StandardKey.New)
+        self.open_action = self._action(file_menu, "&Open run…", self.choose_run, QKeySequence.StandardKey.Open)
+        self.open_checkpoint_action = self._action(file_menu, "Open &checkpoint…", self.choose_checkpoint,
+                                                   QKeySequence("Ctrl+Shift+O"))
+        self.recent_menu = file_menu.addMenu("&Recent runs")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = self._action(help_menu, "&About GAN Studio", self.show_about)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        if not self.settings.recent_runs:
+            self.recent_menu.addAction("No recent runs").setEnabled(False)
+            return
+        for path in self.settings.recent_runs:
+            action = self.recent_menu.addAction(f"{Path(path).name}  ({path})")
+            action.setEnabled((Path(path) / "config.json").is_file())
+            action.triggered.connect(lambda checked=False, p=path: self.open_run(p))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear the list").triggered.connect(self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.settings.recent_runs.clear()
+        self.welcome.set_recent([])
+        self.save_settings()
+
+    # -- runs ----------------------------------------------------------------------------------------
+
+    @property
+    def is_training(self) -> bool:
+        return self.view is not None and self.view.is_training
+
+    def _refuse_while_training(self) -> bool:
+        if self.is_training:
+            QMessageBox.information(self, "GAN Studio", "A run is training. Stop it first (its checkpoint is "
+                                    "saved), then start or open another run.")
+            return True
+        return False
+
+    def new_run(self) -> None:
+        """Open the new-run wizard; Start training begins the run in the Train area."""
+        if self._refuse_while_training():
+            return
+        if self.wizard is not None:
+            self.wizard.raise_()
+            return
+        self.wizard = NewRunWizard(self.settings, self)
+        self.wizard.finished.connect(self._on_wizard_finished)
+        self.wizard.open()
+
+    def _on_wizard_finished(self, result: int) -> None:
+        wizard, self.wizard = self.wizard, None
+        if wizard is None:
+            return
+        if result == QWizard.DialogCode.Accepted:
+            self.start_run(wizard.result_config(), wizard.run_dir())
+        self.save_settings()
+        wizard.deleteLater()
+
+    def start_run(self, config: RunConfig, run_dir: str | Path) -> TrainingView:
+        """Train a new run and show it."""
+        view = self._new_view()
+        view.start_new(config, run_dir)
+        return view
+
+    def choose_run(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a run folder", self.settings.runs_folder or "")
+        if folder:
+            self.open_run(folder)
+
+    def open_run(self, path: str | Path) -> TrainingView | None:
+        """Show a run from its folder: plots, grids, config; it can be resumed from there."""
+        if self._refuse_while_training():
+            return None
+        view = TrainingView(self.settings)
+        try:
+            view.open_run(path)
+        except GanStudioError as exc:
+            view.deleteLater()
+            QMessageBox.warning(self, "Cannot open the run", str(exc))
+            return None
+        self._show_view(view)
+        self._remember("recent_runs", path)
+        return view
+
+    def _new_view(self) -> TrainingView:
+        view = TrainingView(self.settings)
+        self._show_view(view)
+        return view
+
+    def _show_view(self, view: TrainingView) -> None:
+        old, self.view = self.view, view
+        view.run_started.connect(lambda path: self._remember("recent_runs", path))
+        view.device_changed.connect(lambda text: self.device_label.setText(f"Device: {text}"))
+        self.train_stack.addWidget(view)
+        self.train_stack.setCurrentWidget(view)
+        self.tabs.setCurrentWidget(self.train_stack)
+        if old is not None:
+            self.train_stack.removeWidget(old)
+            old.deleteLater()
+
+    # -- checkpoints ---------------------------------------------------------------------------------
+
+    def choose_checkpoint(self) -> None:
+        start = self.settings.recent_checkpoints[0] if self.settings.recent_checkpoints else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint", start,
+                                              "GAN Studio checkpoints (*.safetensors);;All files (*)")
+        if path:
+            self.open_checkpoint(path)
+
+    def open_checkpoint(self, path: str | Path) -> None:
+        """Load a checkpoint and show what it holds in the Explore area."""
+        from ganstudio.core.checkpoints import load_checkpoint
+
+        self.tabs.setCurrentWidget(self.explore)
+        try:
+            ckpt = load_checkpoint(path)
+        except GanStudioError as exc:
+            self.explore.show_error(str(exc))
+            return
+        if self.explore.show_checkpoint(Path(path), ckpt):
+            self._remember("recent_checkpoints", path)
+
+    # -- help, settings, closing ---------------------------------------------------------------------
+
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self.device_text, self)
+        dialog.show()
+        return dialog
+
+    def _remember(self, kind: str, path: str | Path) -> None:
+        self.settings.remember(kind, path)
+        if kind == "recent_runs":
+            self.welcome.set_recent(self.settings.recent_runs)
+        self.save_settings()
+
+    def save_settings(self) -> None:
+        self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        self.settings.window_state = bytes(self.saveState().toBase64()).decode("ascii")
+        problem = save_settings(self.settings, self.settings_file)
+        if problem:
+            self.statusBar().showMessage(f"Settings not saved: {problem}", 10_000)
+
+    def _restore_geometry(self) -> None:
+        if self.settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode("ascii")))
+        else:
+            self.resize(1280, 820)
+        if self.settings.window_state:
+            self.restoreState(QByteArray.fromBase64(self.settings.window_state.encode("ascii")))
+
+    def confirm_stop(self) -> bool:
+        """Ask whether to stop a training run so that the window can close."""
+        answer = QMessageBox.question(
+            self, "Stop training?", "A run is training. Stop it and quit? A checkpoint is saved first, so the run "
+            "can be resumed later.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
+        if self.is_training:
+            if not self.confirm_stop():
+                event.ignore()
+                return
+            self.statusBar().showMessage("Stopping the run and saving a checkpoint…")
+            self.view.shutdown()
+        if self.wizard is not None:
+            self.wizard.reject()
+        self.explore.shutdown()  # joins the render thread and any direction or export task
+        self.save_settings()
+        super().closeEvent(event)
+

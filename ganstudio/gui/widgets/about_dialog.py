@@ -1,0 +1,52 @@
+"""Help > About: the versions of the app, PyTorch, Qt and the device in use."""
+from __future__ import annotations
+
+import platform
+
+from PySide6.QtCore import Qt, qVersion
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+
+
+def version_lines(device: str) -> list[tuple[str, str]]:
+    """(what, version) pairs shown in the About box and useful in bug reports."""
+    import PySide6
+    import pyqtgraph
+    import torch
+
+    import ganstudio
+
+    cuda = torch.version.cuda or "none"
+    return [
+        ("GAN Studio", ganstudio.__version__),
+        ("PyTorch", f"{torch.__version__} (CUDA {cuda})"),
+        ("Qt", f"{qVersion()} (PySide6 {PySide6.__version__})"),
+        ("pyqtgraph", pyqtgraph.__version__),
+        ("Python", f"{platform.python_version()} on {platform.system()} {platform.machine()}"),
+        ("Device", device),
+    ]
+
+
+class AboutDialog(QDialog):
+    """What GAN Studio is, and the versions of everything it runs on."""
+
+    def __init__(self, device: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setWindowTitle("About GAN Studio")
+        title = QLabel("<h2>GAN Studio</h2>")
+        blurb = QLabel("Train generative adversarial networks, watch them learn, and explore what they learned.")
+        blurb.setWordWrap(True)
+        rows = "".join(f"<tr><td style='padding-right:14px; color:#555'>{k}</td><td>{v}</td></tr>"
+                       for k, v in version_lines(device))
+        self.versions = QLabel(f"<table>{rows}</table>")
+        self.versions.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(blurb)
+        layout.addSpacing(8)
+        layout.addWidget(self.versions)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(460)

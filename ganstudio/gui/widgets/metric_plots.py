@@ -1,0 +1,222 @@
+"""Live training curves: D and G loss, mean D(x) and D(G(z)), gradient norms, images per second.
+
+Each curve is created once and fed with setData from a MetricHistory; pyqtgraph draws only what is in view,
+downsampled by peaks, so hours of history stay fast. Redraws happen at most 5 times a second, and the x axis
+spans the whole planned run, so that the axes (the most expensive part of a redraw) are rarely redrawn.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from ganstudio.gui.history import MetricHistory
+
+D_COLOUR, G_COLOUR = (31, 119, 180), (255, 127, 14)
+REAL_COLOUR, FAKE_COLOUR = (44, 160, 44), (148, 103, 189)
+SPEED_COLOUR = (80, 80, 80)
+REDRAW_MS = 200
+
+
+def _pen(colour: tuple[int, int, int], width: float, alpha: int = 255) -> pg.QtGui.QPen:
+    return pg.mkPen((*colour, alpha), width=width)
+
+
+class _LogAxis(pg.AxisItem):
+    """A log axis that labels only 1, 2 and 5 times a power of ten, so that short ranges stay readable."""
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph naming)
+        labels = []
+        for v in values:
+            value = 10 ** (v * scale)
+            mantissa = value / 10 ** np.floor(np.log10(value) + 1e-9)
+            labels.append(f"{value:.3g}" if round(mantissa, 3) in (1.0, 2.0, 5.0) else "")
+        return labels
+
+
+class _Panel:
+    """One plot with a raw and a smoothed curve per series."""
+
+    def __init__(self, widget: pg.PlotWidget, series: list[tuple[str, str, tuple[int, int, int]]]):
+        self.widget = widget
+        self.plot = widget.getPlotItem()
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.plot.setClipToView(True)
+        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 210))
+        self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
+        for column, label, colour in series:
+            raw = self.plot.plot(pen=_pen(colour, 1, 70), connect="finite")
+            smooth = self.plot.plot(pen=_pen(colour, 2), name=label, connect="finite")
+            self.curves[column] = (raw, smooth)
+
+
+class MetricPlots(QWidget):
+    """Four live plots over a MetricHistory, with steps or epochs on the x axis and raw/smoothed curves."""
+
+    x_axis_changed = Signal(str)
+    smoothing_changed = Signal(int)
+
+    def __init__(self, history: MetricHistory, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.history = history
+        self._dirty = False
+        self._generation = -1
+        self.x_column = "step"
+        self.total_steps = 0
+
+        self.x_choice = QComboBox()
+        self.x_choice.addItem("Steps", "step")
+        self.x_choice.addItem("Epochs", "epoch")
+        self.show_raw = QCheckBox("Raw")
+        self.show_raw.setChecked(True)
+        self.show_smooth = QCheckBox("Smoothed over")
+        self.show_smooth.setChecked(True)
+        self.window = QSpinBox()
+        self.window.setRange(1, 10_000)
+        self.window.setValue(history.window)
+        self.window.setSuffix(" steps")
+        self.window.setToolTip("The smoothed curves are the mean of the last N logged steps.")
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("X axis:"))
+        controls.addWidget(self.x_choice)
+        controls.addSpacing(16)
+        controls.addWidget(self.show_raw)
+        controls.addWidget(self.show_smooth)
+        controls.addWidget(self.window)
+        controls.addStretch(1)
+
+        self.losses = _Panel(self._plot_widget("Losses"), [("loss_d", "D loss", D_COLOUR),
+                                                           ("loss_g", "G loss", G_COLOUR)])
+        self.outputs = _Panel(self._plot_widget("Mean D output"), [("d_real", "D(x) real", REAL_COLOUR),
+                                                                   ("d_fake", "D(G(z)) fake", FAKE_COLOUR)])
+        self.grads = _Panel(self._plot_widget("Gradient norms", log_y=True), [("grad_norm_d", "D", D_COLOUR),
+                                                                  ("grad_norm_g", "G", G_COLOUR)])
+        self.grads.plot.setLogMode(y=True)
+        self.speed = _Panel(self._plot_widget("Speed (images/s)"), [("images_per_sec", "images/s", SPEED_COLOUR)])
+        self.panels = [self.losses, self.outputs, self.grads, self.speed]
+        self.equilibrium = pg.InfiniteLine(0.5, angle=0, pen=pg.mkPen((120, 120, 120), width=1, style=Qt.DashLine),
+                                           label="0.5 equilibrium",
+                                           labelOpts={"position": 0.98, "color": (90, 90, 90),
+                                                      "anchors": [(1, 1), (1, 1)]})
+        self.outputs.plot.addItem(self.equilibrium)
+        for panel in self.panels[1:]:
+            panel.plot.setXLink(self.losses.plot)
+
+        grid = QGridLayout()
+        grid.setSpacing(4)
+        for i, panel in enumerate(self.panels):
+            grid.addWidget(panel.widget, i // 2, i % 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
+        layout.addLayout(grid, 1)
+
+        self.x_choice.currentIndexChanged.connect(self._on_x_axis)
+        self.show_raw.toggled.connect(self._redraw_all)
+        self.show_smooth.toggled.connect(self._redraw_all)
+        self.window.valueChanged.connect(self._on_window)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._redraw_if_dirty)
+        self._timer.start()
+
+    def _plot_widget(self, title: str, log_y: bool = False) -> pg.PlotWidget:
+        axes = {"left": _LogAxis("left")} if log_y else None
+        widget = pg.PlotWidget(background="w", axisItems=axes)
+        widget.setMinimumSize(260, 170)
+        plot = widget.getPlotItem()
+        plot.setTitle(title, size="9pt")
+        plot.setLabel("bottom", "step")
+        for axis in ("left", "bottom"):
+            plot.getAxis(axis).setTextPen("k")
+            plot.getAxis(axis).setPen((150, 150, 150))
+        plot.getAxis("bottom").enableAutoSIPrefix(False)  # "epoch (x0.001)" reads worse than 0.05, 0.1
+        return widget
+
+    # -- public ---------------------------------------------------------------------------------------
+
+    def set_probability(self, probability: bool) -> None:
+        """Probability losses show D's output in [0, 1] with the 0.5 line; others show the raw critic score."""
+        self.equilibrium.setVisible(probability)
+        self.outputs.plot.setTitle("Mean D output (probability)" if probability else "Mean D output (raw score)",
+                                   size="9pt")
+
+    def set_x_axis(self, column: str) -> None:
+        index = self.x_choice.findData(column)
+        if index >= 0:
+            self.x_choice.setCurrentIndex(index)
+
+    def set_smoothing(self, window: int) -> None:
+        self.window.setValue(window)
+
+    def set_total_steps(self, total: int) -> None:
+        """The planned length of the run: the x axis spans it (in steps, or in epochs as far as known)."""
+        self.total_steps = total
+        self._fit_x()
+
+    def _fit_x(self) -> None:
+        if self.total_steps <= 0:
+            self.losses.plot.enableAutoRange(x=True)
+            return
+        end = float(self.total_steps)
+        if self.x_column == "epoch":
+            steps, epochs = self.history.column("step"), self.history.column("epoch")
+            if not len(steps) or not steps[-1] or not np.isfinite(epochs[-1]):
+                self.losses.plot.enableAutoRange(x=True)
+                return
+            end = end * epochs[-1] / steps[-1]
+        self.losses.plot.setXRange(0, end, padding=0.01)
+
+    def mark_dirty(self) -> None:
+        """New rows are in the history; they are drawn at the next redraw tick."""
+        self._dirty = True
+
+    def redraw(self) -> None:
+        """Draw the whole history now."""
+        self._generation = self.history.generation
+        self._dirty = False
+        x = self.history.column(self.x_column)
+        for panel in self.panels:
+            for column, (raw, smooth) in panel.curves.items():
+                self._set(raw, x, self.history.column(column), self.show_raw.isChecked(), panel is self.grads)
+                self._set(smooth, x, self.history.smoothed(column), self.show_smooth.isChecked(),
+                          panel is self.grads)
+
+    def point_count(self, column: str = "loss_d") -> int:
+        """How many points the raw curve of a column holds (for tests and the status line)."""
+        for panel in self.panels:
+            if column in panel.curves:
+                data = panel.curves[column][0].getData()[0]
+                return 0 if data is None else len(data)
+        raise KeyError(column)
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _set(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray, visible: bool, log: bool) -> None:
+        curve.setVisible(visible)
+        if log:
+            y = np.where(y > 0, y, np.nan)  # a zero norm (no gradient this step) has no logarithm
+        curve.setData(x, y)
+
+    def _redraw_if_dirty(self) -> None:
+        if self._dirty or self._generation != self.history.generation:
+            self.redraw()
+
+    def _redraw_all(self) -> None:
+        self.redraw()
+
+    def _on_x_axis(self) -> None:
+        self.x_column = self.x_choice.currentData()
+        for panel in self.panels:
+            panel.plot.setLabel("bottom", self.x_column)
+            panel.plot.enableAutoRange()
+        self.redraw()
+        self._fit_x()
+        self.x_axis_changed.emit(self.x_column)
+
+    def _on_window(self, value: int) -> None:
+        self.history.set_window(value)
+        self.redraw()
+        self.smoothing_changed.emit(value)

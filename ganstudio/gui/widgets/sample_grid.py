@@ -1,0 +1,227 @@
+"""The fixed-noise sample grid with a timeline to scrub back through earlier grids; a click enlarges a sample."""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PIL import Image
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+PADDING = 2  # pixels between samples, as core.images.image_grid draws them
+CACHE_SIZE = 24  # decoded grids kept in memory; older ones are read again from their PNG
+
+
+@dataclass
+class GridEntry:
+    """One grid on the timeline: made at a step, stored as a PNG and/or held in memory."""
+
+    step: int | None
+    epoch: float | None
+    path: str | None
+    image: np.ndarray | None = None  # uint8 [H, W] or [H, W, 3]
+    count: int = 0  # samples in the grid (0 when unknown: clicks do nothing)
+    side: int = 0  # pixels per sample
+
+    def label(self) -> str:
+        parts = []
+        if self.step is not None:
+            parts.append(f"step {self.step:,}")
+        if self.epoch is not None:
+            parts.append(f"epoch {self.epoch:.2f}".rstrip("0").rstrip("."))
+        return ", ".join(parts) or (self.path or "")
+
+
+def grid_cell(x: float, y: float, count: int, side: int, padding: int = PADDING) -> int | None:
+    """The index of the sample at pixel (x, y) of a grid drawn by image_grid, or None between samples."""
+    if count <= 0 or side <= 0 or x < 0 or y < 0:
+        return None
+    nrow = max(1, math.ceil(math.sqrt(count)))
+    col, dx = divmod(int(x) - padding, side + padding)
+    row, dy = divmod(int(y) - padding, side + padding)
+    if int(x) < padding or int(y) < padding or dx >= side or dy >= side or col >= nrow:
+        return None
+    index = row * nrow + col
+    return index if index < count else None
+
+
+def grid_sample(image: np.ndarray, index: int, count: int, side: int, padding: int = PADDING) -> np.ndarray:
+    """The pixels of one sample cut out of a grid image."""
+    nrow = max(1, math.ceil(math.sqrt(count)))
+    row, col = divmod(index, nrow)
+    top, left = padding + row * (side + padding), padding + col * (side + padding)
+    return image[top:top + side, left:left + side]
+
+
+class _ClickableImage(pg.ImageItem):
+    clicked = Signal(float, float)
+
+    def mouseClickEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if event.button() == Qt.MouseButton.LeftButton:
+            pos = event.pos()
+            self.clicked.emit(pos.x(), pos.y())
+            event.accept()
+        else:
+            super().mouseClickEvent(event)
+
+
+class SampleGridView(QWidget):
+    """Shows one grid of the timeline; follows the newest grid unless the user scrubs back."""
+
+    sample_clicked = Signal(int, object)  # index, the GridEntry it was clicked in
+
+    def __init__(self, parent: QWidget | None = None, empty_text: str = "The first sample grid appears after "
+                                                                         "the first epoch or sample interval."):
+        super().__init__(parent)
+        self.entries: list[GridEntry] = []
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self.class_names: tuple[str, ...] = ()
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground("w")
+        self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.image_item = _ClickableImage(axisOrder="row-major")
+        self.box.addItem(self.image_item)
+        self.image_item.clicked.connect(self._on_click)
+        self.placeholder = QLabel(empty_text)
+        self.placeholder.setAlignment(Qt.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet("color: #777;")
+
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.setEnabled(False)
+        self.slider.setToolTip("Scrub back through earlier grids")
+        self.caption = QLabel("")
+        self.caption.setMinimumWidth(150)
+        self.follow = QCheckBox("Follow newest")
+        self.follow.setChecked(True)
+        self.follow.setToolTip("Show each new grid as it arrives")
+        bar = QHBoxLayout()
+        bar.addWidget(self.slider, 1)
+        bar.addWidget(self.caption)
+        bar.addWidget(self.follow)
+        hint = QLabel("Click a sample to enlarge it.")
+        hint.setStyleSheet("color: #777;")
+        hint.hide()
+        self.hint = hint
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.placeholder, 1)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bar)
+        layout.addWidget(hint)
+        self.view.hide()
+        self.slider.valueChanged.connect(self._show)
+        self.follow.toggled.connect(self._on_follow)
+
+    # -- public ---------------------------------------------------------------------------------------
+
+    def set_entries(self, entries: list[GridEntry]) -> None:
+        """Replace the timeline (a reopened run) and show its newest grid."""
+        self.entries = list(entries)
+        self._cache.clear()
+        self._update_slider(follow=True)
+
+    def add_entry(self, entry: GridEntry) -> None:
+        """Append a grid (replacing one with the same PNG path, as a resumed run rewrites it)."""
+        if entry.path is not None:
+            for i, old in enumerate(self.entries):
+                if old.path == entry.path:
+                    del self.entries[i]
+                    self._cache.clear()
+                    break
+        self.entries.append(entry)
+        self._update_slider(follow=self.follow.isChecked())
+
+    def drop_after(self, step: int) -> None:
+        """Forget grids made after a step (a resumed run goes back to its checkpoint)."""
+        kept = [e for e in self.entries if e.step is None or e.step <= step]
+        if len(kept) != len(self.entries):
+            self.entries = kept
+            self._cache.clear()
+            self._update_slider(follow=True)
+
+    @property
+    def current(self) -> GridEntry | None:
+        return self.entries[self.slider.value()] if self.entries else None
+
+    def current_image(self) -> np.ndarray | None:
+        return self._image(self.slider.value()) if self.entries else None
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _update_slider(self, follow: bool) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(self.entries) - 1))
+        if follow:
+            self.slider.setValue(len(self.entries) - 1)
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(len(self.entries) > 1)
+        self._show()
+
+    def _image(self, index: int) -> np.ndarray | None:
+        entry = self.entries[index]
+        if entry.image is not None:
+            return entry.image
+        if index in self._cache:
+            self._cache.move_to_end(index)
+            return self._cache[index]
+        try:
+            with Image.open(entry.path) as im:
+                image = np.asarray(im.convert("RGB") if im.mode not in ("L", "RGB") else im)
+        except (OSError, ValueError):
+            return None
+        self._cache[index] = image
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return image
+
+    def _show(self) -> None:
+        if not self.entries:
+            self.placeholder.show()
+            self.view.hide()
+            self.caption.setText("")
+            self.hint.hide()
+            return
+        index = self.slider.value()
+        image = self._image(index)
+        entry = self.entries[index]
+        self.caption.setText(f"{entry.label()}  ({index + 1} of {len(self.entries)})")
+        self.hint.setVisible(entry.count > 0 and entry.side > 0)
+        if image is None:
+            self.placeholder.setText(f"The grid {entry.path} could not be read.")
+            self.placeholder.show()
+            self.view.hide()
+            return
+        self.placeholder.hide()
+        self.view.show()
+        first = self.image_item.image is None or self.image_item.image.shape[:2] != image.shape[:2]
+        self.image_item.setImage(image, autoLevels=False, levels=(0, 255))
+        if first:
+            self.box.autoRange(padding=0.01)
+        self.follow.blockSignals(True)  # scrubbing back stops following; returning to the end resumes it
+        self.follow.setChecked(index == len(self.entries) - 1)
+        self.follow.blockSignals(False)
+
+    def _on_follow(self, checked: bool) -> None:
+        if checked and self.entries:
+            self.slider.setValue(len(self.entries) - 1)
+
+    def _on_click(self, x: float, y: float) -> None:
+        entry = self.current
+        if entry is None:
+            return
+        index = grid_cell(x, y, entry.count, entry.side)
+        if index is not None:
+            self.sample_clicked.emit(index, entry)
+
+    def sample_pixels(self, index: int, entry: GridEntry | None = None) -> np.ndarray | None:
+        """One sample of a grid on the timeline (the current one by default)."""
+        entry = entry or self.current
+        if entry is None or not entry.count:
+            return None
+        image = entry.image if entry.image is not None else self._image(self.entries.index(entry))
+        return None if image is None else grid_sample(image, index, entry.count, entry.side)

@@ -1,0 +1,368 @@
+"""One run in the Train area: live plots, the sample grid (or the GAN Lab view), and the controls.
+
+It shows a live run (a TrainingSession in a worker thread) or a finished one read back from its folder, and
+resumes either from the latest checkpoint.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QUrl, Qt, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from ganstudio.config import PROBABILITY_LOSSES, RunConfig
+from ganstudio.core.runs import RunFolder
+from ganstudio.errors import GanStudioError
+from ganstudio.gui.describe import describe_config, tricks_in_use
+from ganstudio.gui.history import MetricHistory
+from ganstudio.gui.settings import Settings
+from ganstudio.gui.widgets.config_dialog import ConfigDialog
+from ganstudio.gui.widgets.message_banner import MessageBanner
+from ganstudio.gui.widgets.metric_plots import MetricPlots
+from ganstudio.gui.widgets.sample_dialog import SampleDialog
+from ganstudio.gui.widgets.sample_grid import GridEntry, SampleGridView
+from ganstudio.gui.widgets.toy_view import ToyView
+from ganstudio.gui.widgets.training_controls import TrainingControls
+from ganstudio.gui.workers import METRIC_COLUMNS, NewRun, ResumeRun, RunEnded, TrainingSession
+
+GRID_NAME = re.compile(r"^(step|epoch)-(\d+)\.png$")
+
+
+def sentence(text: str) -> str:
+    """Messages from the core are sentences without a final full stop; end them with one."""
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
+class TrainingView(QWidget):
+    """Plots, samples and controls of one run."""
+
+    run_started = Signal(str)  # the run folder, once its trainer is built
+    state_changed = Signal(str)  # TrainingControls.STATES
+    device_changed = Signal(str)
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.session: TrainingSession | None = None
+        self.run_dir: Path | None = None
+        self.config: RunConfig | None = None
+        self.step = 0
+        self.total_steps = 0
+        self.history = MetricHistory(METRIC_COLUMNS, window=settings.smoothing)
+        self.last_ended: RunEnded | None = None
+
+        self.title = QLabel("")
+        self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.where = QLabel("")
+        self.where.setStyleSheet("color: #666;")
+        self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.config_button = QPushButton("Configuration…")
+        self.folder_button = QPushButton("Open folder")
+        header_text = QVBoxLayout()
+        header_text.setSpacing(2)
+        header_text.addWidget(self.title)
+        header_text.addWidget(self.summary)
+        header_text.addWidget(self.where)
+        header = QHBoxLayout()
+        header.addLayout(header_text, 1)
+        header.addWidget(self.config_button, 0, Qt.AlignTop)
+        header.addWidget(self.folder_button, 0, Qt.AlignTop)
+
+        self.banner = MessageBanner()
+        self.controls = TrainingControls()
+        self.plots = MetricPlots(self.history)
+        self.plots.set_x_axis(settings.x_axis)
+        self.grid = SampleGridView()
+        self.toy = ToyView()
+        self.snapshots = SampleGridView(empty_text="Saved scatter plots appear here at every sample interval.")
+        self.toy_tabs = QTabWidget()
+        self.toy_tabs.addTab(self.toy, "Live (GAN Lab view)")
+        self.toy_tabs.addTab(self.snapshots, "Saved snapshots")
+        self.samples = QStackedWidget()
+        self.samples.addWidget(self.grid)
+        self.samples.addWidget(self.toy_tabs)
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(self.plots)
+        splitter.addWidget(self.samples)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: #555;")
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.controls)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.status)
+
+        self.config_button.clicked.connect(self.show_config)
+        self.folder_button.clicked.connect(self._open_folder)
+        self.controls.pause_requested.connect(self.pause)
+        self.controls.resume_requested.connect(self.resume)
+        self.controls.stop_requested.connect(self.stop)
+        self.controls.step_requested.connect(self.single_step)
+        self.controls.settings_applied.connect(self._apply_settings)
+        self.controls.continue_requested.connect(self.continue_run)
+        self.grid.sample_clicked.connect(self._enlarge)
+        self.plots.x_axis_changed.connect(lambda axis: setattr(self.settings, "x_axis", axis))
+        self.plots.smoothing_changed.connect(lambda window: setattr(self.settings, "smoothing", window))
+        self._set_state("idle")
+
+    # -- starting, opening, resuming ------------------------------------------------------------------
+
+    @property
+    def is_training(self) -> bool:
+        return self.session is not None and self.session.running
+
+    def start_new(self, config: RunConfig, run_dir: str | Path) -> None:
+        """Train a new run into run_dir (created by the trainer once the data has loaded)."""
+        self.run_dir = Path(run_dir)
+        self._show_config(config)
+        self.history.clear()
+        self.plots.redraw()
+        self.grid.set_entries([])
+        self.snapshots.set_entries([])
+        self._start(NewRun(config, self.run_dir))
+
+    def open_run(self, run_dir: str | Path) -> None:
+        """Show a finished or stopped run from its folder: config, plots, grids; GanStudioError if unreadable."""
+        run = RunFolder.open(run_dir)
+        config = run.config()
+        records = run.read_metrics()
+        self.run_dir = run.path
+        self.last_ended = None
+        self._show_config(config)
+        self.history = MetricHistory.from_records(records, METRIC_COLUMNS, window=self.settings.smoothing)
+        self.plots.history = self.history
+        self.plots.redraw()
+        entries = self._grid_entries(run, records, config)
+        (self.snapshots if config.model.toy else self.grid).set_entries(entries)
+        latest = run.latest_checkpoint()
+        self.step = int(latest.stem.split("-")[1]) if latest else (int(records[-1]["step"]) if records else 0)
+        self.total_steps = self._planned_steps(config, records)
+        self.controls.set_live(config.train.lr_g, config.train.lr_d, config.train.d_steps)
+        self.controls.set_progress(self.step, self.total_steps, None)
+        self.controls.set_continue_target(self.step, self.total_steps)
+        self.plots.set_total_steps(max(self.total_steps, self.step))
+        self._set_state("ended")
+        if config.model.toy and latest is not None:
+            self._show_toy_checkpoint(latest)
+        finished = self.step >= self.total_steps
+        if latest is None:
+            self.banner.show_message("This run has no checkpoint, so it cannot be resumed (it stopped before its "
+                                     "first checkpoint was written).", "warning")
+            self.controls.continue_button.setEnabled(False)
+        else:
+            self.banner.hide()
+        state = "finished" if finished else "stopped"
+        self.status.setText(f"Reopened: {state} at step {self.step:,} of about {self.total_steps:,}; "
+                            f"{len(records):,} logged steps, {len(entries)} sample grids"
+                            + (f"; latest checkpoint {latest.name}" if latest else "") + ".")
+
+    def continue_run(self, steps: int | None = None) -> None:
+        """Resume the shown run from its latest checkpoint (until `steps` when given)."""
+        if self.run_dir is None or self.is_training:
+            return
+        self.banner.hide()
+        self._start(ResumeRun(self.run_dir, steps))
+
+    def _start(self, job) -> None:
+        self.last_ended = None
+        self.session = TrainingSession(job, threads=self.settings.cpu_threads)
+        self.session.status.connect(self.status.setText)
+        self.session.started.connect(self._on_started)
+        self.session.progress.connect(self._on_progress)
+        self.session.ended.connect(self._on_ended)
+        self._set_state("loading")
+        self.status.setText("Starting…")
+        self.session.start()
+
+    # -- controls ------------------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        if self.session is not None and self.controls.state == "running":
+            self.session.pause()
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        if self.session is not None and self.controls.state == "paused":
+            self.session.resume()
+            self._set_state("running")
+
+    def single_step(self, kind: str) -> None:
+        if self.session is not None and self.controls.state == "paused":
+            self.session.single_step(kind)
+
+    def stop(self) -> None:
+        """Stop after the current step; the worker saves a checkpoint and ends."""
+        if self.session is not None and self.session.running:
+            self.session.stop()
+            self._set_state("stopping")
+
+    def shutdown(self) -> None:
+        """Stop training and wait for the worker thread (its checkpoint is written before this returns)."""
+        if self.session is not None:
+            self.session.shutdown()
+
+    def _apply_settings(self, settings) -> None:
+        if self.session is not None:
+            self.session.change(settings)
+            self.status.setText(f"From the next step: learning rates G {settings.lr_g:g}, D {settings.lr_d:g}; "
+                                f"{settings.d_steps} D step(s) per G step.")
+
+    # -- from the worker -----------------------------------------------------------------------------
+
+    def _on_started(self, started) -> None:
+        self.run_dir = Path(started.run_dir)
+        self.step, self.total_steps = started.step, started.total_steps
+        self._show_config(started.config)
+        if started.resumed:  # the trainer dropped logged steps after its checkpoint: show the file as it is now
+            run = RunFolder(self.run_dir)
+            self.history = MetricHistory.from_records(run.read_metrics(), METRIC_COLUMNS,
+                                                      window=self.settings.smoothing)
+            self.plots.history = self.history
+            self.plots.redraw()
+            self.grid.drop_after(started.step)
+            self.snapshots.drop_after(started.step)
+        self.plots.set_total_steps(self.total_steps)
+        if started.real_points is not None:
+            self.toy.set_real(started.real_points)
+        self.controls.set_progress(self.step, self.total_steps, None)
+        self.controls.set_live(started.config.train.lr_g, started.config.train.lr_d,
+                               started.config.train.d_steps)
+        if self.controls.state == "loading":
+            self._set_state("running")
+        size = f"{started.data_size:,} {'points' if started.config.model.toy else 'images'}"
+        self.status.setText(f"{'Resumed' if started.resumed else 'Training'} on {started.device} with {size}.")
+        if started.skipped_report:
+            self.banner.show_message(started.skipped_report, "warning")
+        self.device_changed.emit(started.device)
+        self.run_started.emit(started.run_dir)
+
+    def _on_progress(self, batch) -> None:
+        self.step, self.total_steps = batch.step, batch.total_steps
+        if len(batch.metrics):
+            self.history.extend(batch.metrics)
+            self.plots.mark_dirty()
+        self.controls.set_progress(batch.step, batch.total_steps, batch.steps_per_sec)
+        self.controls.set_live(batch.lr_g, batch.lr_d)
+        for grid in batch.grids:
+            entry = GridEntry(grid.step, grid.epoch, grid.path, grid.image, grid.count, grid.side)
+            (self.snapshots if grid.image is None else self.grid).add_entry(entry)
+        if batch.toy is not None:
+            self.toy.show_frame(batch.toy)
+        if self.controls.state == "paused":
+            self.status.setText(f"Paused at step {batch.step:,}. Single steps: D only, G only, or both.")
+
+    def _on_ended(self, ended: RunEnded) -> None:
+        self.last_ended = ended
+        self.step = ended.step or self.step
+        self.total_steps = ended.total_steps or self.total_steps
+        self.plots.redraw()
+        self._set_state("ended")
+        self.controls.set_progress(self.step, self.total_steps, None)
+        self.controls.set_continue_target(self.step, self.total_steps)
+        has_checkpoint = self.run_dir is not None and RunFolder(self.run_dir).latest_checkpoint() is not None
+        self.controls.continue_button.setEnabled(has_checkpoint)
+        self.controls.continue_until.setVisible(has_checkpoint)
+        self.controls.continue_button.setVisible(has_checkpoint)
+        if ended.reason == "failed":
+            kept = (" The run folder is intact; resume from its last checkpoint when the cause is fixed."
+                    if has_checkpoint else "")
+            self.banner.show_message(sentence(ended.message) + kept, "error", "Training stopped:")
+            self.status.setText(f"Failed at step {self.step:,}.")
+            self.controls.eta.setText("Failed")
+        elif ended.reason == "stopped":
+            self.status.setText(ended.message + " Resume it with “Resume training”.")
+            self.controls.eta.setText("Stopped")
+        else:
+            self.status.setText(f"Finished: {self.step:,} steps. Checkpoint: {ended.checkpoint or 'none'}.")
+            self.controls.eta.setText("Done")
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _set_state(self, state: str) -> None:
+        self.controls.set_state(state)
+        self.state_changed.emit(state)
+
+    def _show_config(self, config: RunConfig) -> None:
+        self.config = config
+        self.title.setText(config.name)
+        tricks = ", ".join(tricks_in_use(config)) or "no tricks"
+        self.summary.setText(f"{describe_config(config)} · {tricks}")
+        self.where.setText(str(self.run_dir) if self.run_dir else "")
+        self.plots.set_probability(config.loss.name in PROBABILITY_LOSSES)
+        self.samples.setCurrentWidget(self.toy_tabs if config.data.is_toy else self.grid)
+        self.grid.class_names = config.model.class_names
+
+    def show_config(self) -> None:
+        if self.config is None:
+            return
+        where = str(self.run_dir / "config.json") if self.run_dir else "config.json"
+        ConfigDialog(self.config, where, self).show()
+
+    def _open_folder(self) -> None:
+        if self.run_dir is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.run_dir)))
+
+    def _enlarge(self, index: int, entry: GridEntry) -> None:
+        pixels = self.grid.sample_pixels(index, entry)
+        if pixels is None:
+            return
+        names = self.config.model.class_names if self.config else ()
+        klass = f", class {names[index % len(names)]}" if names else ""
+        SampleDialog(pixels, f"Sample {index + 1} at {entry.label()}{klass}", self).show()
+
+    def _show_toy_checkpoint(self, path: Path) -> None:
+        from ganstudio.core.toy_view import checkpoint_frame
+
+        try:
+            frame, real = checkpoint_frame(path)
+        except GanStudioError as exc:
+            self.banner.show_message(str(exc), "warning")
+            return
+        self.toy.set_real(real)
+        self.toy.show_frame(frame)
+
+    @staticmethod
+    def _planned_steps(config: RunConfig, records: list[dict]) -> int:
+        """The run's planned length: its steps, or its epochs converted with the logged steps per epoch."""
+        t = config.train
+        if t.steps is not None:
+            return t.steps
+        last = next((r for r in reversed(records) if r.get("epoch")), None)
+        if last is None:
+            return 0
+        return max(int(last["step"]), int(round(t.epochs * last["step"] / last["epoch"])))
+
+    @staticmethod
+    def _grid_entries(run: RunFolder, records: list[dict], config: RunConfig) -> list[GridEntry]:
+        """The run's saved grids in the order they were made, labelled with their step."""
+        epoch_steps = [int(r["step"]) for r in records if r.get("epoch_end")]
+        count = 0 if config.model.toy else config.train.grid_size
+        side = 0 if config.model.toy else config.model.resolution
+        entries = []
+        for path in run.sample_grids():
+            match = GRID_NAME.match(path.name)
+            if not match:
+                continue
+            number = int(match.group(2))
+            if match.group(1) == "step":
+                step, epoch = number, None
+            else:
+                step = epoch_steps[number - 1] if number <= len(epoch_steps) else None
+                epoch = float(number)
+            entries.append(GridEntry(step, epoch, str(path), None, count, side))
+        entries.sort(key=lambda e: (e.step if e.step is not None else float("inf"), e.path))
+        return entries

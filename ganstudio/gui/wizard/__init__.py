@@ -1,0 +1,1 @@
+"""The new-run wizard, one page per module."""

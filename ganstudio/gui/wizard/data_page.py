@@ -1,0 +1,356 @@
+"""Wizard page 1: the data. A torchvision dataset, an image folder (previewed and checked), or a 2D toy set."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QButtonGroup, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+    QLineEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
+)
+
+from ganstudio.config import DATA_SOURCES, RunConfig, TOY_NAMES
+from ganstudio.core.data_preview import DataPreview, preview_data
+from ganstudio.gui.describe import DATA_BLURBS, DATA_TITLES, TOY_NAMES as TOY_TITLES
+from ganstudio.gui.images import to_pixmap
+from ganstudio.gui.widgets.toy_view import REAL
+from ganstudio.gui.wizard.common import WizardPage, hint
+from ganstudio.gui.workers import BackgroundTask, TaskGroup
+
+KINDS = (*DATA_SOURCES, "folder", "toy")
+THUMB = 64
+EXAMPLES = 16  # two rows of eight
+PREVIEW_DELAY_MS = 400  # wait for the user to stop typing a path
+
+
+def source_kind(source: str) -> str:
+    return source.split(":", 1)[0] if ":" in source else source
+
+
+class DataPage(WizardPage):
+    """Choose the data and see it: examples, count, classes, skipped files."""
+
+    def __init__(self):
+        super().__init__("Data", "What should the GAN learn to generate?")
+        self.preview: DataPreview | None = None
+        self.preview_error: str | None = None
+        self.task: BackgroundTask | None = None
+        self.tasks = TaskGroup()
+        self._wanted = None  # the DataConfig the current preview is for
+
+        self.kind_buttons = QButtonGroup(self)
+        choices = QVBoxLayout()
+        titles = {**DATA_TITLES, "folder": "Image folder", "toy": "2D toy distribution"}
+        for i, kind in enumerate(KINDS):
+            button = QRadioButton(titles[kind])
+            button.setProperty("kind", kind)
+            self.kind_buttons.addButton(button, i)
+            choices.addWidget(button)
+            choices.addWidget(hint(DATA_BLURBS[kind]))
+        choices.addStretch(1)
+        choice_box = QGroupBox("Source")
+        choice_box.setLayout(choices)
+        choice_box.setMaximumWidth(330)
+
+        # options of each kind
+        self.root = QLineEdit()
+        self.root_browse = QPushButton("Browse…")
+        self.download = QCheckBox("Download it there if it is missing")
+        root_row = QHBoxLayout()
+        root_row.addWidget(self.root, 1)
+        root_row.addWidget(self.root_browse)
+        tv = QFormLayout()
+        tv.addRow("Dataset folder", root_row)
+        tv.addRow("", self.download)
+        tv_widget = QWidget()
+        tv_widget.setLayout(tv)
+
+        self.folder = QComboBox()
+        self.folder.setEditable(True)
+        self.folder.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.folder.lineEdit().setPlaceholderText("a folder of images (subfolders are searched)")
+        self.folder_browse = QPushButton("Browse…")
+        self.colour = QComboBox()
+        self.colour.addItem("Colour (RGB)", 3)
+        self.colour.addItem("Grayscale", 1)
+        self.crop = QSpinBox()
+        self.crop.setRange(0, 4096)
+        self.crop.setSpecialValueText("off")
+        self.crop.setSuffix(" px")
+        self.crop.setToolTip("Cut this square from the centre of each image before resizing (useful for faces)")
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(self.folder_browse)
+        fo = QFormLayout()
+        fo.addRow("Folder", folder_row)
+        fo.addRow("Colours", self.colour)
+        fo.addRow("Centre crop", self.crop)
+        folder_widget = QWidget()
+        folder_widget.setLayout(fo)
+
+        self.toy_name = QComboBox()
+        for name in TOY_NAMES:
+            self.toy_name.addItem(TOY_TITLES[name], f"toy:{name}")
+        self.toy_points = QSpinBox()
+        self.toy_points.setRange(100, 1_000_000)
+        self.toy_points.setSingleStep(1000)
+        to = QFormLayout()
+        to.addRow("Distribution", self.toy_name)
+        to.addRow("Points", self.toy_points)
+        toy_widget = QWidget()
+        toy_widget.setLayout(to)
+
+        self.options = QStackedWidget()
+        for w in (tv_widget, folder_widget, toy_widget):
+            self.options.addWidget(w)
+        self.tv_widget, self.folder_widget, self.toy_widget = tv_widget, folder_widget, toy_widget
+        self.options.setSizePolicy(self.options.sizePolicy().horizontalPolicy(),
+                                   self.options.sizePolicy().Policy.Maximum)
+
+        # the preview
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setTextVisible(True)
+        self.busy_bar.hide()
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        self.skipped = QLabel("")
+        self.skipped.setWordWrap(True)
+        self.skipped.setStyleSheet("color: #8a5a00;")
+        self.skipped.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.thumbs = QGridLayout()
+        self.thumbs.setSpacing(4)
+        self.thumb_labels = []
+        for i in range(EXAMPLES):
+            label = QLabel()
+            label.setFixedSize(THUMB, THUMB)
+            label.setAlignment(Qt.AlignCenter)
+            self.thumbs.addWidget(label, i // 8, i % 8)
+            self.thumb_labels.append(label)
+        thumbs_widget = QWidget()
+        thumbs_widget.setLayout(self.thumbs)
+        self.scatter = pg.PlotWidget(background="w")
+        self.scatter.setFixedHeight(220)
+        self.scatter.getPlotItem().setAspectLocked(True)
+        self.scatter.getPlotItem().hideAxis("left")
+        self.scatter.getPlotItem().hideAxis("bottom")
+        self.scatter.setMouseEnabled(False, False)
+        self.scatter_points = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(*REAL, 160))
+        self.scatter.addItem(self.scatter_points)
+        self.scatter.hide()
+        preview_box = QGroupBox("Preview")
+        pv = QVBoxLayout(preview_box)
+        pv.addWidget(self.busy_bar)
+        pv.addWidget(thumbs_widget)
+        pv.addWidget(self.scatter)
+        pv.addWidget(self.info)
+        pv.addWidget(self.skipped)
+        pv.addStretch(1)
+
+        right = QVBoxLayout()
+        right.addWidget(self.options)
+        right.addWidget(preview_box, 1)
+        right.addWidget(self.problem_label)
+        right.addWidget(self.warning_label)
+        layout = QHBoxLayout(self)
+        layout.addWidget(choice_box)
+        layout.addLayout(right, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PREVIEW_DELAY_MS)
+        self._timer.timeout.connect(self.start_preview)
+        self.kind_buttons.idToggled.connect(self._on_kind)
+        self.root.textEdited.connect(lambda text: self._set_data(root=text.strip()))
+        self.download.toggled.connect(lambda on: self._set_data(download=on))
+        self.root_browse.clicked.connect(self._browse_root)
+        self.folder.editTextChanged.connect(self._on_folder_text)
+        self.folder_browse.clicked.connect(self._browse_folder)
+        self.colour.currentIndexChanged.connect(lambda: self._set_data(channels=self.colour.currentData()))
+        self.crop.valueChanged.connect(lambda v: self._set_data(center_crop=v or None))
+        self.toy_name.currentIndexChanged.connect(lambda: self._set_source(self.toy_name.currentData()))
+        self.toy_points.valueChanged.connect(lambda v: self._set_data(toy_samples=v))
+
+    # -- filling from the config ----------------------------------------------------------------------
+
+    def load(self) -> None:
+        d = self.config.data
+        kind = source_kind(d.source)
+        self.kind_buttons.button(KINDS.index(kind)).setChecked(True)
+        self._show_options(kind)
+        self.root.setText(d.root)
+        self.download.setChecked(d.download)
+        settings = self.wizard().settings
+        self.folder.clear()
+        self.folder.addItems(settings.recent_data_folders)
+        self.folder.setEditText(d.source[len("folder:"):] if kind == "folder" else "")
+        self.colour.setCurrentIndex(self.colour.findData(d.channels or 3))
+        self.crop.setValue(d.center_crop or 0)
+        toy_index = self.toy_name.findData(d.source)
+        self.toy_name.setCurrentIndex(max(0, toy_index))
+        self.toy_points.setValue(d.toy_samples)
+        if self._wanted != d:
+            self.start_preview()
+
+    # -- reacting to the user ------------------------------------------------------------------------
+
+    def _on_kind(self, index: int, checked: bool) -> None:
+        if not checked or self._loading:
+            return
+        kind = KINDS[index]
+        self._show_options(kind)
+        if kind == "folder":
+            source = f"folder:{self.folder.currentText().strip()}"
+        elif kind == "toy":
+            source = self.toy_name.currentData()
+        else:
+            source = kind
+        self._set_source(source)
+
+    def _show_options(self, kind: str) -> None:
+        widget = {"folder": self.folder_widget, "toy": self.toy_widget}.get(kind, self.tv_widget)
+        self.options.setCurrentWidget(widget)
+
+    def _set_source(self, source: str) -> None:
+        if self._loading:
+            return
+        self.wizard().set_source(source)
+        self._schedule_preview(immediate=not source.startswith("folder:"))
+
+    def _set_data(self, **changes) -> None:
+        if self._loading:
+            return
+        self.update_config("data", **changes)
+        self._schedule_preview(immediate="toy_samples" not in changes and "root" not in changes)
+
+    def _on_folder_text(self, text: str) -> None:
+        if self._loading or source_kind(self.config.data.source) != "folder":
+            return
+        self._set_source(f"folder:{text.strip()}")
+
+    def _browse_root(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for datasets", self.root.text())
+        if folder:
+            self.root.setText(folder)
+            self._set_data(root=folder)
+
+    def _browse_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of images", self.folder.currentText())
+        if folder:
+            self.folder.setEditText(folder)
+
+    # -- the preview ---------------------------------------------------------------------------------
+
+    def _schedule_preview(self, immediate: bool) -> None:
+        self._cancel_task()
+        self.preview = None
+        self.preview_error = None
+        self.wizard().preview = None
+        self.refresh()
+        if immediate:
+            self.start_preview()
+        else:
+            self._timer.start()
+
+    def start_preview(self) -> None:
+        """Inspect the chosen data in a background thread."""
+        self._timer.stop()
+        self._cancel_task()
+        cfg = self.config.data
+        self._wanted = cfg
+        self.preview = None
+        self.preview_error = None
+        self.wizard().preview = None
+        if cfg.is_folder and not cfg.source[len("folder:"):]:
+            self.preview_error = "Choose a folder of images"
+            self._show_preview()
+            return
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setFormat("Looking at the data…")
+        self.busy_bar.show()
+        task = self.tasks.start(lambda progress, cancelled: preview_data(cfg, progress, EXAMPLES),
+                                "ganstudio-preview")
+        task.progress.connect(self._on_preview_progress)
+        task.done.connect(self._on_preview)
+        task.failed.connect(self._on_preview_failed)
+        self.task = task.start()
+        self.refresh()
+
+    def _on_preview_progress(self, done: int, total: int) -> None:
+        self.busy_bar.setRange(0, total)
+        self.busy_bar.setValue(done)
+        self.busy_bar.setFormat(f"Checking images: {done:,} of {total:,}")
+
+    def _on_preview(self, preview: DataPreview) -> None:
+        self.preview = preview
+        self.wizard().preview = preview
+        if self.config.data.is_folder:
+            self.wizard().settings.remember("recent_data_folders", self.config.data.source[len("folder:"):])
+        self._show_preview()
+
+    def _on_preview_failed(self, message: str) -> None:
+        self.preview_error = message
+        self._show_preview()
+
+    def _show_preview(self) -> None:
+        self.busy_bar.hide()
+        self.task = None
+        p = self.preview
+        for label in self.thumb_labels:
+            label.clear()
+        self.scatter.setVisible(p is not None and p.is_toy)
+        if p is None:
+            self.info.setText("")
+            self.skipped.setText("")
+        else:
+            for label, image in zip(self.thumb_labels, p.examples):
+                label.setPixmap(to_pixmap(image, THUMB))
+            if p.is_toy:
+                self.scatter_points.setData(pos=p.points.astype(np.float64))
+                self.scatter.getPlotItem().autoRange()
+            self.info.setText(p.note)
+            self.skipped.setText(p.skipped_report)
+        self.refresh()
+
+    def _cancel_task(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+            self.busy_bar.hide()
+
+    def shutdown(self) -> None:
+        """Cancel a running preview and wait for its thread (the wizard is closing)."""
+        self._timer.stop()
+        self._cancel_task()
+        self.tasks.join()
+
+    # -- validation ---------------------------------------------------------------------------------
+
+    def busy(self) -> bool:
+        return self.task is not None or self._timer.isActive()
+
+    def problems(self) -> list[str]:
+        if self.preview_error:
+            return [self.preview_error]
+        return []
+
+    def warnings(self) -> list[str]:
+        if self.preview is not None and self.preview.skipped:
+            return [f"{len(self.preview.skipped):,} files will be skipped (listed above); the others are used"]
+        return []
+
+
+def family_defaults(source: str) -> dict:
+    """The model and schedule a data family starts from: toy points or images."""
+    if source.startswith("toy:"):
+        return {"model": {"arch": "mlp", "z_dim": 2, "capacity": 64, "conditional": False},
+                "train": {"batch_size": 256, "lr_g": 5e-4, "lr_d": 5e-4, "ema_decay": 0.99, "steps": 3000,
+                          "epochs": None, "sample_every": 250, "checkpoint_every": 1000}}
+    defaults = RunConfig()
+    return {"model": {"arch": "dcgan", "z_dim": defaults.model.z_dim, "capacity": defaults.model.capacity},
+            "train": {"batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4, "ema_decay": 0.999, "steps": None,
+                      "epochs": 5.0, "sample_every": 500, "checkpoint_every": 1000}}
+
+
+def kind_changed(old: str, new: str) -> bool:
+    """Whether a change of source crosses between toy points and images."""
+    return old.startswith("toy:") != new.startswith("toy:")

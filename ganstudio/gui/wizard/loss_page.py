@@ -1,0 +1,148 @@
+"""Wizard page 3: the loss and the stabilisation tricks, each with one line saying what it does; presets."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout,
+    QWidget,
+)
+
+from ganstudio.config import LOSSES
+from ganstudio.gui.describe import LOSS_BLURBS, LOSS_TITLES, TRICK_BLURBS, arch_title
+from ganstudio.gui.wizard.common import WizardPage, hint
+from ganstudio.presets import apply_preset, presets
+
+
+def _spin(maximum: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(0.0, maximum)
+    box.setSingleStep(step)
+    box.setDecimals(decimals)
+    box.setSpecialValueText("off")
+    return box
+
+
+class LossPage(WizardPage):
+    """The adversarial loss, the tricks, and paper presets that set them together."""
+
+    def __init__(self):
+        super().__init__("Loss and tricks", "How D and G are scored, and what keeps their game stable.")
+        self.presets = presets()
+        self.preset = QComboBox()
+        self.preset.addItem("Custom (set below)", None)
+        for key, preset in self.presets.items():
+            self.preset.addItem(preset.title, key)
+        self.preset_note = hint("")
+        self.loss = QComboBox()
+        for name in LOSSES:
+            self.loss.addItem(LOSS_TITLES[name], name)
+        self.loss_note = hint("")
+        top = QFormLayout()
+        top.addRow("Preset", self.preset)
+        top.addRow("", self.preset_note)
+        top.addRow("Loss", self.loss)
+        top.addRow("", self.loss_note)
+        top_box = QGroupBox("Game")
+        top_box.setLayout(top)
+
+        self.spectral_norm = QCheckBox("Spectral normalization in D")
+        self.label_smoothing = _spin(0.45, 0.05)
+        self.instance_noise = _spin(2.0, 0.05)
+        self.feature_matching = QCheckBox("Feature matching for G")
+        self.minibatch_discrimination = QCheckBox("Minibatch discrimination")
+        self.minibatch_std = QCheckBox("Minibatch standard deviation")
+        self.r1 = _spin(100.0, 1.0, 1)
+        self.d_dropout = _spin(0.9, 0.1)
+        self.ema = QCheckBox("Sample from an average of G (EMA)")
+        tricks = QGridLayout()
+        tricks.setColumnStretch(1, 1)
+        rows = [
+            (self.spectral_norm, "spectral_norm"),
+            (self._labelled("One-sided label smoothing", self.label_smoothing), "label_smoothing"),
+            (self._labelled("Instance noise (std)", self.instance_noise), "instance_noise"),
+            (self.feature_matching, "feature_matching"),
+            (self.minibatch_discrimination, "minibatch_discrimination"),
+            (self.minibatch_std, "minibatch_std"),
+            (self._labelled("R1 penalty weight", self.r1), "r1"),
+            (self._labelled("Dropout in D", self.d_dropout), "d_dropout"),
+            (self.ema, "ema"),
+        ]
+        for i, (widget, key) in enumerate(rows):
+            tricks.addWidget(widget, i, 0)
+            tricks.addWidget(hint(TRICK_BLURBS[key]), i, 1)
+        tricks.setRowStretch(len(rows), 1)  # spare height below the rows, not between them
+        tricks_box = QGroupBox("Tricks")
+        tricks_box.setLayout(tricks)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(top_box)
+        layout.addWidget(tricks_box, 1)
+        layout.addWidget(self.problem_label)
+        layout.addWidget(self.warning_label)
+
+        self.preset.activated.connect(self._on_preset)
+        self.loss.currentIndexChanged.connect(lambda: self.update_config("loss", name=self.loss.currentData()))
+        self.spectral_norm.toggled.connect(lambda on: self.update_config("model", spectral_norm=on))
+        self.label_smoothing.valueChanged.connect(lambda v: self.update_config("loss", label_smoothing=v))
+        self.instance_noise.valueChanged.connect(lambda v: self.update_config("loss", instance_noise=v))
+        self.feature_matching.toggled.connect(lambda on: self.update_config("loss", feature_matching=on))
+        self.minibatch_discrimination.toggled.connect(
+            lambda on: self.update_config("model", minibatch_discrimination=on))
+        self.minibatch_std.toggled.connect(lambda on: self.update_config("model", minibatch_std=on))
+        self.r1.valueChanged.connect(lambda v: self.update_config("loss", r1_weight=v))
+        self.d_dropout.valueChanged.connect(lambda v: self.update_config("model", d_dropout=v))
+        self.ema.toggled.connect(lambda on: self.update_config("train", ema=on))
+
+    @staticmethod
+    def _labelled(text: str, box: QDoubleSpinBox) -> QWidget:
+        widget = QWidget()
+        row = QHBoxLayout(widget)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel(text))
+        row.addWidget(box)
+        row.addStretch(1)
+        return widget
+
+    def load(self) -> None:
+        cfg = self.config
+        m, lo = cfg.model, cfg.loss
+        self.preset.setCurrentIndex(max(0, self.preset.findData(cfg.preset)))
+        self.loss.setCurrentIndex(max(0, self.loss.findData(lo.name)))
+        self.spectral_norm.setChecked(m.spectral_norm)
+        self.label_smoothing.setValue(lo.label_smoothing)
+        self.instance_noise.setValue(lo.instance_noise)
+        self.feature_matching.setChecked(lo.feature_matching)
+        self.minibatch_discrimination.setChecked(m.minibatch_discrimination)
+        self.minibatch_std.setChecked(m.minibatch_std)
+        self.r1.setValue(lo.r1_weight)
+        self.d_dropout.setValue(m.d_dropout)
+        self.ema.setChecked(cfg.train.ema)
+
+    def refresh(self) -> None:
+        self.loss_note.setText(LOSS_BLURBS.get(self.config.loss.name, ""))
+        self.preset_note.setText(self._preset_text())
+        super().refresh()
+
+    def _preset_text(self) -> str:
+        key = self.preset.currentData()
+        if key is None:
+            return "Or start from a paper's recipe: its loss, tricks and optimizer (data and model stay yours)."
+        preset = self.presets[key]
+        arch = preset.config.get("model", {}).get("arch")
+        note = preset.description
+        if arch and arch != self.config.model.arch:
+            note += (f" The paper used {arch_title(arch)}; you keep {arch_title(self.config.model.arch)}"
+                     " (change it on the previous page).")
+        return note
+
+    def _on_preset(self) -> None:
+        key = self.preset.currentData()
+        if key is None:
+            self.update_config(preset=None)
+            return
+        arch = self.config.model.arch
+        self.wizard().config = apply_preset(self.config, key).with_updates("model", arch=arch)
+        self.initializePage()
+
+    def problems(self) -> list[str]:
+        problem = self.validation_problem()
+        return [problem] if problem else []

@@ -1,0 +1,145 @@
+"""Wizard page 2: the model. Architectures come from the registry, so new ones (StyleGAN) appear by themselves."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QRadioButton, QSpinBox,
+    QVBoxLayout,
+)
+
+from ganstudio.core.data import native_resolution
+from ganstudio.core.models.registry import architectures
+from ganstudio.errors import GanStudioError
+from ganstudio.gui.describe import arch_blurb, arch_title
+from ganstudio.gui.wizard.common import WizardPage, hint, millions, parameter_count, resolved_model
+
+RESOLUTIONS = (16, 28, 32, 64, 128, 256)
+
+
+class ModelPage(WizardPage):
+    """Architecture, conditioning, resolution and capacity, with the size of the networks they make."""
+
+    def __init__(self):
+        super().__init__("Model", "Which generator and discriminator, at which size?")
+        self.arch_buttons = QButtonGroup(self)
+        self.archs = architectures()
+        arch_box = QGroupBox("Architecture")
+        arch_layout = QVBoxLayout(arch_box)
+        for i, arch in enumerate(self.archs):
+            button = QRadioButton(arch_title(arch))
+            self.arch_buttons.addButton(button, i)
+            arch_layout.addWidget(button)
+            arch_layout.addWidget(hint(arch_blurb(arch)))
+
+        self.conditional = QCheckBox("Class-conditional: generate a chosen class")
+        self.d_condition = QComboBox()
+        self.d_condition.addItem("Projection (Miyato & Koyama 2018)", "projection")
+        self.d_condition.addItem("Concatenate the label (Mirza & Osindero 2014)", "concat")
+        self.resolution = QComboBox()
+        self.capacity = QSpinBox()
+        self.capacity.setRange(8, 512)
+        self.capacity.setSingleStep(8)
+        self.z_dim = QSpinBox()
+        self.z_dim.setRange(1, 1024)
+        form = QFormLayout()
+        form.addRow("", self.conditional)
+        form.addRow("", hint("G gets the class with z; D judges image and class together. Needs labelled data."))
+        form.addRow("D sees the class by", self.d_condition)
+        form.addRow("Resolution", self.resolution)
+        form.addRow("", hint("Images are resized (and centre-cropped) to this side. Bigger is slower."))
+        form.addRow("Capacity", self.capacity)
+        form.addRow("", hint("Base width of both networks (DCGAN feature maps). Twice the width is about four "
+                             "times the work."))
+        form.addRow("Latent size (z)", self.z_dim)
+        form.addRow("", hint("Dimensions of the noise G turns into a sample; 2 for toy data lets you see it all."))
+        options = QGroupBox("Options")
+        options.setLayout(form)
+        self.size_label = QLabel("")
+        self.size_label.setStyleSheet("color: #333;")
+
+        right = QVBoxLayout()
+        right.addWidget(options)
+        right.addWidget(self.size_label)
+        right.addStretch(1)
+        right.addWidget(self.problem_label)
+        right.addWidget(self.warning_label)
+        layout = QHBoxLayout(self)
+        layout.addWidget(arch_box, 2)
+        layout.addLayout(right, 3)
+        arch_layout.addStretch(1)
+
+        self.arch_buttons.idToggled.connect(
+            lambda i, on: on and self.update_config("model", arch=self.archs[i]))
+        self.conditional.toggled.connect(lambda on: self.update_config("model", conditional=on))
+        self.d_condition.currentIndexChanged.connect(
+            lambda: self.update_config("model", d_condition=self.d_condition.currentData()))
+        self.resolution.currentIndexChanged.connect(
+            lambda: self.update_config("data", resolution=self.resolution.currentData()))
+        self.capacity.valueChanged.connect(lambda v: self.update_config("model", capacity=v))
+        self.z_dim.valueChanged.connect(lambda v: self.update_config("model", z_dim=v))
+
+    def load(self) -> None:
+        cfg = self.config
+        m, d = cfg.model, cfg.data
+        if m.arch in self.archs:
+            self.arch_buttons.button(self.archs.index(m.arch)).setChecked(True)
+        self.conditional.setChecked(m.conditional)
+        self.d_condition.setCurrentIndex(max(0, self.d_condition.findData(m.d_condition)))
+        self.resolution.clear()
+        native = native_resolution(d.source)
+        if d.is_toy:
+            default = "Not used for 2D points"
+        elif d.source in ("mnist", "fashion-mnist", "cifar10"):
+            default = f"The data's own ({native} px)"
+        else:
+            default = f"Default ({native} px)"
+        self.resolution.addItem(default, None)
+        for res in RESOLUTIONS:
+            self.resolution.addItem(f"{res} x {res} px", res)
+        self.resolution.setCurrentIndex(max(0, self.resolution.findData(d.resolution)))
+        self.capacity.setValue(m.capacity)
+        self.z_dim.setValue(m.z_dim)
+        toy = d.is_toy
+        for w in (self.conditional, self.d_condition, self.resolution):
+            w.setEnabled(not toy)
+
+    def refresh(self) -> None:
+        self.d_condition.setEnabled(self.config.model.conditional and not self.config.data.is_toy)
+        self._update_size()
+        super().refresh()
+
+    def _update_size(self) -> None:
+        if self.problems():
+            self.size_label.setText("")
+            return
+        try:
+            g, d = parameter_count(resolved_model(self.config, self.wizard().preview))
+        except (GanStudioError, ValueError, RuntimeError) as exc:
+            self.size_label.setText(f"Cannot build this model: {exc}")
+            return
+        self.size_label.setText(f"Generator {millions(g)} parameters · discriminator {millions(d)} parameters")
+
+    def problems(self) -> list[str]:
+        cfg, preview = self.config, self.wizard().preview
+        d, m = cfg.data, cfg.model
+        found = []
+        if d.is_toy and m.arch != "mlp":
+            found.append(f"2D toy data is points, not images: it needs the MLP model, not {arch_title(m.arch)}")
+        if m.conditional and preview is not None and not preview.labelled:
+            where = " (put each class in its own subfolder)" if d.is_folder else ""
+            found.append(f"A conditional model needs labelled data, and {preview.title} has no classes{where}")
+        if preview is not None and d.resolution is not None:
+            problem = preview.resolution_problem(d.resolution)
+            if problem:
+                found.append(problem)
+        if not found:
+            problem = self.validation_problem()
+            if problem:
+                found.append(problem)
+        return found
+
+    def warnings(self) -> list[str]:
+        preview, res = self.wizard().preview, self.config.data.resolution
+        if preview is not None and res is not None:
+            warning = preview.resolution_warning(res)
+            return [warning] if warning else []
+        return []

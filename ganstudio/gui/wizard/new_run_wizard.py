@@ -1,0 +1,86 @@
+"""The new-run wizard: data, model, loss and tricks, schedule, review. Its result is a RunConfig and a folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QWidget, QWizard
+
+from ganstudio.config import RunConfig
+from ganstudio.errors import GanStudioError
+from ganstudio.gui.settings import Settings, default_data_root, default_runs_folder
+from ganstudio.gui.wizard.data_page import DataPage, family_defaults, kind_changed
+from ganstudio.gui.wizard.loss_page import LossPage
+from ganstudio.gui.wizard.model_page import ModelPage
+from ganstudio.gui.wizard.review_page import ReviewPage
+from ganstudio.gui.wizard.schedule_page import SchedulePage
+from ganstudio.presets import merge
+
+
+def initial_config(settings: Settings) -> RunConfig:
+    """The wizard's starting point: the last run it made, or MNIST with a DCGAN."""
+    base = RunConfig.from_dict(merge(RunConfig().to_dict(), family_defaults("mnist")))
+    try:
+        config = RunConfig.from_dict(merge(base.to_dict(), settings.wizard)) if settings.wizard else base
+    except GanStudioError:
+        config = base  # settings from another version: start fresh
+    if config.data.root == RunConfig().data.root:  # the command line's ./data means nothing to the app
+        config = config.with_updates("data", root=settings.data_root or default_data_root())
+    return config
+
+
+class NewRunWizard(QWizard):
+    """Builds a run configuration page by page; each page keeps Next disabled while its choices cannot work."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.config = initial_config(settings)
+        self.preview = None  # the DataPreview of the chosen data, once the data page has it
+        self.setWindowTitle("New training run")
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.data_page = DataPage()
+        self.model_page = ModelPage()
+        self.loss_page = LossPage()
+        self.schedule_page = SchedulePage()
+        self.review_page = ReviewPage()
+        for page in (self.data_page, self.model_page, self.loss_page, self.schedule_page, self.review_page):
+            self.addPage(page)
+        self.resize(940, 700)
+
+    def set_source(self, source: str) -> None:
+        """Choose a data source; moving between toy points and images resets the model and schedule."""
+        old = self.config.data.source
+        config = self.config.with_updates("data", source=source)
+        if kind_changed(old, source):
+            family = family_defaults(source)
+            config = config.with_updates("model", **family["model"]).with_updates("train", **family["train"])
+            config = config.with_updates("data", resolution=None).with_updates(preset=None)
+        self.config = config
+
+    def runs_folder(self) -> str:
+        return self.settings.runs_folder or default_runs_folder()
+
+    def run_dir(self) -> Path:
+        return self.review_page.run_dir
+
+    def result_config(self) -> RunConfig:
+        """The finished configuration, named after the run."""
+        return self.config.with_updates(name=self.review_page.name.text().strip())
+
+    def shutdown(self) -> None:
+        """Cancel the background work of every page and wait for its threads."""
+        self.data_page.shutdown()
+        self.review_page.shutdown()
+
+    def done(self, result: int) -> None:  # noqa: D401 (Qt override)
+        """Remember the choices when the user starts the run; always stop background work."""
+        self.shutdown()
+        if result == QWizard.DialogCode.Accepted:
+            self.settings.wizard = self.config.with_updates(name="run").to_dict()
+            self.settings.runs_folder = str(Path(self.review_page.parent_folder.text().strip()).expanduser())
+            if self.config.data.is_folder:
+                self.settings.remember("recent_data_folders", self.config.data.source[len("folder:"):])
+            elif not self.config.data.is_toy:
+                self.settings.data_root = self.config.data.root
+        super().done(result)

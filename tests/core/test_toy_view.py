@@ -1,0 +1,78 @@
+"""The GAN Lab picture of a 2D run: D's field, G's gradients, and that watching never changes the run."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganstudio.core.toy_view import (
+    checkpoint_frame, discriminator_field, field_extent, generator_gradients, grid_points, live_noise, toy_frame,
+)
+from ganstudio.core.training.loop import Trainer
+from tests.run_helpers import toy_config
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models run faster on one thread (and the machines running the tests are shared)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_field_is_d_at_each_cell_centre_with_rows_along_y():
+    trainer = Trainer(toy_config(steps=1))
+    D = trainer.D
+    field = discriminator_field(D, 2.0, 8, torch.sigmoid)
+    points = grid_points(2.0, 8)
+    assert field.shape == (8, 8)
+    assert points[0].tolist() == pytest.approx([-1.75, -1.75]) and points[1].tolist() == pytest.approx([-1.25, -1.75])
+    with torch.no_grad():
+        direct = torch.sigmoid(D.eval()(points)).reshape(8, 8).numpy()
+    assert np.allclose(field, direct, atol=1e-6)
+    assert ((field > 0) & (field < 1)).all()
+
+
+def test_gradients_point_where_g_loss_falls():
+    trainer = Trainer(toy_config(steps=1))
+    G, D, loss = trainer.G, trainer.D, trainer.loss
+    z = live_noise(2, 64)
+    fake, grads = generator_gradients(G, D, z, loss.g_loss)
+    assert fake.shape == grads.shape == (64, 2)
+    x = torch.from_numpy(fake)
+    step = 1e-3 * torch.from_numpy(grads) / torch.from_numpy(grads).norm(dim=1, keepdim=True)
+    with torch.no_grad():
+        before = torch.stack([loss.g_loss(D(p[None])) for p in x])
+        after = torch.stack([loss.g_loss(D(p[None])) for p in x + step])
+    assert (after < before).float().mean() > 0.95
+    assert all(p.grad is None for p in list(G.parameters()) + list(D.parameters()))
+
+
+def test_watching_a_run_does_not_change_its_trajectory(one_thread):
+    cfg = toy_config(steps=10).with_updates("model", spectral_norm=True, d_dropout=0.2)
+    plain = [(r.loss_d, r.loss_g) for r in Trainer(cfg)]
+    watched, trainer = [], Trainer(cfg)
+    z = live_noise(cfg.model.z_dim, 128)
+    real = trainer.data.get(torch.arange(100))[0].numpy()
+    for report in trainer:
+        watched.append((report.loss_d, report.loss_g))
+        frame = toy_frame(trainer.G, trainer.D, z, trainer.loss.g_loss, trainer.loss.d_output, real, report.step,
+                          trainer.loss.probability, n=16)
+        assert frame.field.shape == (16, 16) and trainer.G.training and trainer.D.training
+    assert watched == plain
+
+
+def test_extent_covers_the_data_and_follows_strays_within_a_limit():
+    real = np.array([[2.0, 0.0], [-2.0, 0.0]])
+    assert field_extent(real) == 2.5
+    assert field_extent(real, np.array([[4.0, 0.0]] * 10)) == 5.0
+    assert field_extent(real, np.array([[1e6, 0.0]] * 10)) == 8.0  # at most 3x the data, rounded up
+
+
+def test_a_saved_toy_run_gives_its_picture(tmp_path):
+    trainer = Trainer(toy_config(steps=5), tmp_path / "run")
+    list(trainer)
+    frame, real = checkpoint_frame(tmp_path / "run")
+    assert frame.step == 5 and frame.fake.shape == (512, 2) and real.shape == (1000, 2)
+    assert frame.probability and frame.field.shape == (64, 64)

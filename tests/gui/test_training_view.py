@@ -1,0 +1,246 @@
+"""Training through the GUI on tiny data: plots fill, grids arrive, controls work, errors show, runs reopen."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtWidgets import QMessageBox
+
+from ganstudio.core.runs import RunFolder
+from ganstudio.gui.main_window import MainWindow
+from ganstudio.gui.settings import Settings, load_settings
+from ganstudio.gui.widgets.sample_dialog import SampleDialog
+from ganstudio.gui.widgets.sample_grid import PADDING
+from ganstudio.gui.workers import running_threads
+from tests.run_helpers import image_config, make_folder, toy_config
+
+TIMEOUT = 90_000  # ms; the suite shares two cores with other work
+
+
+def shut_down(window: MainWindow) -> None:
+    """Stop any training before pytest-qt closes the window (closing would ask the user)."""
+    if window.view is not None:
+        window.view.shutdown()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(Settings(runs_folder=str(tmp_path / "runs"), cpu_threads=1))  # tiny models: one thread
+    qtbot.addWidget(w, before_close_func=shut_down)
+    w.show()
+    return w
+
+
+def wait_ended(qtbot, view, timeout=TIMEOUT):
+    qtbot.waitUntil(lambda: view.last_ended is not None, timeout=timeout)
+    view.session.qthread.wait(10_000)
+    qtbot.waitUntil(lambda: not running_threads(), timeout=10_000)
+    return view.last_ended
+
+
+def test_a_short_image_run_fills_plots_grids_and_saves(qtbot, window, tmp_path):
+    folder = make_folder(tmp_path / "images", n=24)
+    run_dir = tmp_path / "runs" / "tiny"
+    view = window.start_run(image_config(folder, steps=12), run_dir)
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "finished", ended.message
+    view.plots.redraw()
+    assert view.plots.point_count("loss_d") == 12
+    assert view.plots.point_count("loss_g") == 12
+    assert np.isfinite(view.history.column("loss_g")).all()
+    run = RunFolder(run_dir)
+    grids = run.sample_grids()
+    assert len(view.grid.entries) == len(grids) >= 3  # steps 4, 8, and 12 (also the end of epoch 3)
+    newest = view.grid.entries[-1]
+    on_disk = np.asarray(Image.open(newest.path))
+    assert np.array_equal(view.grid.current_image(), on_disk)
+    assert newest.count == 16 and newest.side == 16
+    assert run.latest_checkpoint().name == "step-0000012.safetensors"
+    assert view.controls.state == "ended" and view.controls.progress.value() == 12
+    assert str(run_dir.absolute()) in load_settings().recent_runs
+
+
+def test_clicking_a_sample_enlarges_it(qtbot, window, tmp_path):
+    view = window.start_run(image_config(make_folder(tmp_path / "images"), steps=4), tmp_path / "runs" / "a")
+    wait_ended(qtbot, view)
+    shown = []
+    view.grid.sample_clicked.connect(lambda index, entry: shown.append(index))
+    side = 16
+    view.grid._on_click(PADDING + (side + PADDING) * 2 + 3, PADDING + (side + PADDING) * 1 + 5)  # row 1, col 2
+    assert shown == [4 + 2]
+    view.grid._on_click(1, 1)  # the padding between samples
+    assert shown == [6]
+    dialogs = [w for w in window.findChildren(SampleDialog)]
+    assert len(dialogs) == 1
+    expected = view.grid.current_image()[PADDING + 18:PADDING + 18 + 16, PADDING + 36:PADDING + 36 + 16]
+    assert np.array_equal(dialogs[0].image, expected)
+    dialogs[0].close()
+
+
+def test_toy_run_shows_the_gan_lab_view(qtbot, window, tmp_path):
+    run_dir = tmp_path / "runs" / "ring"
+    view = window.start_run(toy_config(steps=120), run_dir)
+    assert wait_ended(qtbot, view).reason == "finished"
+    frame = view.toy.frame
+    assert frame is not None and frame.field.shape == (64, 64) and frame.probability
+    assert frame.fake.shape == (512, 2) and np.isfinite(frame.gradients).all()
+    assert len(view.toy.real.data) == 1000
+    xs, ys = view.toy.arrows.getData()
+    assert xs is not None and len(xs) == 6 * 512  # a shaft and two head strokes per point
+    assert view.samples.currentWidget() is view.toy_tabs
+    saved = RunFolder(run_dir).sample_grids()  # every 50 steps and every epoch (31 steps), as PNG scatters
+    assert len(view.snapshots.entries) == len(saved) == 6
+    assert view.snapshots.entries[-1].path.endswith("step-0000120.png")
+    assert view.plots.point_count("d_real") == 120
+
+
+def test_pause_single_steps_live_settings_and_stop(qtbot, window, tmp_path):
+    run_dir = tmp_path / "runs" / "long"
+    view = window.start_run(toy_config(steps=1_000_000), run_dir)
+    qtbot.waitUntil(lambda: view.step >= 5, timeout=TIMEOUT)
+    view.controls.pause_button.click()
+    assert view.controls.state == "paused" and view.controls.step_d.isEnabled()
+    trainer = view.session.worker.trainer
+    qtbot.wait(200)  # the step under way when Pause was clicked still finishes and is reported
+    qtbot.waitUntil(lambda: view.step == trainer.step == len(view.history), timeout=TIMEOUT)
+    paused_at = view.step
+    qtbot.wait(300)
+    assert view.step == paused_at, "a paused run must not train"
+
+    view.controls.step_d.click()
+    qtbot.waitUntil(lambda: view.step == paused_at + 1, timeout=TIMEOUT)
+    assert math.isnan(view.history.column("loss_g")[-1]) and np.isfinite(view.history.column("loss_d")[-1])
+    view.controls.step_g.click()
+    qtbot.waitUntil(lambda: view.step == paused_at + 2, timeout=TIMEOUT)
+    assert math.isnan(view.history.column("loss_d")[-1]) and np.isfinite(view.history.column("loss_g")[-1])
+
+    view.controls.lr_g.setValue(0.00123)
+    view.controls.apply_button.click()
+    view.controls.step_both.click()
+    qtbot.waitUntil(lambda: view.step == paused_at + 3, timeout=TIMEOUT)
+    assert view.controls.lr_g.value() == pytest.approx(0.00123)
+    assert view.session.worker.trainer.opt_G.param_groups[0]["lr"] == pytest.approx(0.00123)
+
+    view.controls.pause_button.click()  # resume
+    assert view.controls.state == "running"
+    qtbot.waitUntil(lambda: view.step > paused_at + 10, timeout=TIMEOUT)
+    view.controls.stop_button.click()
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "stopped" and ended.step < 1_000_000
+    assert RunFolder(run_dir).latest_checkpoint().name == f"step-{ended.step:07d}.safetensors"
+    records = RunFolder(run_dir).read_metrics()
+    assert [r["step"] for r in records] == list(range(1, ended.step + 1))
+    assert records[paused_at]["lr_g"] == pytest.approx(5e-4) and records[-1]["lr_g"] == pytest.approx(0.00123)
+    assert view.controls.continue_button.isEnabled()
+
+
+def test_a_dataset_that_fails_shows_a_message_and_the_app_stays_usable(qtbot, window, tmp_path):
+    folder = make_folder(tmp_path / "gone")
+    config = image_config(folder)
+    shutil.rmtree(folder)
+    view = window.start_run(config, tmp_path / "runs" / "bad")
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "failed"
+    assert view.banner.isVisible() and "does not exist" in view.banner.text.text()
+    assert "Traceback" not in view.banner.text.text()
+    assert not (tmp_path / "runs" / "bad" / "config.json").exists()
+    view = window.start_run(toy_config(steps=20), tmp_path / "runs" / "fine")  # the app still trains
+    assert wait_ended(qtbot, view).reason == "finished"
+
+
+def test_a_non_finite_loss_stops_with_a_message_and_keeps_the_run_valid(qtbot, window, tmp_path):
+    run_dir = tmp_path / "runs" / "nan"
+    view = window.start_run(toy_config(steps=300, lr_d=1e4, lr_g=1e4, checkpoint_every=1), run_dir)  # inf at step 4
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "failed"
+    text = view.banner.text.text()
+    assert "loss became" in text and "intact" in text
+    run = RunFolder(run_dir)
+    last = run.latest_checkpoint()
+    assert last is not None and view.controls.continue_button.isEnabled()
+    assert RunFolder.open(run_dir).config().name == "ring"
+
+
+def test_closing_while_training_asks_and_stops_cleanly(qtbot, window, tmp_path, monkeypatch):
+    run_dir = tmp_path / "runs" / "close"
+    view = window.start_run(toy_config(steps=1_000_000), run_dir)
+    qtbot.waitUntil(lambda: view.step >= 3, timeout=TIMEOUT)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    window.close()
+    assert window.isVisible() and view.is_training, "answering No keeps the window and the run"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.close()
+    assert not window.isVisible()
+    assert not view.session.qthread.isRunning(), "closing joins the worker thread"
+    step = RunFolder(run_dir).latest_checkpoint()
+    assert step is not None and int(step.stem.split("-")[1]) >= 3
+
+
+def test_a_finished_run_reopens_with_plots_grids_config_and_resumes(qtbot, window, tmp_path):
+    folder = make_folder(tmp_path / "images")
+    run_dir = tmp_path / "runs" / "again"
+    first = window.start_run(image_config(folder, steps=8), run_dir)
+    wait_ended(qtbot, first)
+
+    other = MainWindow(Settings(cpu_threads=1))
+    qtbot.addWidget(other, before_close_func=shut_down)
+    view = other.open_run(run_dir)
+    assert view is not None and view.title.text() == "tiny"
+    assert len(view.history) == 8 and view.plots.point_count("loss_d") == 8
+    assert len(view.grid.entries) == len(RunFolder(run_dir).sample_grids()) >= 2
+    assert [e.step for e in view.grid.entries] == sorted(e.step for e in view.grid.entries)
+    assert view.controls.state == "ended" and view.controls.continue_button.isEnabled()
+    assert "finished at step 8" in view.status.text()
+
+    view.controls.continue_until.setValue(12)
+    view.controls.continue_button.click()
+    assert wait_ended(qtbot, view).reason == "finished"
+    records = RunFolder(run_dir).read_metrics()
+    assert [r["step"] for r in records] == list(range(1, 13))
+    assert len(view.history) == 12
+    assert RunFolder(run_dir).latest_checkpoint().name == "step-0000012.safetensors"
+    assert json.loads((run_dir / "config.json").read_text())["train"]["steps"] == 12
+    other.close()
+
+
+def test_a_folder_that_is_not_a_run_is_refused_with_a_sentence(qtbot, window, tmp_path, monkeypatch):
+    said = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: said.append(text))
+    assert window.open_run(tmp_path) is None
+    assert said and "not a GAN Studio run" in said[0]
+    assert window.view is None
+
+
+def test_hours_of_history_stay_bounded(qtbot, window, tmp_path):
+    view = window.start_run(toy_config(steps=10), tmp_path / "runs" / "h")
+    wait_ended(qtbot, view)
+    rows = np.zeros((1_000_000, 9))
+    rows[:, 0] = np.arange(1, 1_000_001)
+    rows[:, 2] = 1.0
+    view.history.extend(rows)
+    view.plots.redraw()
+    assert len(view.history) <= view.history.max_points
+    assert view.history.column("step")[-1] > 999_000
+
+
+def test_hidden_path_is_used_for_settings(isolated_settings):
+    from ganstudio.gui.settings import settings_path
+
+    assert settings_path() == isolated_settings
+    assert Path.home() not in isolated_settings.parents
+
+
+def test_stop_while_the_data_loads_ends_cleanly(qtbot, window, tmp_path, shared_data):
+    faces = shared_data / "celeba-10k" / "img_align_celeba"
+    config = image_config(faces).with_updates("data", resolution=32, channels=3)
+    view = window.start_run(config, tmp_path / "runs" / "faces")
+    qtbot.waitUntil(lambda: "Loading" in view.status.text() and "of" in view.status.text(), timeout=TIMEOUT)
+    view.controls.stop_button.click()
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "stopped" and "nothing was trained" in ended.message
+    assert not (tmp_path / "runs" / "faces").exists()
