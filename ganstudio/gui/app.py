@@ -24,4 +24,6 @@ def run_app(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
-    return app.exec()
+    code = app.exec()
+    window.shutdown()  # no thread may outlive the application
+    return code
