@@ -2,10 +2,13 @@
 
 For each configuration, alternately:
   headless  Trainer(config, run_dir) iterated in the main thread, as `ganstudio train` does;
+  thread    the same in a plain Python thread: the GUI's threading without the GUI (OpenMP behaves differently
+            in a second thread when the cores are oversubscribed, so this isolates what the GUI itself costs);
   GUI       the main window, shown, training the same config in its worker thread while plots, grids and the
             GAN Lab view update, and a 10 ms timer measures how late the event loop runs.
 Both use the same thread policy and write the same run folder contents. Reported: the median throughput ratio
-GUI / headless (target >= 0.9) and the timer's lateness p50/p99/max (target p99 < 50 ms).
+GUI / headless (target >= 0.9) and the timer's lateness p50/p99/max (target p99 < 50 ms), next to the same
+timer's lateness in the same window while it is idle (what the machine's own load costs any event loop).
 
     QT_QPA_PLATFORM=offscreen python benchmarks/gui_overhead.py [--configs images toy] [--repeats 3]
 """
@@ -56,6 +59,17 @@ def configs(work: Path, steps_images: int, steps_toy: int, data_root: str | None
     return {"images": images, "toy": toy}
 
 
+def in_thread(config: RunConfig, run_dir: Path) -> float:
+    """headless() in a plain Python thread."""
+    import threading
+
+    result: list[float] = []
+    worker = threading.Thread(target=lambda: result.append(headless(config, run_dir)))
+    worker.start()
+    worker.join()
+    return result[0]
+
+
 def headless(config: RunConfig, run_dir: Path) -> float:
     """Steps per second of the plain trainer loop (data loading excluded, as in the GUI measurement)."""
     from ganstudio.core.training.loop import Trainer
@@ -67,6 +81,32 @@ def headless(config: RunConfig, run_dir: Path) -> float:
     for _ in trainer:
         pass
     return trainer.total_steps / (time.perf_counter() - start)
+
+
+def idle_lateness(app, seconds: float) -> np.ndarray:
+    """The 10 ms timer's lateness (seconds) in a shown, idle main window: the baseline of this machine."""
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+
+    from ganstudio.gui.main_window import MainWindow
+    from ganstudio.gui.settings import Settings
+
+    window = MainWindow(Settings())
+    window.resize(1400, 900)
+    window.show()
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    timer.start()
+    loop.exec()
+    timer.stop()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    return np.clip(np.diff(np.array(ticks)) - 0.010, 0.0, None)
 
 
 def in_gui(app, config: RunConfig, run_dir: Path) -> tuple[float, np.ndarray]:
@@ -88,8 +128,10 @@ def in_gui(app, config: RunConfig, run_dir: Path) -> tuple[float, np.ndarray]:
     loop = QEventLoop()
     timer.start()
     view = window.start_run(config, run_dir)
-    view.session.started.connect(lambda started: marks.setdefault("start", started.at))
-    view.session.ended.connect(lambda ended: (marks.setdefault("end", ended.at), loop.quit()))
+    view.session.started.connect(lambda started: (marks.setdefault("start", started.at),
+                                                  marks.setdefault("gui_cpu0", time.thread_time())))
+    view.session.ended.connect(lambda ended: (marks.setdefault("end", ended.at),
+                                              marks.setdefault("gui_cpu1", time.thread_time()), loop.quit()))
     loop.exec()
     timer.stop()
     view.shutdown()
@@ -99,6 +141,7 @@ def in_gui(app, config: RunConfig, run_dir: Path) -> tuple[float, np.ndarray]:
     start, end = marks["start"], marks["end"]
     times = np.array([t for t in ticks if start <= t <= end])
     lateness = np.clip(np.diff(times) - 0.010, 0.0, None) if len(times) > 1 else np.array([np.nan])
+    in_gui.gui_cpu_share = (marks["gui_cpu1"] - marks["gui_cpu0"]) / (end - start)  # the GUI thread's own work
     return config.train.steps / (end - start), lateness
 
 
@@ -120,23 +163,35 @@ def main() -> int:
         all_configs = configs(work, args.steps_images, args.steps_toy, args.data_root)
         for name in args.configs:
             config = all_configs[name]
-            plain, gui, late = [], [], []
+            plain, threaded, gui, late, idle, gui_cpu = [], [], [], [], [], []
             for r in range(args.repeats):
                 plain.append(headless(config, work / f"{name}-headless-{r}"))
+                threaded.append(in_thread(config, work / f"{name}-thread-{r}"))
+                started = time.perf_counter()
                 rate, lateness = in_gui(app, config, work / f"{name}-gui-{r}")
                 gui.append(rate)
                 late.append(lateness)
-                print(f"  {name} run {r + 1}: headless {plain[-1]:.1f} steps/s, GUI {gui[-1]:.1f} steps/s, "
-                      f"timer p99 late {np.nanpercentile(lateness, 99) * 1000:.1f} ms", flush=True)
+                gui_cpu.append(in_gui.gui_cpu_share)
+                idle.append(idle_lateness(app, min(10.0, time.perf_counter() - started)))
+                print(f"  {name} run {r + 1}: headless {plain[-1]:.1f} steps/s, in a thread {threaded[-1]:.1f}, "
+                      f"GUI {gui[-1]:.1f} steps/s (GUI thread busy {gui_cpu[-1]:.0%}), "
+                      f"timer p99 late {np.nanpercentile(lateness, 99) * 1000:.1f} ms training, "
+                      f"{np.nanpercentile(idle[-1], 99) * 1000:.1f} ms idle", flush=True)
             lateness = np.concatenate(late)
+            idle_all = np.concatenate(idle)
             ratio = statistics.median(g / p for g, p in zip(gui, plain))
+            ratio_thread = statistics.median(g / p for g, p in zip(gui, threaded))
             print(f"{name}: source {config.data.source.split('/')[-1]}, {config.train.steps} steps x "
                   f"{args.repeats}, torch threads {torch.get_num_threads()}\n"
-                  f"  throughput GUI/headless: median ratio {ratio:.3f} (target >= 0.9); "
-                  f"headless median {statistics.median(plain):.1f} steps/s, GUI median {statistics.median(gui):.1f}\n"
+                  f"  throughput GUI/headless: median ratio {ratio:.3f} (target >= 0.9); GUI/headless in a thread: "
+                  f"{ratio_thread:.3f}; medians: headless {statistics.median(plain):.1f} steps/s, in a thread "
+                  f"{statistics.median(threaded):.1f}, GUI {statistics.median(gui):.1f}; the GUI thread was busy "
+                  f"{statistics.median(gui_cpu):.0%} of the time\n"
                   f"  10 ms timer lateness during training: p50 {np.nanpercentile(lateness, 50) * 1000:.1f} ms, "
                   f"p99 {np.nanpercentile(lateness, 99) * 1000:.1f} ms (target < 50), "
-                  f"max {np.nanmax(lateness) * 1000:.1f} ms over {len(lateness)} ticks", flush=True)
+                  f"max {np.nanmax(lateness) * 1000:.1f} ms over {len(lateness)} ticks; the same window idle: "
+                  f"p50 {np.nanpercentile(idle_all, 50) * 1000:.1f} ms, p99 {np.nanpercentile(idle_all, 99) * 1000:.1f} ms, "
+                  f"max {np.nanmax(idle_all) * 1000:.1f} ms over {len(idle_all)} ticks", flush=True)
     return 0
 
 

@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 GeneratorLoss = Callable[[torch.Tensor], torch.Tensor]
-FIELD_SIZE = 64  # cells per side of the heatmap behind the points
+FIELD_SIZE = 48  # cells per side of the heatmap behind the points (GAN Lab's is coarser still)
+LIVE_POINTS = 256  # generated points drawn live
 
 
 @dataclass
@@ -118,13 +119,13 @@ def toy_frame(G: nn.Module, D: nn.Module, z: torch.Tensor, g_loss: GeneratorLoss
     return ToyFrame(step, extent, field, fake, gradients, probability)
 
 
-def live_noise(z_dim: int, n: int = 512, seed: int = 0, device: torch.device | str = "cpu") -> torch.Tensor:
+def live_noise(z_dim: int, n: int = LIVE_POINTS, seed: int = 0, device: torch.device | str = "cpu") -> torch.Tensor:
     """Fixed latent points for the live view, from their own generator (training's random stream is untouched)."""
     gen = torch.Generator().manual_seed(seed + 104729)
     return torch.randn(n, z_dim, generator=gen).to(device)
 
 
-def checkpoint_frame(path, n_fake: int = 512, n_real: int = 1000) -> tuple[ToyFrame, np.ndarray]:
+def checkpoint_frame(path, n_fake: int = LIVE_POINTS, n_real: int = 1000) -> tuple[ToyFrame, np.ndarray]:
     """The picture of a saved toy run (its generator, not the moving average) and real points drawn as in the run."""
     from ganstudio.core.checkpoints import load_checkpoint, load_module_state
     from ganstudio.core.data import toy_distribution

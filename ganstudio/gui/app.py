@@ -35,4 +35,6 @@ def run_app(argv: list[str] | None = None) -> int:
     app = create_app(argv)
     window = create_main_window()
     window.show()
-    return app.exec()
+    code = app.exec()
+    window.shutdown()  # no thread may outlive the application
+    return code

@@ -35,6 +35,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else load_settings(settings_file)
         self.setWindowTitle("GAN Studio")
         self.wizard: NewRunWizard | None = None
+        self._closing = False
         self.device_text = default_device_text()
 
         self.welcome = WelcomePage()
@@ -235,14 +236,24 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
         if self.is_training:
-            if not self.confirm_stop():
-                event.ignore()
-                return
-            self.statusBar().showMessage("Stopping the run and saving a checkpoint…")
-            self.view.shutdown()
+            event.ignore()  # the window closes once the worker has stopped and saved (it stays responsive)
+            if not self._closing and self.confirm_stop():
+                self._closing = True
+                self.statusBar().showMessage("Stopping the run and saving a checkpoint; the window closes then…")
+                self.view.session.ended.connect(self.close)
+                self.view.stop()
+            return
+        if self.view is not None:
+            self.view.shutdown()  # the worker has ended: join its thread
         if self.wizard is not None:
             self.wizard.reject()
         self.explore.shutdown()  # joins the render thread and any direction or export task
         self.save_settings()
         super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Join every worker thread (training and wizard tasks) before the application quits."""
+        from ganstudio.gui.workers import join_all_threads
+
+        join_all_threads()
 

@@ -74,5 +74,5 @@ def test_a_saved_toy_run_gives_its_picture(tmp_path):
     trainer = Trainer(toy_config(steps=5), tmp_path / "run")
     list(trainer)
     frame, real = checkpoint_frame(tmp_path / "run")
-    assert frame.step == 5 and frame.fake.shape == (512, 2) and real.shape == (1000, 2)
-    assert frame.probability and frame.field.shape == (64, 64)
+    assert frame.step == 5 and frame.fake.shape == (256, 2) and real.shape == (1000, 2)
+    assert frame.probability and frame.field.shape == (48, 48)

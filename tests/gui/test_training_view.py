@@ -87,11 +87,11 @@ def test_toy_run_shows_the_gan_lab_view(qtbot, window, tmp_path):
     view = window.start_run(toy_config(steps=120), run_dir)
     assert wait_ended(qtbot, view).reason == "finished"
     frame = view.toy.frame
-    assert frame is not None and frame.field.shape == (64, 64) and frame.probability
-    assert frame.fake.shape == (512, 2) and np.isfinite(frame.gradients).all()
+    assert frame is not None and frame.field.shape == (48, 48) and frame.probability
+    assert frame.fake.shape == (256, 2) and np.isfinite(frame.gradients).all()
     assert len(view.toy.real.data) == 1000
     xs, ys = view.toy.arrows.getData()
-    assert xs is not None and len(xs) == 6 * 512  # a shaft and two head strokes per point
+    assert xs is not None and len(xs) == 6 * 256  # a shaft and two head strokes per point
     assert view.samples.currentWidget() is view.toy_tabs
     saved = RunFolder(run_dir).sample_grids()  # every 50 steps and every epoch (31 steps), as PNG scatters
     assert len(view.snapshots.entries) == len(saved) == 6
@@ -175,7 +175,8 @@ def test_closing_while_training_asks_and_stops_cleanly(qtbot, window, tmp_path, 
     assert window.isVisible() and view.is_training, "answering No keeps the window and the run"
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     window.close()
-    assert not window.isVisible()
+    assert view.controls.state == "stopping", "the window stays responsive while the worker stops"
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
     assert not view.session.qthread.isRunning(), "closing joins the worker thread"
     step = RunFolder(run_dir).latest_checkpoint()
     assert step is not None and int(step.stem.split("-")[1]) >= 3
@@ -244,3 +245,26 @@ def test_stop_while_the_data_loads_ends_cleanly(qtbot, window, tmp_path, shared_
     ended = wait_ended(qtbot, view)
     assert ended.reason == "stopped" and "nothing was trained" in ended.message
     assert not (tmp_path / "runs" / "faces").exists()
+
+
+def test_any_exception_in_the_worker_becomes_a_sentence(qtbot, window, tmp_path, monkeypatch):
+    import torch
+
+    from ganstudio.core.training import loop
+    from ganstudio.gui.workers import error_message
+
+    real_step = loop.Trainer._train_step
+
+    def out_of_memory_at_step_3(self, kind):
+        if self.step == 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_step(self, kind)
+
+    monkeypatch.setattr(loop.Trainer, "_train_step", out_of_memory_at_step_3)
+    view = window.start_run(toy_config(steps=50), tmp_path / "runs" / "oom")
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "failed" and ended.step == 2
+    assert view.banner.text.text().startswith("The GPU ran out of memory (CUDA out of memory.")
+    assert len(view.history) == 2, "the steps before the failure still reach the plots"
+    assert error_message(ValueError("odd\n  value")) == "Unexpected error (ValueError: odd value)."
+    assert error_message(MemoryError()).startswith("The computer ran out of memory")

@@ -1,7 +1,7 @@
 """Live training curves: D and G loss, mean D(x) and D(G(z)), gradient norms, images per second.
 
 Each curve is created once and fed with setData from a MetricHistory; pyqtgraph draws only what is in view,
-downsampled by peaks, so hours of history stay fast. Redraws happen at most 5 times a second, and the x axis
+downsampled by peaks, so hours of history stay fast. Redraws happen at most 4 times a second, and the x axis
 spans the whole planned run, so that the axes (the most expensive part of a redraw) are rarely redrawn.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ganstudio.gui.history import MetricHistory
 D_COLOUR, G_COLOUR = (31, 119, 180), (255, 127, 14)
 REAL_COLOUR, FAKE_COLOUR = (44, 160, 44), (148, 103, 189)
 SPEED_COLOUR = (80, 80, 80)
-REDRAW_MS = 200
+REDRAW_MS = 250
 
 
 def _pen(colour: tuple[int, int, int], width: float, alpha: int = 255) -> pg.QtGui.QPen:

@@ -179,7 +179,13 @@ class SampleGridView(QWidget):
             self._cache.popitem(last=False)
         return image
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().showEvent(event)
+        self._show()  # grids that arrived while hidden were not decoded
+
     def _show(self) -> None:
+        if not self.isVisible():
+            return
         if not self.entries:
             self.placeholder.show()
             self.view.hide()

@@ -144,7 +144,7 @@ class TrainingControls(QWidget):
     def set_live(self, lr_g: float, lr_d: float, d_steps: int | None = None) -> None:
         """Show the run's current values (without emitting anything)."""
         for box, value in ((self.lr_g, lr_g), (self.lr_d, lr_d)):
-            if not box.hasFocus():
+            if not box.hasFocus() and abs(box.value() - value) > 1e-12:
                 box.blockSignals(True)
                 box.setValue(value)
                 box.blockSignals(False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Qt, Signal
+from PySide6.QtCore import QTimer, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
@@ -29,6 +29,7 @@ from ganstudio.gui.widgets.toy_view import ToyView
 from ganstudio.gui.widgets.training_controls import TrainingControls
 from ganstudio.gui.workers import METRIC_COLUMNS, NewRun, ResumeRun, RunEnded, TrainingSession
 
+CONTROLS_MS = 250  # the progress bar and the ETA update at most 4 times a second
 GRID_NAME = re.compile(r"^(step|epoch)-(\d+)\.png$")
 
 
@@ -55,6 +56,11 @@ class TrainingView(QWidget):
         self.total_steps = 0
         self.history = MetricHistory(METRIC_COLUMNS, window=settings.smoothing)
         self.last_ended: RunEnded | None = None
+        self._latest = None  # the newest ProgressBatch
+        self._controls_timer = QTimer(self)
+        self._controls_timer.setSingleShot(True)
+        self._controls_timer.setInterval(CONTROLS_MS)
+        self._controls_timer.timeout.connect(self._show_latest)
 
         self.title = QLabel("")
         self.title.setStyleSheet("font-size: 15px; font-weight: bold;")
@@ -123,7 +129,8 @@ class TrainingView(QWidget):
 
     @property
     def is_training(self) -> bool:
-        return self.session is not None and self.session.running
+        """A worker is loading data or training (it has not reported its end yet)."""
+        return self.session is not None and self.session.running and self.last_ended is None
 
     def start_new(self, config: RunConfig, run_dir: str | Path) -> None:
         """Train a new run into run_dir (created by the trainer once the data has loaded)."""
@@ -251,12 +258,15 @@ class TrainingView(QWidget):
         self.run_started.emit(started.run_dir)
 
     def _on_progress(self, batch) -> None:
+        """Keep every step for the plots; the controls show the newest state at their own, slower pace."""
         self.step, self.total_steps = batch.step, batch.total_steps
         if len(batch.metrics):
             self.history.extend(batch.metrics)
             self.plots.mark_dirty()
-        self.controls.set_progress(batch.step, batch.total_steps, batch.steps_per_sec)
-        self.controls.set_live(batch.lr_g, batch.lr_d)
+        self._latest = batch
+        if not self._controls_timer.isActive() or self.controls.state == "paused":
+            self._show_latest()
+            self._controls_timer.start()
         for grid in batch.grids:
             entry = GridEntry(grid.step, grid.epoch, grid.path, grid.image, grid.count, grid.side)
             (self.snapshots if grid.image is None else self.grid).add_entry(entry)
@@ -264,6 +274,13 @@ class TrainingView(QWidget):
             self.toy.show_frame(batch.toy)
         if self.controls.state == "paused":
             self.status.setText(f"Paused at step {batch.step:,}. Single steps: D only, G only, or both.")
+
+    def _show_latest(self) -> None:
+        """Progress, ETA and learning rates from the newest batch (labels cost a repaint and a relayout)."""
+        batch = self._latest
+        if batch is not None:
+            self.controls.set_progress(batch.step, batch.total_steps, batch.steps_per_sec)
+            self.controls.set_live(batch.lr_g, batch.lr_d)
 
     def _on_ended(self, ended: RunEnded) -> None:
         self.last_ended = ended

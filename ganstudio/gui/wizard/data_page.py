@@ -317,10 +317,15 @@ class DataPage(WizardPage):
             self.task = None
             self.busy_bar.hide()
 
-    def shutdown(self) -> None:
-        """Cancel a running preview and wait for its thread (the wizard is closing)."""
+    def cancel(self) -> None:
+        """Stop looking at the data (the wizard is closing)."""
         self._timer.stop()
         self._cancel_task()
+        self.tasks.cancel_all()
+
+    def shutdown(self) -> None:
+        """Cancel a running preview and wait for its thread."""
+        self.cancel()
         self.tasks.join()
 
     # -- validation ---------------------------------------------------------------------------------

@@ -74,8 +74,10 @@ class NewRunWizard(QWizard):
         self.review_page.shutdown()
 
     def done(self, result: int) -> None:  # noqa: D401 (Qt override)
-        """Remember the choices when the user starts the run; always stop background work."""
-        self.shutdown()
+        """Remember the choices when the user starts the run; cancel background work without waiting for it
+        (a warm-up step may take seconds; the main window joins the threads before the app quits)."""
+        self.data_page.cancel()
+        self.review_page.cancel_estimate()
         if result == QWizard.DialogCode.Accepted:
             self.settings.wizard = self.config.with_updates(name="run").to_dict()
             self.settings.runs_folder = str(Path(self.review_page.parent_folder.text().strip()).expanduser())
