@@ -6,7 +6,7 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from ganstudio.core.render import BatchResult
-from ganstudio.gui.explorer.image_view import to_qimage
+from ganstudio.gui.images import to_qimage
 from ganstudio.gui.explorer.model import CHANNEL_STRIP, ExplorerModel
 
 THUMB = 72

@@ -6,21 +6,12 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QSizePolicy, QWidget
 
+from ganstudio.gui.images import to_qimage
+
 ZOOM_STEPS = (0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
-
-
-def to_qimage(image: np.ndarray) -> QImage:
-    """A uint8 [H, W, C] array (C = 1 or 3) as a QImage that owns its pixels."""
-    image = np.ascontiguousarray(image)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = np.ascontiguousarray(image[:, :, 0])
-    h, w = image.shape[:2]
-    if image.ndim == 2:
-        return QImage(image.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-    return QImage(image.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 class ImageView(QGraphicsView):
