@@ -151,6 +151,7 @@ class ProgressBatch:
     toy: Any = None  # a core.toy_view.ToyFrame
     checkpoint: str | None = None
     skipped_since_start: int = 0  # streamed files that went bad during training
+    evaluations: list[dict] = field(default_factory=list)  # quality metrics measured since the last batch
 
 
 @dataclass
@@ -205,6 +206,7 @@ class TrainingWorker(QObject):
         self._handled.set()
         self._rows: list[tuple] = []
         self._grids: list[GridSnapshot] = []
+        self._evaluations: list[dict] = []
         self._checkpoint: str | None = None
         self._rate = deque(maxlen=100)  # (time, step) at recent updates
         self._last = None  # the newest StepReport
@@ -322,6 +324,8 @@ class TrainingWorker(QObject):
             self._checkpoint = report.checkpoint_path
         if report.samples is not None:
             self._grids.append(self._snapshot(report))
+        if report.evaluation is not None:
+            self._evaluations.append(report.evaluation)
 
     def _snapshot(self, report) -> GridSnapshot:
         samples = report.samples
@@ -357,8 +361,10 @@ class TrainingWorker(QObject):
         batch = ProgressBatch(rows, trainer.step, trainer.total_steps, last.epoch if last else 0.0,
                               trainer.opt_G.param_groups[0]["lr"], trainer.opt_D.param_groups[0]["lr"], rate,
                               self._grids, checkpoint=self._checkpoint,
-                              skipped_since_start=len(trainer.data.stream_skipped))
+                              skipped_since_start=len(trainer.data.stream_skipped),
+                              evaluations=self._evaluations)
         self._grids = []
+        self._evaluations = []
         if trainer.config.model.toy and self.toy_interval is not None and (force or now >= self._next_toy):
             batch.toy = self._toy_frame(trainer)
             cost = time.monotonic() - now

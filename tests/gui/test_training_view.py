@@ -268,3 +268,28 @@ def test_any_exception_in_the_worker_becomes_a_sentence(qtbot, window, tmp_path,
     assert len(view.history) == 2, "the steps before the failure still reach the plots"
     assert error_message(ValueError("odd\n  value")) == "Unexpected error (ValueError: odd value)."
     assert error_message(MemoryError()).startswith("The computer ran out of memory")
+
+
+def test_quality_metrics_plot_live_reopen_and_warn_of_mode_collapse(qtbot, window, tmp_path):
+    run_dir = tmp_path / "runs" / "ring-eval"
+    cfg = toy_config(steps=120).with_updates("train", eval_every=40, eval_samples=200)
+    view = window.start_run(cfg, run_dir)
+    assert wait_ended(qtbot, view).reason == "finished"
+    steps = [r["step"] for r in view.evaluations.records]
+    assert steps == [40, 80, 120]
+    assert "modes_covered" in view.evaluations.available()
+    view.evaluations.chooser.setCurrentIndex(view.evaluations.available().index("modes_covered"))
+    xs, ys = view.evaluations.curve.getData()
+    assert list(xs) == [40, 80, 120] and all(0 <= y <= 8 for y in ys)
+
+    reopened = window.open_run(run_dir)
+    assert [r["step"] for r in reopened.evaluations.records] == [40, 80, 120]
+
+    from ganstudio.gui.workers import ProgressBatch
+
+    collapse = {"step": 160, "modes_covered": 2, "best_modes_covered": 8, "mode_collapse_warning": True}
+    reopened._on_progress(ProgressBatch(np.zeros((0, 9)), 160, 200, 1.0, 1e-3, 1e-3, None,
+                                        evaluations=[collapse]))
+    assert reopened.banner.kind == "warning" and reopened.banner.title.text() == "Mode collapse?"
+    assert "covers only 2 of the modes (best so far 8)" in reopened.banner.text.text()
+

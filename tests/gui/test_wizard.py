@@ -147,6 +147,8 @@ def test_the_whole_wizard_builds_the_run_and_remembers_the_choices(qtbot, wizard
     schedule.by_steps.setChecked(True)
     schedule.steps.setValue(40)
     assert schedule.isComplete() and "40 generator steps" in schedule.length_note.text()
+    schedule.eval_every.setValue(20)  # quality metrics during training
+    assert schedule.config.train.eval_every == 20
 
     wizard.next()
     review = wizard.review_page

@@ -21,6 +21,7 @@ from ganstudio.gui.describe import describe_config, tricks_in_use
 from ganstudio.gui.history import MetricHistory
 from ganstudio.gui.settings import Settings
 from ganstudio.gui.widgets.config_dialog import ConfigDialog
+from ganstudio.gui.widgets.evaluation_plot import EvaluationPlot
 from ganstudio.gui.widgets.message_banner import MessageBanner
 from ganstudio.gui.widgets.metric_plots import MetricPlots
 from ganstudio.gui.widgets.sample_dialog import SampleDialog
@@ -95,8 +96,12 @@ class TrainingView(QWidget):
         self.samples = QStackedWidget()
         self.samples.addWidget(self.grid)
         self.samples.addWidget(self.toy_tabs)
+        self.evaluations = EvaluationPlot()
+        self.plot_tabs = QTabWidget()
+        self.plot_tabs.addTab(self.plots, "Training curves")
+        self.plot_tabs.addTab(self.evaluations, "Quality metrics")
         splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(self.plots)
+        splitter.addWidget(self.plot_tabs)
         splitter.addWidget(self.samples)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -153,6 +158,7 @@ class TrainingView(QWidget):
         self.history = MetricHistory.from_records(records, METRIC_COLUMNS, window=self.settings.smoothing)
         self.plots.history = self.history
         self.plots.redraw()
+        self.evaluations.set_records(run.read_evals())
         entries = self._grid_entries(run, records, config)
         (self.snapshots if config.model.toy else self.grid).set_entries(entries)
         latest = run.latest_checkpoint()
@@ -242,6 +248,7 @@ class TrainingView(QWidget):
             self.plots.redraw()
             self.grid.drop_after(started.step)
             self.snapshots.drop_after(started.step)
+        self.evaluations.set_records(RunFolder(self.run_dir).read_evals() if started.resumed else [])
         self.plots.set_total_steps(self.total_steps)
         if started.real_points is not None:
             self.toy.set_real(started.real_points)
@@ -272,8 +279,23 @@ class TrainingView(QWidget):
             (self.snapshots if grid.image is None else self.grid).add_entry(entry)
         if batch.toy is not None:
             self.toy.show_frame(batch.toy)
+        for record in batch.evaluations:
+            self.evaluations.add(record)
+            self._warn_if_collapsing(record)
         if self.controls.state == "paused":
             self.status.setText(f"Paused at step {batch.step:,}. Single steps: D only, G only, or both.")
+
+    def _warn_if_collapsing(self, record: dict) -> None:
+        """A drop in mode or class coverage is the classic sign of mode collapse: say so while it happens."""
+        if not record.get("mode_collapse_warning"):
+            return
+        if record.get("modes_covered") is not None:
+            what = f"{record['modes_covered']} of the modes (best so far {record.get('best_modes_covered')})"
+        else:
+            what = f"{record.get('classes_covered')} classes (best so far {record.get('best_classes_covered')})"
+        self.banner.show_message(f"At step {record.get('step', self.step):,} the generator covers only {what}: "
+                                 "a likely mode collapse. Try a lower learning rate, minibatch std-dev, "
+                                 "spectral normalization or WGAN-GP.", "warning", "Mode collapse?")
 
     def _show_latest(self) -> None:
         """Progress, ETA and learning rates from the newest batch (labels cost a repaint and a relayout)."""

@@ -106,6 +106,15 @@ class SchedulePage(WizardPage):
         run_form.addRow("Sample grid", self.sample_every)
         run_form.addRow("", hint("The fixed-noise grid is also drawn at the end of every epoch."))
         run_form.addRow("Checkpoint", self.checkpoint_every)
+        self.eval_every = QSpinBox()
+        self.eval_every.setRange(0, 10_000_000)
+        self.eval_every.setSingleStep(500)
+        self.eval_every.setSpecialValueText("off (measure later with ganstudio eval)")
+        self.eval_every.setPrefix("every ")
+        self.eval_every.setSuffix(" steps")
+        run_form.addRow("Quality metrics", self.eval_every)
+        run_form.addRow("", hint("FID, precision/recall and mode or class coverage, plotted live; each "
+                                 "measurement pauses training while it runs."))
         run_form.addRow("Seed", self.seed)
         run_form.addRow("", hint("The same seed and settings give the same run, step for step, on the CPU."))
         run_form.addRow("Device", self.device)
@@ -132,6 +141,7 @@ class SchedulePage(WizardPage):
         self.d_steps.valueChanged.connect(lambda v: self.update_config("train", d_steps=v))
         self.sample_every.valueChanged.connect(lambda v: self.update_config("train", sample_every=v))
         self.checkpoint_every.valueChanged.connect(lambda v: self.update_config("train", checkpoint_every=v))
+        self.eval_every.valueChanged.connect(lambda v: self.update_config("train", eval_every=v))
         self.seed.valueChanged.connect(lambda v: self.update_config("train", seed=v))
         self.device.currentIndexChanged.connect(
             lambda: self.update_config("train", device=self.device.currentData()))
@@ -152,6 +162,7 @@ class SchedulePage(WizardPage):
         self.d_steps.setValue(t.d_steps)
         self.sample_every.setValue(t.sample_every)
         self.checkpoint_every.setValue(t.checkpoint_every)
+        self.eval_every.setValue(t.eval_every)
         self.seed.setValue(t.seed)
         index = self.device.findData(t.device)
         if index < 0:  # a device saved on another machine: add it, and the page explains if it is missing
