@@ -267,8 +267,14 @@ class TrainingView(QWidget):
     def _on_progress(self, batch) -> None:
         """Keep every step for the plots; the controls show the newest state at their own, slower pace."""
         self.step, self.total_steps = batch.step, batch.total_steps
-        if len(batch.metrics):
-            self.history.extend(batch.metrics)
+        rows = batch.metrics
+        last_step = self.history.last("step") if len(self.history) else float("nan")
+        if len(rows) and last_step == last_step:  # not NaN
+            # A resumed run's history is read from metrics.jsonl when it starts, and the worker may already have
+            # logged the next steps: keep each step once.
+            rows = rows[rows[:, 0] > last_step]
+        if len(rows):
+            self.history.extend(rows)
             self.plots.mark_dirty()
         self._latest = batch
         if not self._controls_timer.isActive() or self.controls.state == "paused":
