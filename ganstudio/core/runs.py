@@ -68,38 +68,39 @@ class RunFolder:
 
     def read_metrics(self) -> list[dict]:
         """All logged steps; a line cut off by a crash is ignored."""
-        if not self.metrics_path.exists():
-            return []
-        records = []
-        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return records
+        return _read_jsonl(self.metrics_path)
 
     def truncate_metrics(self, step: int) -> None:
         """Drop records after `step`, so that a resumed run does not log those steps twice."""
-        kept = [r for r in self.read_metrics() if r.get("step", 0) <= step]
-        atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+        _truncate_jsonl(self.metrics_path, step)
 
     def read_evals(self) -> list[dict]:
         """All evaluation records (ganstudio.core.metrics), oldest first; a line cut off by a crash is ignored."""
-        if not self.evals_path.exists():
-            return []
-        records = []
-        for line in self.evals_path.read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return records
+        return _read_jsonl(self.evals_path)
 
     def truncate_evals(self, step: int) -> None:
         """Drop evaluations after `step`, so that a resumed run does not log them twice."""
         if self.evals_path.exists():
-            kept = [r for r in self.read_evals() if r.get("step", 0) <= step]
-            atomic_write_text(self.evals_path, "".join(json.dumps(r) + "\n" for r in kept))
+            _truncate_jsonl(self.evals_path, step)
 
     def sample_grids(self) -> list[Path]:
         return sorted(self.samples_dir.glob("*.png")) if self.samples_dir.is_dir() else []
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    """The JSON objects of a log file, one per line; a line cut off by a crash is skipped."""
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def _truncate_jsonl(path: Path, step: int) -> None:
+    """Rewrite a log file keeping only the records up to `step`."""
+    kept = [r for r in _read_jsonl(path) if r.get("step", 0) <= step]
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
