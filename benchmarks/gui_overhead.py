@@ -149,7 +149,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", default=["images", "toy"], choices=["images", "toy"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps-images", type=int, default=150)
+    parser.add_argument("--steps-images", type=int, default=300)
     parser.add_argument("--steps-toy", type=int, default=1500)
     parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     args = parser.parse_args()
