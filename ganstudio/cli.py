@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--d-condition", choices=["projection", "concat"], help="how D sees the class")
     train.add_argument("--loss", choices=LOSSES, help="the adversarial loss")
     train.add_argument("--preset", help="start from a preset: dcgan, wgan-gp, sngan, lsgan, vanilla, "
-                       "stylegan-faces-cpu, stylegan-faces-gpu")
+                       "stylegan-faces-cpu, stylegan-faces-gpu, and the bundled models' mnist-digits and "
+                       "celeba-faces (a wrong name lists them all)")
     train.add_argument("--config", help="a config JSON file (a run's config.json or a preset)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     train.add_argument("--resolution", type=int)
@@ -81,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
     train.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="mixed precision (CUDA)")
     train.add_argument("--tf32", action="store_true", default=None, help="TF32 matrix math on CUDA")
-    train.add_argument("--channels-last", action="store_true", default=None, help="channels_last memory format")
+    train.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                       help="channels_last memory format (default: on where it is faster: CUDA with bf16/fp16, "
+                            "and the CPU models measured faster with it)")
     train.add_argument("--sync-batchnorm", action="store_true", default=None,
                        help="under torchrun on GPUs: batch-norm statistics over all processes")
     train.add_argument("--sample-every", type=int, help="sample grid every N steps (and every epoch)")
@@ -96,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = sub.add_parser("sample", help="generate samples from a checkpoint",
                             description="Generate samples from a checkpoint (or a run folder's latest).")
-    sample.add_argument("--checkpoint", required=True, help="a .safetensors checkpoint or a run folder")
+    sample.add_argument("--checkpoint", required=True, help="a .safetensors checkpoint or a run folder, or bundled:faces / bundled:digits")
     sample.add_argument("--n", type=int, default=64, help="how many samples")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--class", dest="klass", help="class index or name (conditional models)")
@@ -121,15 +124,27 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--fps", type=float, default=24.0)
     sample.add_argument("--out", required=True, help=".png for a grid, .npy for the raw samples "
                         "(.gif or .mp4 with --interpolate)")
-    directions = sub.add_parser("directions", help="find latent directions for sliders (PCA or SeFa)",
+    directions = sub.add_parser("directions", help="find latent directions for sliders (PCA, SeFa or named "
+                                                   "face attributes)",
                                 description="Compute latent directions of a model and save them as a "
                                             "direction set (JSON) for the explorer and ganstudio sample.")
-    directions.add_argument("--checkpoint", required=True, help="a checkpoint, model file or run folder")
-    directions.add_argument("--method", choices=["pca", "sefa", "axes"], default="sefa",
+    directions.add_argument("--checkpoint", required=True, help="a checkpoint, model file or run folder, or bundled:faces / bundled:digits")
+    directions.add_argument("--method", choices=["pca", "sefa", "axes", "attributes"], default="sefa",
                             help="pca: GANSpace PCA of sampled latents/features; sefa: closed-form "
-                                 "factorization of the first layer / style weights; axes: the raw latent axes")
+                                 "factorization of the first layer / style weights; axes: the raw latent axes; "
+                                 "attributes: named face attributes (InterFaceGAN, scored by the shipped CelebA "
+                                 "classifier)")
     directions.add_argument("--n", type=int, default=10, help="how many directions (default 10)")
-    directions.add_argument("--samples", type=int, default=5000, help="latents sampled for PCA")
+    directions.add_argument("--samples", type=int, default=5000,
+                            help="latents sampled for PCA or attributes (attributes: 10000 or more is better)")
+    directions.add_argument("--attributes", help="attributes: the CelebA attributes to fit, comma-separated "
+                            "(default Smiling,Male,Eyeglasses,Blond_Hair,Young,Bangs)")
+    directions.add_argument("--condition", action="append", default=[], metavar="ATTR:OTHER[,OTHER]",
+                            help="attributes: keep OTHER fixed while ATTR moves (project its boundary out); "
+                                 "repeatable, e.g. --condition Blond_Hair:Male")
+    directions.add_argument("--check-seeds", type=int, default=0, metavar="N",
+                            help="attributes: render N seeds along every slider and report how the classifier's "
+                                 "score responds")
     directions.add_argument("--device", default="auto")
     directions.add_argument("--out", required=True, help="the .json direction set to write")
 
@@ -142,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="measure a checkpoint: FID, KID, IS, precision/recall, mode coverage",
                         description="Measure a generator against data: " + "; ".join(
                             f"{k}: {v}" for k, v in METRIC_HELP.items()) + ".")
-    ev.add_argument("--checkpoint", required=True, help="a .safetensors checkpoint or a run folder")
+    ev.add_argument("--checkpoint", required=True, help="a .safetensors checkpoint or a run folder, or bundled:faces / bundled:digits")
     ev.add_argument("--data", help=f"the data to compare with (default: the run's own): {DATA_HELP}")
     ev.add_argument("--data-root", help="folder where datasets are looked for (default: the run's)")
     ev.add_argument("--no-download", action="store_true", help="never download a missing dataset")
@@ -511,12 +526,43 @@ def cmd_directions(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise GanStudioError("--n must be at least 1")
     G, cfg = load_generator(args.checkpoint, resolve_device(args.device))
+    if args.method == "attributes":
+        return _attribute_directions(args, G, cfg)
     found = compute_directions(G, cfg, args.method, k=args.n, n_samples=args.samples)
     found.save(args.out)
     scores = ", ".join(f"{s:.3g}" for s in found.scores[:5])
     print(f"Wrote {len(found)} {args.method} directions in {found.space} space to {args.out} "
           f"(top scores {scores})", file=sys.stderr)
     return 0
+
+
+def _attribute_directions(args: argparse.Namespace, G, cfg) -> int:
+    from tqdm import tqdm
+
+    from ganstudio.core.latent.attributes import (DEFAULT_ATTRIBUTES, attribute_directions, check_directions,
+                                                  parse_conditions)
+
+    attributes = [a.strip() for a in (args.attributes or ",".join(DEFAULT_ATTRIBUTES)).split(",") if a.strip()]
+    with tqdm(total=args.samples, desc="scoring samples", unit="img", disable=None) as bar:
+        fit = attribute_directions(G, cfg, attributes, n_samples=args.samples,
+                                   conditions=parse_conditions(args.condition),
+                                   progress=lambda done, total: bar.update(done - bar.n))
+    fit.directions.save(args.out)
+    print(f"Wrote {len(fit.directions)} attribute directions in {fit.directions.space} space to {args.out}",
+          file=sys.stderr)
+    for b, name in zip(fit.boundaries, fit.directions.names):
+        print(f"  {name:<32} held-out correlation with the classifier r = {b.correlation:.2f}", file=sys.stderr)
+    if args.check_seeds > 0:
+        print(format_direction_checks(check_directions(G, cfg, fit.directions, range(args.check_seeds))))
+    return 0
+
+
+def format_direction_checks(checks) -> str:
+    """A plain-text table of check_directions() results."""
+    head = "attribute      " + " ".join(f"{a:>+6.0f}" for a in checks[0].amounts) + "  monotonic  rising  rho"
+    rows = [f"{c.attribute:<14} " + " ".join(f"{p:6.3f}" for p in c.mean_probability)
+            + f"  {c.monotonic_share:9.0%}  {c.rising_share:6.0%}  {c.spearman:.2f}" for c in checks]
+    return "\n".join([head, *rows])
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -664,6 +710,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_app()
     try:
+        if getattr(args, "checkpoint", None):
+            from ganstudio.core.bundled import resolve_model_path
+
+            args.checkpoint = str(resolve_model_path(args.checkpoint))
         return COMMANDS[args.command](args)
     except GanStudioError as exc:
         log.error("%s: %s", args.command, exc)

@@ -104,7 +104,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     seed: int = 0
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", "mps"
-    channels_last: bool = False
+    channels_last: bool | None = None  # None: the faster layout for the device, chosen when the run starts
     precision: str = "fp32"  # "fp32", "bf16" (autocast) or "fp16" (autocast + gradient scaling, CUDA only)
     tf32: bool = False  # TF32 matrix math on CUDA (Ampere and newer)
     sync_batchnorm: bool = False  # under torchrun: batch-norm statistics over all processes' batches

@@ -1,5 +1,5 @@
 """`ganstudio --self-test`: a smoke test of an installed or frozen app. It starts Qt offscreen, opens the main
-window, loads every bundled model and renders an image from it, trains a few steps on a toy distribution, writes a
+window, loads every bundled model and renders an image from it (and moves a named slider of the face model), trains a few steps on a toy distribution, writes a
 checkpoint to a temporary folder and reads it back. Exit status 0 when everything worked."""
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Callable
-
-
-def bundled_models() -> list[Path]:
-    """The model files shipped in ganstudio.resources/models."""
-    from ganstudio.resources import resource_path
-
-    folder = resource_path("models")
-    return sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
 
 
 def _check_window() -> str:
@@ -38,21 +30,31 @@ def _check_window() -> str:
 def _check_models() -> str:
     import numpy as np
 
+    from ganstudio.core.bundled import bundled_models
     from ganstudio.core.checkpoints import load_generator
-    from ganstudio.core.render import Renderer, RenderRequest
+    from ganstudio.core.latent.directions import Directions
+    from ganstudio.core.render import LatentEdit, Renderer, RenderRequest
 
     models = bundled_models()
-    if not models:
-        raise RuntimeError("no bundled model found in ganstudio/resources/models")
+    if not any(m.key == "faces" for m in models):
+        raise RuntimeError("the bundled face model is missing from ganstudio/resources/models")
     done = []
-    for path in models:
-        G, cfg = load_generator(path, "cpu")
-        result = Renderer(G, cfg).render(RenderRequest(seed=1))
+    for model in models:
+        G, cfg = load_generator(model.file, "cpu")
+        directions = Directions.load(model.directions) if model.directions else None
+        renderer = Renderer(G, cfg, directions)
+        result = renderer.render(RenderRequest(seed=1, class_index=0 if cfg.model.conditional else None))
         if result.error:
-            raise RuntimeError(f"{path.name}: {result.error}")
+            raise RuntimeError(f"{model.title}: {result.error}")
         if result.image is None or np.ptp(result.image) == 0:
-            raise RuntimeError(f"{path.name} rendered a blank image")
-        done.append(f"{path.stem} {result.image.shape[1]}x{result.image.shape[0]} in {result.seconds * 1000:.0f} ms")
+            raise RuntimeError(f"{model.title} rendered a blank image")
+        note = f"{model.key} {result.image.shape[1]}x{result.image.shape[0]} in {result.seconds * 1000:.0f} ms"
+        if directions is not None:
+            edited = renderer.render(RenderRequest(seed=1, edits=(LatentEdit(0, 3.0),)))
+            if edited.error or np.array_equal(edited.image, result.image):
+                raise RuntimeError(f"{model.title}: the {directions.names[0]} slider does not change the image")
+            note += f" (slider '{directions.names[0]}' moves it)"
+        done.append(note)
     return "rendered " + ", ".join(done)
 
 

@@ -35,6 +35,7 @@ def run_app(argv: list[str] | None = None) -> int:
     app = create_app(argv)
     window = create_main_window()
     window.show()
+    window.open_start_page()
     code = app.exec()
     window.shutdown()  # no thread may outlive the application
     return code

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 )
 
 from ganstudio.config import RunConfig
+from ganstudio.core.bundled import DEFAULT_MODEL
 from ganstudio.errors import GanStudioError
 from ganstudio.gui.settings import Settings, load_settings, save_settings
 from ganstudio.gui.widgets.about_dialog import AboutDialog
@@ -71,6 +72,11 @@ class MainWindow(QMainWindow):
                                                    QKeySequence("Ctrl+Shift+O"))
         self.recent_menu = file_menu.addMenu("&Recent runs")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.pretrained_menu = file_menu.addMenu("Open &pretrained model")
+        for model in self.explore.bundled_models:
+            self.pretrained_menu.addAction(model.title, lambda m=model: self.open_bundled(m.key)).setToolTip(
+                model.description)
+        self.pretrained_menu.setEnabled(bool(self.explore.bundled_models))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         help_menu = self.menuBar().addMenu("&Help")
@@ -198,6 +204,26 @@ class MainWindow(QMainWindow):
         if self.explore.show_checkpoint(Path(path), ckpt):
             self._remember("recent_checkpoints", path)
 
+    def open_bundled(self, key: str) -> bool:
+        """Show a pretrained model shipped with the app in the Explore area."""
+        model = next((m for m in self.explore.bundled_models if m.key == key), None)
+        if model is None:
+            return False
+        self.tabs.setCurrentWidget(self.explore)
+        return self.explore.open_bundled(model)
+
+    def open_start_page(self) -> None:
+        """What the app shows when it starts: on the very first launch, the explorer with the pretrained face
+        model and its named sliders; later, the area that was open when the app closed (the explorer again with
+        the face model, or the Train area)."""
+        first = not self.settings.opened_before
+        if first or self.settings.last_tab == "explore":
+            if not self.open_bundled(DEFAULT_MODEL) and self.explore.bundled_models:
+                self.open_bundled(self.explore.bundled_models[0].key)
+        if first:
+            self.settings.opened_before = True
+            self.save_settings()
+
     # -- help, settings, closing ---------------------------------------------------------------------
 
     def show_about(self) -> AboutDialog:
@@ -212,6 +238,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
 
     def save_settings(self) -> None:
+        self.settings.last_tab = "explore" if self.tabs.currentWidget() is self.explore else "train"
         self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         self.settings.window_state = bytes(self.saveState().toBase64()).decode("ascii")
         problem = save_settings(self.settings, self.settings_file)

@@ -55,6 +55,8 @@ class Settings:
     x_axis: str = "step"  # "step" or "epoch"
     smoothing: int = 50  # trailing mean window of the smoothed curves, in logged steps
     cpu_threads: int = 0  # threads for training on the CPU; 0 = automatic (see gui.workers.training_threads)
+    opened_before: bool = False  # False until the first launch has shown the pretrained face model
+    last_tab: str = "train"  # the area shown when the app last closed: "train" or "explore"
 
     def remember(self, kind: str, path: str | Path) -> None:
         """Put a path first in one of the recent lists (recent_runs, recent_checkpoints, recent_data_folders)."""

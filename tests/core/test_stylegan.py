@@ -245,7 +245,8 @@ def test_checkpoint_gives_back_a_stylegan_with_mapping_synthesis_and_w_avg(tmp_p
     assert G.num_ws == 8 and torch.equal(G.w_avg, trainer.ema.model.w_avg) and G.w_avg.abs().sum() > 0
     ws = G.mapping(trainer.fixed_z, truncation_psi=0.7)
     assert ws.shape == (8, 8, 16) and G.synthesis(ws, noise_mode="const").shape == (8, 3, 32, 32)
-    assert torch.equal(G(trainer.fixed_z), torch.as_tensor(trainer.sample_fixed()))
+    # the run trained in channels_last (the CPU default), the loaded generator is contiguous: last-bit differences
+    assert torch.allclose(G(trainer.fixed_z), torch.as_tensor(trainer.sample_fixed()), atol=1e-5)
 
 
 def test_resume_continues_the_same_trajectory(tmp_path):

@@ -155,3 +155,24 @@ def test_reports_carry_finite_speed_and_epoch():
     reports = list(Trainer(tiny_config(steps=4), data=tiny_images(n=16)))
     assert all(r.images_per_sec > 0 and math.isfinite(r.images_per_sec) for r in reports)
     assert reports[-1].epoch == pytest.approx(2.0)
+
+
+def test_channels_last_auto_is_decided_per_device_and_recorded(tmp_path):
+    from ganstudio.core.device import CPU_CHANNELS_LAST, auto_channels_last
+
+    cfg = tiny_config("dcgan", steps=1)
+    assert cfg.train.channels_last is None  # the default: decided when the run starts
+    trainer = Trainer(cfg, tmp_path / "run", data=tiny_images())
+    assert trainer.config.train.channels_last is CPU_CHANNELS_LAST["dcgan"]
+    list(trainer)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["train"]["channels_last"] is CPU_CHANNELS_LAST["dcgan"]  # a resumed run keeps the decision
+    for forced in (True, False):
+        t = Trainer(cfg.with_updates("train", channels_last=forced), data=tiny_images(channels=3))
+        assert t.config.train.channels_last is forced
+        x, _, _ = t._next_batch()
+        assert x.is_contiguous(memory_format=torch.channels_last) is forced
+    cuda = torch.device("cuda")  # a device object needs no GPU
+    assert auto_channels_last("dcgan", False, cuda, "bf16") and auto_channels_last("stylegan", False, cuda, "fp16")
+    assert not auto_channels_last("dcgan", False, cuda, "fp32")
+    assert not auto_channels_last("mlp", False, cuda, "bf16") and not auto_channels_last("mlp", True, cuda, "bf16")

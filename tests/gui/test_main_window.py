@@ -24,7 +24,7 @@ def test_menus_status_bar_and_about(qtbot):
     menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
     assert set(menus) == {"File", "Help"}
     file_items = [a.text().replace("&", "") for a in menus["File"].actions() if a.text()]
-    assert file_items[:4] == ["New run…", "Open run…", "Open checkpoint…", "Recent runs"]
+    assert file_items[:5] == ["New run…", "Open run…", "Open checkpoint…", "Recent runs", "Open pretrained model"]
     assert window.tabs.tabText(0) == "Train" and window.tabs.tabText(1) == "Explore"
     assert window.device_label.text() == f"Device: {device_name(resolve_device('auto'))}"
     window.about_action.trigger()
@@ -32,6 +32,10 @@ def test_menus_status_bar_and_about(qtbot):
     assert about is not None and about.isVisible()
     text = about.versions.text()
     assert torch.__version__ in text and qVersion() in text and device_name(resolve_device("auto")) in text
+    from ganstudio import __version__
+    from ganstudio.logs import log_dir
+
+    assert __version__ in text and str(log_dir()) in text and about.logs_button.text() == "Open log folder"
     about.close()
 
 

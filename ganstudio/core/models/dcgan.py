@@ -9,10 +9,8 @@ from torch import nn
 
 from ganstudio.config import ModelConfig
 from ganstudio.core.models.layers import (
-    DiscriminatorHead, MinibatchStdDev, check_labels, dcgan_init, maybe_sn, norm_2d,
+    DiscriminatorHead, MinibatchStdDev, check_labels, class_embedding, dcgan_init, maybe_sn, norm_2d,
 )
-
-EMBED_DIM = 50  # label embedding size for the conditional generator
 
 
 def stage_widths(cfg: ModelConfig) -> tuple[int, list[int]]:
@@ -24,15 +22,15 @@ def stage_widths(cfg: ModelConfig) -> tuple[int, list[int]]:
 
 
 class DCGANGenerator(nn.Module):
-    """z (+ label embedding) -> base x base -> doubling transposed convolutions -> image."""
+    """z (+ one-hot class code) -> base x base -> doubling transposed convolutions -> image."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.z_dim, self.c_dim = cfg.z_dim, cfg.num_classes if cfg.conditional else 0
         self.out_shape = (cfg.channels, cfg.resolution, cfg.resolution)
-        self.embed = nn.Embedding(self.c_dim, EMBED_DIM) if self.c_dim else None
+        self.embed = class_embedding(self.c_dim) if self.c_dim else None
         base, widths = stage_widths(cfg)
-        in_ch = self.z_dim + (EMBED_DIM if self.c_dim else 0)
+        in_ch = self.z_dim + self.c_dim
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(in_ch, widths[0], base, 1, 0, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(True),
         ]

@@ -79,8 +79,17 @@ def dcgan_init(module: nn.Module) -> None:
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.GroupNorm)) and m.weight is not None:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Embedding):
-            nn.init.normal_(m.weight, 0.0, 1.0)
+        # class embeddings are initialized by class_embedding() and DiscriminatorHead.init_weights()
+
+
+def class_embedding(num_classes: int) -> nn.Embedding:
+    """A learnable one-hot code of the class (Mirza & Osindero 2014), concatenated with z or with D's input.
+    Initialized to the identity: a wide N(0, 1) embedding (norm ~7) made the conditional DCGAN ignore z and
+    draw one image per class; with unit-norm codes its within-class spread matches the data's."""
+    embed = nn.Embedding(num_classes, num_classes)
+    with torch.no_grad():
+        embed.weight.copy_(torch.eye(num_classes))
+    return embed
 
 
 class DiscriminatorHead(nn.Module):

@@ -6,7 +6,7 @@ from torch import nn
 
 from ganstudio.config import ModelConfig
 from ganstudio.core.models.layers import (
-    DiscriminatorHead, MinibatchStdDev, check_labels, dcgan_init, maybe_sn,
+    DiscriminatorHead, MinibatchStdDev, check_labels, class_embedding, dcgan_init, maybe_sn,
 )
 
 
@@ -15,13 +15,13 @@ def _widths(cfg: ModelConfig, base: tuple[int, ...]) -> list[int]:
 
 
 class MLPGenerator(nn.Module):
-    """z (+ label embedding) -> 256 -> 512 -> 1024 -> image with Tanh (toy data: 3 layers -> 2D point)."""
+    """z (+ one-hot class code) -> 256 -> 512 -> 1024 -> image with Tanh (toy data: 3 layers -> 2D point)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.z_dim, self.c_dim = cfg.z_dim, cfg.num_classes if cfg.conditional else 0
         self.out_shape = (2,) if cfg.toy else (cfg.channels, cfg.resolution, cfg.resolution)
-        self.embed = nn.Embedding(self.c_dim, self.c_dim) if self.c_dim else None
+        self.embed = class_embedding(self.c_dim) if self.c_dim else None
         widths = _widths(cfg, (128, 128, 128) if cfg.toy else (256, 512, 1024))
         layers: list[nn.Module] = []
         prev = self.z_dim + self.c_dim
@@ -56,7 +56,7 @@ class MLPDiscriminator(nn.Module):
         self.c_dim = cfg.num_classes if cfg.conditional else 0
         self.concat = self.c_dim > 0 and cfg.d_condition == "concat"
         in_features = 2 if cfg.toy else cfg.channels * cfg.resolution * cfg.resolution
-        self.embed = nn.Embedding(self.c_dim, self.c_dim) if self.concat else None
+        self.embed = class_embedding(self.c_dim) if self.concat else None
         dropout = cfg.d_dropout if cfg.d_dropout > 0 else (0.0 if cfg.toy else 0.3)
         widths = _widths(cfg, (128, 128, 128) if cfg.toy else (1024, 512, 256))
         layers: list[nn.Module] = []

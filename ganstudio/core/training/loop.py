@@ -20,7 +20,7 @@ from ganstudio.config import RunConfig
 from ganstudio.core import distributed
 from ganstudio.core.checkpoints import Checkpoint, load_checkpoint, load_module_state, save_checkpoint
 from ganstudio.core.data import TrainingData, load_data
-from ganstudio.core.device import resolve_device
+from ganstudio.core.device import auto_channels_last, resolve_device
 from ganstudio.core.images import image_grid, save_image, scatter_image
 from ganstudio.core.losses import feature_matching, get_loss, gradient_penalty, r1_penalty
 from ganstudio.core.models.registry import build_models
@@ -97,6 +97,11 @@ class Trainer:
         torch.manual_seed(t.seed)
         self.data = data or load_data(config.data, self.device, seed=t.seed)
         self.config = resolve_config(config, self.data) if checkpoint is None else checkpoint.config
+        if self.config.train.channels_last is None:  # "auto": the faster layout here, recorded in the run
+            m = self.config.model
+            self.config = self.config.with_updates("train", channels_last=auto_channels_last(
+                m.arch, m.toy, self.device, self.config.train.precision))
+        t = self.config.train
         self.loss = get_loss(self.config.loss.name)
         self.G, self.D = build_models(self.config.model, self.config.loss)
         if self.dist.enabled and t.sync_batchnorm:

@@ -9,9 +9,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QStackedWidget,
                                QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
+from ganstudio.core.bundled import BundledModel, bundled_models
 from ganstudio.core.checkpoints import Checkpoint
 from ganstudio.core.render import RenderResult
 from ganstudio.errors import GanStudioError
+from ganstudio.gui.explorer.bundled_bar import BundledModelBar
 from ganstudio.gui.explorer.class_picker import ClassPicker
 from ganstudio.gui.explorer.direction_source import DirectionSource
 from ganstudio.gui.explorer.export_dialog import ExportDialog
@@ -26,7 +28,7 @@ from ganstudio.gui.explorer.slider_panel import SliderPanel
 from ganstudio.gui.explorer.tasks import as_sentence
 from ganstudio.gui.explorer.truncation_slider import TruncationSlider
 
-PLACEHOLDER = "Open a checkpoint to explore what its generator learned"
+PLACEHOLDER = "Open a checkpoint to explore what its generator learned, or a pretrained model above"
 TAB_SLIDERS, TAB_INTERPOLATE, TAB_MIXING = "Sliders", "Interpolate", "Style mixing"
 
 
@@ -36,9 +38,12 @@ class ExplorerView(QWidget):
     open_checkpoint_requested = Signal()  # the user pressed "Open checkpoint…" (the host shows a file dialog)
     checkpoint_opened = Signal(str)  # a checkpoint opened (for a recent list)
 
-    def __init__(self, model: ExplorerModel | None = None, parent: QWidget | None = None):
+    def __init__(self, model: ExplorerModel | None = None, parent: QWidget | None = None,
+                 bundled: list[BundledModel] | None = None):
         super().__init__(parent)
         self.model = model or ExplorerModel(parent=self)
+        self.bundled_models = bundled if bundled is not None else _bundled_or_none()
+        self.bundled = BundledModelBar(self.bundled_models)
         self.export_dialog: ExportDialog | None = None
         m = self.model
         # header
@@ -52,6 +57,8 @@ class ExplorerView(QWidget):
         self.export_button.clicked.connect(self.show_export)
         self.zoom_buttons: dict[str, QToolButton] = {}
         header = QHBoxLayout()
+        header.addWidget(self.bundled)
+        header.addSpacing(12)
         header.addWidget(self.title, 1)
         # image side
         self.image_view = ImageView(PLACEHOLDER)
@@ -66,6 +73,13 @@ class ExplorerView(QWidget):
         self.zoom_buttons["fit"].clicked.connect(self.image_view.fit)
         self.zoom_buttons["actual"].clicked.connect(self.image_view.actual_size)
         self.zoom_buttons["in"].clicked.connect(self.image_view.zoom_in)
+        self.smooth_button = QToolButton()
+        self.smooth_button.setText("Smooth")
+        self.smooth_button.setCheckable(True)
+        self.smooth_button.setChecked(True)
+        self.smooth_button.setToolTip("Smooth enlargement; off: see the generator's real pixels")
+        self.smooth_button.toggled.connect(self.image_view.set_smooth)
+        header.addWidget(self.smooth_button)
         self.zoom_label = QLabel()
         self.zoom_label.setMinimumWidth(44)
         self.image_view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:g}×"))
@@ -131,6 +145,7 @@ class ExplorerView(QWidget):
         self.truncation.psi_changed.connect(m.set_psi)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.direction_source.error.connect(self.show_error)
+        self.bundled.chosen.connect(self.open_bundled)
         # model -> views
         m.opened.connect(self._opened)
         m.open_failed.connect(self.show_error)
@@ -149,6 +164,11 @@ class ExplorerView(QWidget):
             self.checkpoint_opened.emit(str(path))
             return True
         return False
+
+    def open_bundled(self, bundled: BundledModel) -> bool:
+        """Open a pretrained model shipped with the app, with its named sliders."""
+        self.image_view.set_placeholder(f"Opening {bundled.title}…")
+        return self.model.open_bundled(bundled)
 
     def show_checkpoint(self, path: Path | None, ckpt: Checkpoint) -> bool:
         """Explore a checkpoint the host has already loaded."""
@@ -170,6 +190,7 @@ class ExplorerView(QWidget):
         self.status.setText(html.escape(as_sentence(message)))
 
     def _opened(self, info: ModelInfo) -> None:
+        self.bundled.show_current(self.model.bundled_key)
         self.title.setText(info.describe())
         self.title.setToolTip(str(info.path) if info.path else info.title)
         self.class_picker.set_classes(info.class_names)
@@ -245,6 +266,14 @@ class ExplorerView(QWidget):
             self.export_dialog.stop()
             self.export_dialog.close()
         self.model.close()
+
+
+def _bundled_or_none() -> list[BundledModel]:
+    """The bundled models; a damaged list leaves the bar empty (the explorer still opens checkpoints)."""
+    try:
+        return bundled_models()
+    except GanStudioError:
+        return []
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:

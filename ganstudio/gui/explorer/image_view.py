@@ -24,7 +24,7 @@ class ImageView(QGraphicsView):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self._item = QGraphicsPixmapItem()
-        self._item.setTransformationMode(Qt.TransformationMode.FastTransformation)  # nearest: real pixels
+        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._item)
         self.placeholder = placeholder
         self._image: np.ndarray | None = None
@@ -39,6 +39,16 @@ class ImageView(QGraphicsView):
         self.setMinimumSize(min_size, min_size)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
+
+    def set_smooth(self, smooth: bool) -> None:
+        """Smooth (bilinear) enlargement, or nearest neighbour to see the real pixels."""
+        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation if smooth
+                                         else Qt.TransformationMode.FastTransformation)
+        self.viewport().update()
+
+    @property
+    def smooth(self) -> bool:
+        return self._item.transformationMode() == Qt.TransformationMode.SmoothTransformation
 
     @property
     def image(self) -> np.ndarray | None:

@@ -15,8 +15,10 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from torch import nn
 
 from ganstudio.config import RunConfig
+from ganstudio.core.bundled import BundledModel
 from ganstudio.core.checkpoints import Checkpoint, generator_from_checkpoint, load_checkpoint
 from ganstudio.core.device import device_name, resolve_device
+from ganstudio.core.latent.attributes import attribute_directions
 from ganstudio.core.latent.directions import Directions, compute_directions, model_info
 from ganstudio.core.latent.sampling import is_style_based
 from ganstudio.core.render import (AsyncRenderer, BatchResult, LatentEdit, Renderer, RenderRequest, RenderResult,
@@ -25,7 +27,9 @@ from ganstudio.errors import GanStudioError
 from ganstudio.gui.explorer.tasks import Task
 
 MAX_SEED = 2**31 - 1
-METHOD_LABELS = {"axes": "Latent axes", "pca": "PCA (GANSpace)", "sefa": "SeFa (closed form)"}
+METHOD_LABELS = {"axes": "Latent axes", "pca": "PCA (GANSpace)", "sefa": "SeFa (closed form)",
+                 "attributes": "Face attributes (InterFaceGAN)"}
+ATTRIBUTE_SAMPLES = 4000  # faces scored for attribute directions in the app (about a minute on a laptop CPU)
 CHANNEL_STRIP, CHANNEL_MIX, CHANNEL_GRID = "strip", "mix", "grid"
 
 
@@ -90,6 +94,7 @@ class ExplorerModel(QObject):
         super().__init__(parent)
         self.device_request = device
         self.info: ModelInfo | None = None
+        self.bundled_key: str | None = None  # the key of an open bundled model
         self.G: nn.Module | None = None
         self.renderer: Renderer | None = None
         self._async: AsyncRenderer | None = None
@@ -137,14 +142,33 @@ class ExplorerModel(QObject):
                  path.name if path else ckpt.config.name)
         self.set_generator(G, ckpt.config, title or "model", path=path, step=ckpt.step)
 
+    def open_bundled(self, bundled: BundledModel) -> bool:
+        """Open a model shipped with the app, with its named direction set on the sliders when it has one."""
+        try:
+            ckpt = load_checkpoint(bundled.file)
+            G = generator_from_checkpoint(ckpt, resolve_device(self.device_request), name=bundled.file.name)
+            directions = Directions.load(bundled.directions) if bundled.directions else None
+            if directions is not None:
+                directions.check_fits(G, ckpt.config)
+            self.set_generator(G, ckpt.config, bundled.title, path=bundled.file, step=ckpt.step,
+                               directions=directions, bundled_key=bundled.key, seed=bundled.start_seed,
+                               psi=bundled.start_psi)
+        except GanStudioError as exc:
+            self.open_failed.emit(f"the bundled {bundled.title} model cannot be opened: {exc}")
+            return False
+        return True
+
     def set_generator(self, G: nn.Module, config: RunConfig, title: str, path: Path | None = None,
-                      step: int | None = None) -> None:
+                      step: int | None = None, directions: Directions | None = None,
+                      bundled_key: str | None = None, seed: int = 0, psi: float = 1.0) -> None:
         """Explore a generator, for example a copy (copy.deepcopy) of a running run's EMA generator: the explorer
-        puts the module it gets in eval mode and renders with it from its own thread."""
+        puts the module it gets in eval mode and renders with it from its own thread. Without `directions`,
+        SeFa directions are computed for the sliders."""
         renderer = Renderer(G, config)  # raises for toy models before anything is replaced
         self.close()
         self._reset_state()
         self.G, self.renderer = G, renderer
+        self.seed, self.psi = int(seed), float(psi)
         m = config.model
         names = tuple(m.class_names) if m.class_names else tuple(str(i) for i in range(m.num_classes))
         style = is_style_based(G)
@@ -156,11 +180,15 @@ class ExplorerModel(QObject):
         self._generation += 1
         generation = self._generation
         self._async = AsyncRenderer(renderer, lambda result: self._result_ready.emit((generation, result)))
+        self.bundled_key = bundled_key
         self.opened.emit(self.info)
         self.directions_changed.emit(None)
         self.state_changed.emit()
-        self.render()
-        self.compute_directions("sefa", 10)  # closed form: sliders are there at once
+        if directions is not None:
+            self.set_directions(directions)  # renders
+        else:
+            self.render()
+            self.compute_directions("sefa", 10)  # closed form: sliders are there at once
 
     def close(self) -> None:
         """Stop the render thread and any direction computation (joined); the model stays loaded in memory
@@ -176,6 +204,11 @@ class ExplorerModel(QObject):
     @property
     def is_open(self) -> bool:
         return self.renderer is not None and self._async is not None
+
+    @property
+    def can_fit_attributes(self) -> bool:
+        """Face attributes can be fitted for unconditional colour models (the CelebA classifier reads them)."""
+        return self.info is not None and not self.info.conditional and self.info.config.model.channels == 3
 
     # -- what the user chose -----------------------------------------------------------------------------
 
@@ -276,6 +309,9 @@ class ExplorerModel(QObject):
         G, config = copy.deepcopy(self.G), self.info.config  # the render thread keeps using the original
 
         def work(progress, cancelled):
+            if method == "attributes":
+                return attribute_directions(G, config, n_samples=ATTRIBUTE_SAMPLES,
+                                            cancelled=cancelled).directions
             return compute_directions(G, config, method, k, n_samples=n_samples, cancelled=cancelled)
 
         task = Task(work, "computing directions", self)

@@ -53,7 +53,8 @@ class SliderPanel(QWidget):
         if directions is not None:
             unit = "w" if directions.space == "w" else "z"
             for i, name in enumerate(directions.names):
-                tip = (f"Direction {i + 1} in {unit} space (score {directions.scores[i]:.3g}); "
+                tip = (attribute_tip(directions, i) if directions.method == "attributes" else
+                       f"Direction {i + 1} in {unit} space (score {directions.scores[i]:.3g}); "
                        "slider units are standard deviations of the latent along it")
                 row = DirectionSlider(name, num_ws, tip)
                 row.amount_changed.connect(lambda v, i=i: self.model.set_amount(i, v))
@@ -73,3 +74,14 @@ class SliderPanel(QWidget):
             row.set_amount(self.model.amounts[i])
             row.set_name(directions.names[i])
             row.set_layers(directions.layers[i] if directions.layers else None)
+
+
+def attribute_tip(directions: Directions, index: int) -> str:
+    """What a named attribute slider does, for its tooltip."""
+    name = directions.names[index]
+    kept = (directions.model.get("conditioned_on") or [[]] * len(directions))[index]
+    tip = (f"{name}: towards + the CelebA attribute classifier sees more of it (the boundary follows the "
+           f"classifier with r = {directions.scores[index]:.2f})")
+    if kept:
+        tip += f"; made to keep {', '.join(k.replace('_', ' ') for k in kept)} about the same"
+    return tip + ". Slider units are standard deviations of w along the direction"

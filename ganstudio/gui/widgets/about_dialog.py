@@ -1,9 +1,10 @@
-"""Help > About: the versions of the app, PyTorch, Qt and the device in use."""
+"""Help > About: the versions of the app, PyTorch, Qt and the device in use, and where the logs are."""
 from __future__ import annotations
 
 import platform
 
-from PySide6.QtCore import Qt, qVersion
+from PySide6.QtCore import Qt, QUrl, qVersion
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 
@@ -14,6 +15,7 @@ def version_lines(device: str) -> list[tuple[str, str]]:
     import torch
 
     import ganstudio
+    from ganstudio.logs import log_dir
 
     cuda = torch.version.cuda or "none"
     return [
@@ -23,6 +25,7 @@ def version_lines(device: str) -> list[tuple[str, str]]:
         ("pyqtgraph", pyqtgraph.__version__),
         ("Python", f"{platform.python_version()} on {platform.system()} {platform.machine()}"),
         ("Device", device),
+        ("Logs", str(log_dir())),
     ]
 
 
@@ -42,6 +45,9 @@ class AboutDialog(QDialog):
         self.versions.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
+        self.logs_button = buttons.addButton("Open log folder", QDialogButtonBox.ButtonRole.ActionRole)
+        self.logs_button.setToolTip("The app's log files, to attach to a bug report")
+        self.logs_button.clicked.connect(self._open_logs)
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(blurb)
@@ -50,3 +56,13 @@ class AboutDialog(QDialog):
         layout.addStretch(1)
         layout.addWidget(buttons)
         self.setMinimumWidth(460)
+
+    def _open_logs(self) -> None:
+        from ganstudio.logs import log_dir
+
+        folder = log_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # the file manager says that the folder is missing
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))

@@ -1,0 +1,104 @@
+"""The pretrained models shipped with the app: first launch opens the explorer with the face model and its named
+sliders, the digit model is one click away, later launches return to the area that was open."""
+from __future__ import annotations
+
+import numpy as np
+
+from ganstudio.core.bundled import bundled_model, bundled_models
+from ganstudio.core.latent.directions import Directions
+from ganstudio.gui.main_window import MainWindow
+from ganstudio.gui.settings import Settings, load_settings
+
+WAIT = 20_000
+
+
+def make_window(qtbot, settings: Settings) -> MainWindow:
+    window = MainWindow(settings)
+    qtbot.addWidget(window, before_close_func=lambda w: w.explore.shutdown())
+    window.resize(1200, 760)
+    window.show()
+    return window
+
+
+def wait_rendered(qtbot, window: MainWindow) -> None:
+    model = window.explore.model
+    qtbot.waitUntil(lambda: model.is_open and model.last_result is not None and model.idle(), timeout=WAIT)
+
+
+def test_first_launch_opens_the_face_model_with_its_named_sliders(qtbot, isolated_settings):
+    window = make_window(qtbot, Settings())
+    window.open_start_page()
+    wait_rendered(qtbot, window)
+    view, model = window.explore, window.explore.model
+    assert window.tabs.currentWidget() is view
+    assert model.bundled_key == "faces" and model.info.style_based
+    start = bundled_model("faces")
+    assert (model.seed, model.psi) == (start.start_seed, start.start_psi) == (4, 0.7)  # a typical face first
+    assert model.last_result.request.seed == 4 and model.last_result.request.psi == 0.7
+    shipped = Directions.load(bundled_model("faces").directions)
+    assert model.directions.method == "attributes" and not model.computing_directions  # no SeFa on top
+    names = [row.name_edit.text() for row in view.sliders.rows]
+    assert names == shipped.names and names[0].startswith("Smiling") and len(names) == 6
+    assert view.bundled.buttons["faces"].isChecked() and not view.bundled.buttons["digits"].isChecked()
+    image = view.image_view.image
+    assert image is not None and image.shape[:2] == (64, 64) and np.ptp(image) > 50
+    # the first launch is remembered: the next one does not force the explorer
+    assert load_settings().opened_before
+    window.close()
+    assert load_settings().last_tab == "explore"
+
+
+def test_moving_the_smiling_slider_changes_the_face(qtbot):
+    window = make_window(qtbot, Settings(opened_before=True, last_tab="explore"))
+    window.open_start_page()
+    wait_rendered(qtbot, window)
+    view, model = window.explore, window.explore.model
+    before = view.image_view.image.copy()
+    view.sliders.rows[0].field.setValue(3.0)
+    qtbot.waitUntil(lambda: bool(model.last_result.request.edits) and model.idle(), timeout=WAIT)
+    qtbot.waitUntil(lambda: not np.array_equal(view.image_view.image, before), timeout=WAIT)
+    assert model.last_result.request.edits[0].index == 0
+
+
+def test_the_digit_model_is_one_click_away(qtbot):
+    window = make_window(qtbot, Settings(opened_before=True))
+    window.open_start_page()
+    assert window.tabs.currentWidget() is window.train_stack and not window.explore.model.is_open
+    window.tabs.setCurrentWidget(window.explore)
+    view = window.explore
+    view.bundled.buttons["digits"].click()
+    wait_rendered(qtbot, window)
+    assert view.model.bundled_key == "digits" and view.model.info.conditional
+    assert view.class_picker.isVisible() and view.bundled.buttons["digits"].isChecked()
+    assert view.model.info.class_names == tuple(str(i) for i in range(10))
+    item = view.direction_source.method.model().item(view.direction_source.method.findData("attributes"))
+    assert not item.isEnabled()  # face attributes do not apply to digits
+    qtbot.waitUntil(lambda: view.model.directions is not None and not view.model.computing_directions,
+                    timeout=WAIT)
+    assert view.model.directions.method == "sefa"
+
+
+def test_file_menu_lists_the_pretrained_models(qtbot):
+    window = make_window(qtbot, Settings(opened_before=True))
+    titles = [a.text() for a in window.pretrained_menu.actions()]
+    assert titles == [m.title for m in bundled_models()] == ["Faces", "Digits"]
+    window.pretrained_menu.actions()[1].trigger()
+    wait_rendered(qtbot, window)
+    assert window.tabs.currentWidget() is window.explore and window.explore.model.bundled_key == "digits"
+
+
+def test_face_attributes_can_be_fitted_again_in_the_app(qtbot, monkeypatch):
+    monkeypatch.setattr("ganstudio.gui.explorer.model.ATTRIBUTE_SAMPLES", 300)  # 4,000 in the app
+    window = make_window(qtbot, Settings(opened_before=True))
+    window.open_bundled("faces")
+    wait_rendered(qtbot, window)
+    source, model = window.explore.direction_source, window.explore.model
+    shipped = model.directions
+    index = source.method.findData("attributes")
+    assert source.method.model().item(index).isEnabled()
+    source.method.setCurrentIndex(index)
+    assert not source.count.isEnabled()  # one slider per attribute
+    source.compute_button.click()
+    qtbot.waitUntil(lambda: model.directions is not shipped and not model.computing_directions, timeout=WAIT)
+    assert model.directions.method == "attributes" and model.directions.names[0] == "Smiling"
+    assert "6 named attribute directions" in source.summary.text()
