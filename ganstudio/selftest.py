@@ -17,14 +17,23 @@ def _check_window() -> str:
     from ganstudio.gui.app import create_main_window
 
     app = QApplication.instance() or QApplication([sys.argv[0], "-platform", "offscreen"])
-    window = create_main_window()
+    window = create_main_window()  # with the self-test's own settings file (run_self_test)
     window.show()
-    app.processEvents()
+    window.open_start_page()  # a first launch: the explorer with the bundled face model
+    model = window.explore.model
+    deadline = time.perf_counter() + 30
+    while not (model.last_result is not None and model.idle()) and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    shown = window.explore.image_view.image
     title = window.windowTitle()
+    window.explore.shutdown()
     window.close()
     window.deleteLater()
     app.processEvents()
-    return f"main window '{title}' opened offscreen"
+    if shown is None:
+        raise RuntimeError("the first launch did not show the bundled face model")
+    return f"main window '{title}' opened offscreen and showed the {model.bundled_key} model on first launch"
 
 
 def _check_models() -> str:
@@ -83,8 +92,22 @@ CHECKS: list[tuple[str, Callable[[], str]]] = [
 
 
 def run_self_test() -> int:
-    """Run every check, print one line each, return the process exit status."""
+    """Run every check, print one line each, return the process exit status. The app's settings go to a
+    temporary file, so the user's own settings (and their first launch) are left alone."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    previous = os.environ.get("GANSTUDIO_SETTINGS")
+    with tempfile.TemporaryDirectory(prefix="ganstudio-selftest-settings-") as settings_dir:
+        os.environ["GANSTUDIO_SETTINGS"] = str(Path(settings_dir) / "settings.json")
+        try:
+            return _run_checks()
+        finally:
+            if previous is None:
+                os.environ.pop("GANSTUDIO_SETTINGS", None)
+            else:
+                os.environ["GANSTUDIO_SETTINGS"] = previous
+
+
+def _run_checks() -> int:
     import torch
 
     import ganstudio

@@ -338,3 +338,21 @@ def test_style_flags_on_another_model_are_refused(tmp_path, capsys):
                  "--out", str(tmp_path / "x.png")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["ganstudio sample: error: --psi needs a StyleGAN checkpoint; this one is a dcgan model"]
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_bf16_autocast_trains_a_stylegan_and_keeps_float32_weights(conditional):
+    """Regression: under bf16 autocast the mapping's w is bfloat16 and updating the float32 w_avg failed."""
+    extra = {"conditional": True, "num_classes": 4} if conditional else {}
+    cfg = style_config(steps=3, **extra).with_updates("train", precision="bf16", ema=True)
+    data = tiny_images(n=32, channels=3, resolution=32, classes=4 if conditional else 0)
+    trainer = Trainer(cfg, data=data)
+    reports = list(trainer)
+    assert len(reports) == 3 and all(math.isfinite(r.loss_d) and math.isfinite(r.loss_g) for r in reports)
+    G = trainer.G
+    assert G.mapping.w_avg.dtype == torch.float32 and G.mapping.w_avg.abs().sum() > 0
+    assert all(p.dtype == torch.float32 for p in G.parameters())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ws = G.mapping(torch.randn(2, cfg.model.z_dim), torch.tensor([0, 1]) if conditional else None,
+                       truncation_psi=0.7)
+    assert ws.dtype == torch.bfloat16 and torch.isfinite(ws.float()).all()

@@ -107,11 +107,12 @@ class MappingNetwork(nn.Module):
         if truncation_psi != 1.0:
             center = self.w_avg if self.c_dim == 0 else self.w_avg_class[c][:, None, :]
             rows = slice(0, self.num_ws if truncation_cutoff is None else truncation_cutoff)
-            ws[:, rows] = center.lerp(ws[:, rows], truncation_psi)
+            ws[:, rows] = center.to(ws.dtype).lerp(ws[:, rows], truncation_psi)
         return ws
 
     @torch.no_grad()
     def _track_w_avg(self, w: torch.Tensor, c: torch.Tensor | None) -> None:
+        w = w.float()  # under bf16/fp16 autocast w is half precision; the averages stay float32
         self.w_avg.copy_(w.mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
         if self.c_dim:
             sums = torch.zeros_like(self.w_avg_class).index_add_(0, c, w)
