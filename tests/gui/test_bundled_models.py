@@ -102,3 +102,13 @@ def test_face_attributes_can_be_fitted_again_in_the_app(qtbot, monkeypatch):
     qtbot.waitUntil(lambda: model.directions is not shipped and not model.computing_directions, timeout=WAIT)
     assert model.directions.method == "attributes" and model.directions.names[0] == "Smiling"
     assert "6 named attribute directions" in source.summary.text()
+
+
+def test_the_window_fits_an_800_pixel_screen_with_a_model_open(qtbot):
+    window = make_window(qtbot, Settings(opened_before=True))
+    window.open_bundled("faces")
+    wait_rendered(qtbot, window)
+    window.explore.tabs.setCurrentIndex(2)  # style mixing: three views and the grid, in a scroll area
+    qtbot.wait(50)
+    assert window.minimumSizeHint().width() <= 800, window.minimumSizeHint()
+    assert window.explore.title.toolTip().startswith("Faces · StyleGAN")  # the full title, when it is cut short

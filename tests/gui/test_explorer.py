@@ -228,7 +228,7 @@ def test_mixing_checkboxes_change_exactly_the_expected_rows(stylegan, qtbot):
     view, model = stylegan.view, stylegan.view.model
     assert view.tabs.isTabVisible(2)
     view.tabs.setCurrentIndex(2)
-    assert view.left.currentWidget() is view.mixing_view
+    assert view.left.currentWidget() is view.mixing_area and view.mixing_view.isVisible()
     panel = view.mixing
     assert len(panel.checks) == 10
     mixes = []

@@ -6,8 +6,8 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QStackedWidget,
-                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+                               QStackedWidget, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ganstudio.core.bundled import BundledModel, bundled_models
 from ganstudio.core.checkpoints import Checkpoint
@@ -50,6 +50,8 @@ class ExplorerView(QWidget):
         self.title = QLabel("No model open")
         self.title.setStyleSheet("font-weight: 600;")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # may be cut short on a narrow window (the tooltip has it all) rather than widen the explorer's minimum
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.open_button = QPushButton("Open checkpoint…")
         self.open_button.clicked.connect(self.open_checkpoint_requested)
         self.export_button = QPushButton("Export…")
@@ -96,7 +98,11 @@ class ExplorerView(QWidget):
         page_layout.addWidget(self.strip)
         self.left = QStackedWidget()
         self.left.addWidget(image_page)
-        self.left.addWidget(self.mixing_view)
+        # In a scroll area: the three views and the grid need ~470 px, more than a small screen leaves beside the
+        # controls; the stack's minimum width is its widest page's.
+        self.mixing_area = _scrolling(self.mixing_view, margins=False)
+        self.mixing_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.left.addWidget(self.mixing_area)
         # controls
         self.seed_field = SeedField()
         self.class_picker = ClassPicker()
@@ -192,7 +198,7 @@ class ExplorerView(QWidget):
     def _opened(self, info: ModelInfo) -> None:
         self.bundled.show_current(self.model.bundled_key)
         self.title.setText(info.describe())
-        self.title.setToolTip(str(info.path) if info.path else info.title)
+        self.title.setToolTip(info.describe() + (f"\n{info.path}" if info.path else ""))
         self.class_picker.set_classes(info.class_names)
         self.class_picker.setVisible(info.conditional)
         self.truncation.set_style_based(info.style_based)
@@ -276,12 +282,13 @@ def _bundled_or_none() -> list[BundledModel]:
         return []
 
 
-def _scrolling(widget: QWidget) -> QScrollArea:
+def _scrolling(widget: QWidget, margins: bool = True) -> QScrollArea:
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    widget.setContentsMargins(6, 6, 6, 6)
+    if margins:
+        widget.setContentsMargins(6, 6, 6, 6)
     area.setWidget(widget)
     return area
 
