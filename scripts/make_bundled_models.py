@@ -24,7 +24,6 @@ from ganstudio.config import DataConfig
 from ganstudio.core.bundled import MANIFEST
 from ganstudio.core.checkpoints import export_generator, load_generator
 from ganstudio.core.data import load_data
-from ganstudio.core.latent.directions import Directions
 from ganstudio.core.latent.attributes import (DEFAULT_ATTRIBUTES, check_directions, directions_from_boundaries,
                                               display_name, fit_boundaries)
 from ganstudio.core.metrics.evaluate import evaluate
@@ -105,11 +104,8 @@ def faces(run: Path, celeba_dir: Path, samples: int, eval_n: int) -> dict:
     directions_file = OUT / f"{FACES}.directions.json"
     fit.directions.save(directions_file)
     checks = check_directions(G, cfg, fit.directions, CHECK_SEEDS)
-    i = DEFAULT_ATTRIBUTES.index("Eyeglasses")  # weak at the slider's +4: what larger typed values do
-    only_glasses = Directions(fit.directions.method, fit.directions.space, fit.directions.vectors[i:i + 1],
-                              fit.directions.scales[i:i + 1], fit.directions.scores[i:i + 1], ["Eyeglasses"],
-                              {"attributes": ["Eyeglasses"]}, [None])
-    glasses = check_directions(G, cfg, only_glasses, CHECK_SEEDS, amounts=(4.0, 8.0, 12.0))[0]
+    only_glasses = directions_from_boundaries(G, cfg, scored, fitted, ["Eyeglasses"], conditions).directions
+    glasses = check_directions(G, cfg, only_glasses, CHECK_SEEDS, amounts=(4.0, 8.0, 12.0))[0]  # typed values
     data = load_data(DataConfig(source=f"folder:{celeba_dir}", resolution=64, center_crop=70, channels=3), "cpu")
     record = evaluate(G, data, "fid,kid,pr", n=eval_n, extractor="celeba", use_cache=False)
     summary = training_summary(run)

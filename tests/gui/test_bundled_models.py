@@ -112,3 +112,17 @@ def test_the_window_fits_an_800_pixel_screen_with_a_model_open(qtbot):
     qtbot.wait(50)
     assert window.minimumSizeHint().width() <= 800, window.minimumSizeHint()
     assert window.explore.title.toolTip().startswith("Faces · StyleGAN")  # the full title, when it is cut short
+
+
+def test_a_damaged_model_list_is_explained_and_checkpoints_still_open(qtbot, monkeypatch):
+    from ganstudio.errors import GanStudioError
+    from ganstudio.gui.explorer.explorer_view import ExplorerView
+
+    def damaged(folder=None):
+        raise GanStudioError("the list of bundled models (models.json) is damaged: bad JSON")
+
+    monkeypatch.setattr("ganstudio.gui.explorer.explorer_view.bundled_models", damaged)
+    view = ExplorerView()
+    qtbot.addWidget(view, before_close_func=lambda v: v.shutdown())
+    assert view.bundled_models == [] and not view.bundled.isVisibleTo(view)
+    assert "models.json" in view.status.text() and view.open_button.isEnabled()

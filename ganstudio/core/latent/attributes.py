@@ -15,7 +15,7 @@ from torch import nn
 from ganstudio.config import RunConfig
 from ganstudio.core.latent.directions import Directions, model_info
 from ganstudio.core.latent.sampling import is_style_based
-from ganstudio.core.metrics.extractors import shipped_path
+from ganstudio.core.metrics.extractors import get_extractor
 from ganstudio.errors import Cancelled, GanStudioError
 
 DEFAULT_ATTRIBUTES = ("Smiling", "Male", "Eyeglasses", "Blond_Hair", "Young", "Bangs")
@@ -28,20 +28,13 @@ def display_name(attribute: str) -> str:
 
 
 class AttributeClassifier:
-    """The shipped CelebA attribute network, returning logits for chosen attributes of images in [-1, 1]."""
+    """The shipped CelebA attribute network (the `celeba` feature extractor), returning logits for chosen
+    attributes of images in [-1, 1]."""
 
     def __init__(self, device: torch.device | str = "cpu"):
-        from ganstudio.core.metrics.networks import load_network
-
-        path = shipped_path("celeba")
-        if not path.is_file():
-            raise GanStudioError(f"the CelebA attribute classifier is missing from this installation ({path})")
-        with torch.random.fork_rng(devices=[]):
-            self.net, meta = load_network(path)
-        self.net.to(device)
+        self.extractor = get_extractor("celeba", device)  # loaded once per device and kept
         self.device = torch.device(device)
-        self.attributes: tuple[str, ...] = tuple(meta["classes"])
-        self.resolution = self.net.input_shape[1]
+        self.attributes: tuple[str, ...] = self.extractor.logit_names
 
     def indices(self, attributes: Sequence[str]) -> list[int]:
         unknown = [a for a in attributes if a not in self.attributes]
@@ -55,11 +48,7 @@ class AttributeClassifier:
         """[N, len(attributes)] logits (float32, CPU) for images [N, 3, H, W] in [-1, 1]."""
         if images.shape[1] != 3:
             raise GanStudioError("attribute directions need a colour face model (3-channel images)")
-        x = images.float().to(self.device)
-        if x.shape[-1] != self.resolution:
-            x = nn.functional.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear",
-                                          align_corners=False, antialias=x.shape[-1] > self.resolution)
-        _, logits = self.net.features_and_logits(x)
+        _, logits = self.extractor.forward(self.extractor.prepare(images.to(self.device)))
         return logits[:, self.indices(attributes)].float().cpu()
 
 

@@ -44,6 +44,7 @@ class FeatureExtractor:
     channels: int | None = None  # the channels it reads (None: any, converted); 0 for toy points
     resolution: int | None = None  # the side it reads; other sizes are resized
     class_names: tuple[str, ...] = ()  # exclusive classes its logits predict ("" for attribute classifiers)
+    logit_names: tuple[str, ...] = ()  # what each logit predicts, exclusive or not (CelebA's 40 attributes)
     batch_size: int = 256
     module: nn.Module | None = field(default=None, repr=False)
 
@@ -197,6 +198,7 @@ def _shipped(name: str, device: str) -> FeatureExtractor:
 
     return FeatureExtractor(name, title, net.feature_dim, _file_hash(str(path)), forward,
                             channels=net.input_shape[0], resolution=net.input_shape[1], class_names=classes,
+                            logit_names=tuple(meta.get("classes", ())),
                             batch_size=500 if name == "mnist" else 200, module=net)
 
 

@@ -42,7 +42,7 @@ class ExplorerView(QWidget):
                  bundled: list[BundledModel] | None = None):
         super().__init__(parent)
         self.model = model or ExplorerModel(parent=self)
-        self.bundled_models = bundled if bundled is not None else _bundled_or_none()
+        self.bundled_models, bundled_problem = (bundled, None) if bundled is not None else _bundled_or_problem()
         self.bundled = BundledModelBar(self.bundled_models)
         self.export_dialog: ExportDialog | None = None
         m = self.model
@@ -161,6 +161,8 @@ class ExplorerView(QWidget):
         m.error.connect(self.show_error)
         self._set_enabled(False)
         self._sync()
+        if bundled_problem:
+            self.show_error(bundled_problem)
 
     # -- opening ------------------------------------------------------------------------------------
 
@@ -274,12 +276,12 @@ class ExplorerView(QWidget):
         self.model.close()
 
 
-def _bundled_or_none() -> list[BundledModel]:
-    """The bundled models; a damaged list leaves the bar empty (the explorer still opens checkpoints)."""
+def _bundled_or_problem() -> tuple[list[BundledModel], str | None]:
+    """The bundled models; a damaged list leaves the bar empty and says why (checkpoints still open)."""
     try:
-        return bundled_models()
-    except GanStudioError:
-        return []
+        return bundled_models(), None
+    except GanStudioError as exc:
+        return [], str(exc)
 
 
 def _scrolling(widget: QWidget, margins: bool = True) -> QScrollArea:

@@ -60,13 +60,16 @@ class WizardPage(QWizardPage):
     def busy(self) -> bool:
         return False
 
-    def validation_problem(self) -> str | None:
-        """The configuration's own check (RunConfig.validate), as one sentence."""
+    def with_config_check(self, found: list[str]) -> list[str]:
+        """The page's own problems or, when it has none, the configuration's own check (RunConfig.validate) as
+        one sentence: the page's problems say it better when there are any."""
+        if found:
+            return found
         try:
             self.config.validate()
         except GanStudioError as exc:
-            return _sentence(str(exc))
-        return None
+            return [_sentence(str(exc))]
+        return []
 
     def refresh(self) -> None:
         """Show the current problems and warnings and let the wizard update its Next button."""

@@ -144,5 +144,4 @@ class LossPage(WizardPage):
         self.initializePage()
 
     def problems(self) -> list[str]:
-        problem = self.validation_problem()
-        return [problem] if problem else []
+        return self.with_config_check([])

@@ -131,11 +131,7 @@ class ModelPage(WizardPage):
             problem = preview.resolution_problem(d.resolution)
             if problem:
                 found.append(problem)
-        if not found:
-            problem = self.validation_problem()
-            if problem:
-                found.append(problem)
-        return found
+        return self.with_config_check(found)
 
     def warnings(self) -> list[str]:
         preview, res = self.wizard().preview, self.config.data.resolution

@@ -214,11 +214,7 @@ class SchedulePage(WizardPage):
             resolve_device(t.device)
         except GanStudioError as exc:
             found.append(str(exc))
-        if not found:
-            problem = self.validation_problem()
-            if problem:
-                found.append(problem)
-        return found
+        return self.with_config_check(found)
 
     def warnings(self) -> list[str]:
         t = self.config.train
