@@ -17,7 +17,7 @@ import statistics
 import torch
 from gpu_throughput import synthetic_data, trainer_images_per_sec
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 
 CASES = {  # name -> (arch, resolution, channels, capacity, batch, extra model options)
     "dcgan-28": ("dcgan", 28, 1, 64, 128, {}),

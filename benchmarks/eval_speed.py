@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganstudio.config import RunConfig  # noqa: E402
+from ganstudio.core.config import RunConfig  # noqa: E402
 from ganstudio.core.device import device_name  # noqa: E402
 from ganstudio.core.metrics.extractors import INCEPTION_FILE, get_extractor  # noqa: E402
 from ganstudio.core.metrics.fid import frechet_distance, gaussian_stats  # noqa: E402

@@ -27,10 +27,10 @@ import torch  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from ganstudio.config import LossConfig, ModelConfig, RunConfig  # noqa: E402
+from ganstudio.core.config import LossConfig, ModelConfig, RunConfig  # noqa: E402
 from ganstudio.core.models.registry import build_models  # noqa: E402
 from ganstudio.core.render import LatentEdit, Renderer  # noqa: E402
-from ganstudio.errors import GanStudioError  # noqa: E402
+from ganstudio.core.errors import GanStudioError  # noqa: E402
 from ganstudio.gui.explorer.explorer_view import ExplorerView  # noqa: E402
 from ganstudio.gui.explorer.model import ExplorerModel  # noqa: E402
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from ganstudio.config import RunConfig  # noqa: E402
+from ganstudio.core.config import RunConfig  # noqa: E402
 from ganstudio.presets import data_defaults, merge  # noqa: E402
 
 

@@ -14,7 +14,7 @@ import time
 import torch
 from handwritten import handwritten_images_per_sec
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.data import load_data
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.training.loop import Trainer

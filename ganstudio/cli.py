@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ganstudio import __version__
-from ganstudio.config import ARCHITECTURES, DATA_SOURCES, LOSSES, TOY_NAMES, RunConfig
-from ganstudio.errors import GanStudioError
+from ganstudio.core.config import ARCHITECTURES, DATA_SOURCES, LOSSES, TOY_NAMES, RunConfig
+from ganstudio.core.errors import GanStudioError
 
 DATA_HELP = ", ".join(DATA_SOURCES + tuple(f"toy:{t}" for t in TOY_NAMES) + ("folder:PATH",))
 METRIC_HELP = {"fid": "Frechet distance", "kid": "kernel distance", "is": "Inception Score",

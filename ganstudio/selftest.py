@@ -68,7 +68,7 @@ def _check_models() -> str:
 
 
 def _check_training() -> str:
-    from ganstudio.config import RunConfig
+    from ganstudio.core.config import RunConfig
     from ganstudio.core.checkpoints import load_checkpoint
     from ganstudio.core.training.loop import Trainer
     from ganstudio.presets import data_defaults, merge

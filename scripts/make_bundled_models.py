@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from ganstudio import __version__
-from ganstudio.config import DataConfig
+from ganstudio.core.config import DataConfig
 from ganstudio.core.bundled import MANIFEST
 from ganstudio.core.checkpoints import export_generator, load_generator
 from ganstudio.core.data import load_data

@@ -10,7 +10,7 @@ os.environ.setdefault("GANSTUDIO_LOG_DIR", os.path.join(os.environ.get("TMPDIR",
 import pytest
 import torch
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.data import DatasetInfo, TrainingData
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganstudio.config import ModelConfig, RunConfig
+from ganstudio.core.config import ModelConfig, RunConfig
 
 
 class FakeMapping(nn.Module):

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 
 
 def make_folder(root: Path, n: int = 24, side: int = 16, classes: int = 0, bad: int = 0) -> Path:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 
 MANIFEST = "models.json"
 DEFAULT_MODEL = "faces"  # what the app opens on first launch

@@ -13,9 +13,9 @@ from safetensors.torch import save_file
 from torch import nn
 
 import ganstudio
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.io import atomic_write
-from ganstudio.errors import CheckpointError, ConfigError
+from ganstudio.core.errors import CheckpointError, ConfigError
 
 FORMAT = "ganstudio-checkpoint"
 FORMAT_VERSION = 1

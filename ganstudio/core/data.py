@@ -22,8 +22,8 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.transforms.v2 import functional as TF
 
-from ganstudio.config import DATA_SOURCES, TOY_NAMES, DataConfig
-from ganstudio.errors import DatasetError
+from ganstudio.core.config import DATA_SOURCES, TOY_NAMES, DataConfig
+from ganstudio.core.errors import DatasetError
 
 Progress = Callable[[int, int], None]
 

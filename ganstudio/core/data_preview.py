@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ganstudio.config import DataConfig
+from ganstudio.core.config import DataConfig
 from ganstudio.core.data import (
     _TORCHVISION, CELEBA_CROP, Progress, SkippedFile, _BadImage, _decode_image, _min_side, _open_torchvision,
     _torchvision_arrays, native_channels, native_resolution, scan_folder, toy_distribution,
 )
-from ganstudio.errors import DatasetError
+from ganstudio.core.errors import DatasetError
 
 EXAMPLE_SIDE = 64  # examples are shown as the model would see them at this size
 TOY_TITLES = {"ring8": "a ring of 8 Gaussians", "grid25": "a 5 x 5 grid of Gaussians",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ganstudio.errors import ConfigError
+from ganstudio.core.errors import ConfigError
 
 
 def resolve_device(name: str = "auto") -> torch.device:

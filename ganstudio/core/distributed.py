@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ganstudio.errors import ConfigError
+from ganstudio.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from PIL import Image
 
 from ganstudio.core.io import atomic_write
 from ganstudio.core.render import LatentEdit, Renderer, RenderRequest
-from ganstudio.errors import Cancelled, GanStudioError
+from ganstudio.core.errors import Cancelled, GanStudioError
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 CancelFn = Callable[[], bool]  # True: stop as soon as possible

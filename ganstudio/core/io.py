@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:

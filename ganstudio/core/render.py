@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.images import to_uint8
 from ganstudio.core.latent.directions import Directions
 from ganstudio.core.latent.sampling import is_style_based, lerp, slerp, z_for_seed
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 
 LAYER_GROUPS = ("coarse", "middle", "fine")
 

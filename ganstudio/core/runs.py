@@ -5,9 +5,9 @@ import json
 import re
 from pathlib import Path
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.io import atomic_write_text
-from ganstudio.errors import ConfigError, GanStudioError
+from ganstudio.core.errors import ConfigError, GanStudioError
 
 CHECKPOINT_RE = re.compile(r"^step-(\d+)\.safetensors$")
 

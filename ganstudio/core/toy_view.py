@@ -131,7 +131,7 @@ def checkpoint_frame(path, n_fake: int = LIVE_POINTS, n_real: int = 1000) -> tup
     from ganstudio.core.data import toy_distribution
     from ganstudio.core.losses import get_loss
     from ganstudio.core.models.registry import build_models
-    from ganstudio.errors import CheckpointError
+    from ganstudio.core.errors import CheckpointError
 
     ckpt = load_checkpoint(path)
     cfg = ckpt.config

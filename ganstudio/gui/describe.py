@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 
 DATA_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "celeba": "CelebA"}
 DATA_BLURBS = {

@@ -9,9 +9,9 @@ from PySide6.QtWidgets import (
     QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget, QWizard,
 )
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.bundled import DEFAULT_MODEL
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.settings import Settings, load_settings, save_settings
 from ganstudio.gui.widgets.about_dialog import AboutDialog
 from ganstudio.gui.explorer.explorer_view import ExplorerView

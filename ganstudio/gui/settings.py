@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QStandardPaths
 
 from ganstudio.core.io import atomic_write_text
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 
 SETTINGS_VERSION = 1
 SETTINGS_ENV = "GANSTUDIO_SETTINGS"

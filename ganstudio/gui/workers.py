@@ -26,9 +26,9 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.training.control import LiveSettings, TrainingControl
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 
 METRIC_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
                   "images_per_sec")

@@ -11,8 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ganstudio.config import RunConfig
-from ganstudio.errors import ConfigError
+from ganstudio.core.config import RunConfig
+from ganstudio.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from ganstudio.core.latent.attributes import (
 )
 from ganstudio.core.latent.directions import Directions
 from ganstudio.core.models.registry import build_models
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 from tests.conftest import tiny_config
 
 

@@ -14,7 +14,7 @@ from ganstudio.core.checkpoints import load_generator
 from ganstudio.core.latent.attributes import DEFAULT_ATTRIBUTES, check_directions
 from ganstudio.core.latent.directions import Directions
 from ganstudio.core.metrics.extractors import get_extractor
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 from ganstudio.presets import find_preset
 
 

@@ -12,7 +12,7 @@ from ganstudio.core import io as gs_io
 from ganstudio.core.checkpoints import load_checkpoint, load_generator, save_checkpoint
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.training.loop import Trainer
-from ganstudio.errors import CheckpointError, GanStudioError
+from ganstudio.core.errors import CheckpointError, GanStudioError
 from tests.conftest import tiny_config, tiny_images
 
 

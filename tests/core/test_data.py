@@ -12,7 +12,7 @@ import torch
 import torchvision.datasets
 from PIL import Image
 
-from ganstudio.config import DataConfig
+from ganstudio.core.config import DataConfig
 from ganstudio.core.data import (
     DatasetInfo,
     load_data,
@@ -22,7 +22,7 @@ from ganstudio.core.data import (
     scan_folder,
     toy_distribution,
 )
-from ganstudio.errors import DatasetError
+from ganstudio.core.errors import DatasetError
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 CELEBA_DIR = SHARED_DATA / "celeba-10k" / "img_align_celeba"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from ganstudio.config import DataConfig
+from ganstudio.core.config import DataConfig
 from ganstudio.core.data_preview import preview_data
 from ganstudio.core.training.estimate import estimate_time
-from ganstudio.errors import DatasetError
+from ganstudio.core.errors import DatasetError
 from tests.run_helpers import image_config, make_folder, toy_config
 
 

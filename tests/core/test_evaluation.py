@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganstudio.cli import main
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.data import DatasetInfo, TrainingData, load_data
 from ganstudio.core.metrics import Evaluator, evaluate, extractors, get_extractor
 from ganstudio.core.metrics.extractors import INCEPTION_FILE, shipped_path
@@ -16,7 +16,7 @@ from ganstudio.core.metrics.reference import reference_stats
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.training.loop import Trainer
-from ganstudio.errors import ConfigError
+from ganstudio.core.errors import ConfigError
 from tests.conftest import tiny_config, tiny_images
 
 

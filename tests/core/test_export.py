@@ -14,7 +14,7 @@ from ganstudio.core import export
 from ganstudio.core.latent.directions import Directions, compute_directions
 from ganstudio.core.latent.sampling import slerp, z_for_seed
 from ganstudio.core.render import AsyncRenderer, BatchResult, LatentEdit, Renderer, RenderRequest, StyleMix
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 from tests.core.test_latent import model
 from tests.fake_stylegan import fake_stylegan
 
@@ -192,7 +192,7 @@ def test_async_renderer_serves_the_main_channel_first_and_batches_whole():
 
 def test_a_pca_can_be_cancelled_and_wide_layers_use_fewer_samples(monkeypatch):
     from ganstudio.core.latent import directions as dirs
-    from ganstudio.errors import Cancelled
+    from ganstudio.core.errors import Cancelled
 
     G, cfg = model()
     with pytest.raises(Cancelled):

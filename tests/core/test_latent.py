@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from ganstudio.config import LossConfig, ModelConfig, RunConfig
+from ganstudio.core.config import LossConfig, ModelConfig, RunConfig
 from ganstudio.core.latent.directions import Directions, compute_directions
 from ganstudio.core.latent.sampling import lerp, slerp, z_for_seed
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.render import AsyncRenderer, LatentEdit, Renderer, RenderRequest, layer_groups
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 
 
 def model(arch="dcgan", conditional=False, seed=0):

@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.data import mode_coverage
 from ganstudio.core.training.loop import Trainer
 from ganstudio.presets import data_defaults, merge

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from ganstudio.config import LOSSES, ModelConfig, LossConfig
+from ganstudio.core.config import LOSSES, ModelConfig, LossConfig
 from ganstudio.core import losses
 from ganstudio.core.models.layers import MinibatchDiscrimination, MinibatchStdDev
 from ganstudio.core.models.registry import build_models

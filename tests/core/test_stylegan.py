@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ganstudio.cli import build_parser, config_from_args, main
-from ganstudio.config import LOSSES, LossConfig, ModelConfig, RunConfig
+from ganstudio.core.config import LOSSES, LossConfig, ModelConfig, RunConfig
 from ganstudio.core.checkpoints import load_generator
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.models.stylegan import (
@@ -18,7 +18,7 @@ from ganstudio.core.models.stylegan import (
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.training.control import TrainingControl
 from ganstudio.core.training.loop import Trainer
-from ganstudio.errors import ConfigError
+from ganstudio.core.errors import ConfigError
 from tests.conftest import tiny_images
 
 Z = 16

@@ -8,11 +8,11 @@ import threading
 import pytest
 import torch
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.training.control import LiveSettings, TrainingControl
 from ganstudio.core.training.loop import Trainer
-from ganstudio.errors import ConfigError, TrainingError
+from ganstudio.core.errors import ConfigError, TrainingError
 from tests.conftest import tiny_config, tiny_images
 
 KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")

@@ -115,7 +115,7 @@ def test_the_window_fits_an_800_pixel_screen_with_a_model_open(qtbot):
 
 
 def test_a_damaged_model_list_is_explained_and_checkpoints_still_open(qtbot, monkeypatch):
-    from ganstudio.errors import GanStudioError
+    from ganstudio.core.errors import GanStudioError
     from ganstudio.gui.explorer.explorer_view import ExplorerView
 
     def damaged(folder=None):

@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.latent.directions import Directions, model_info
 from ganstudio.core.latent.sampling import is_style_based
 from ganstudio.core.metrics.extractors import get_extractor
-from ganstudio.errors import Cancelled, GanStudioError
+from ganstudio.core.errors import Cancelled, GanStudioError
 
 DEFAULT_ATTRIBUTES = ("Smiling", "Male", "Eyeglasses", "Blond_Hair", "Young", "Bangs")
 DEFAULT_AMOUNTS = (-4.0, -3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0)  # the slider's range, in standard deviations

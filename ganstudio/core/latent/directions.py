@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.io import atomic_write_text
 from ganstudio.core.latent.sampling import is_style_based
-from ganstudio.errors import Cancelled, GanStudioError
+from ganstudio.core.errors import Cancelled, GanStudioError
 
 METHODS = ("axes", "pca", "sefa")
 

@@ -22,7 +22,7 @@ from ganstudio.core.metrics.kid import kernel_inception_distance
 from ganstudio.core.metrics.modes import CollapseWatch, class_coverage, class_histogram, toy_modes
 from ganstudio.core.metrics.prdc import DC_K, PR_K, density_coverage, precision_recall
 from ganstudio.core.metrics.reference import ReferenceStats, reference_stats
-from ganstudio.errors import ConfigError
+from ganstudio.core.errors import ConfigError
 
 METRICS = {
     "fid": "Frechet distance between feature Gaussians (lower is better)",

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganstudio.core.data import DatasetInfo
-from ganstudio.errors import ConfigError
+from ganstudio.core.errors import ConfigError
 
 INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"  # the name torchvision gives its ImageNet weights
 INCEPTION_URL = f"https://download.pytorch.org/models/{INCEPTION_FILE}"

@@ -24,7 +24,7 @@ from ganstudio.core.io import atomic_write
 from ganstudio.core.metrics.extractors import FeatureExtractor
 from ganstudio.core.metrics.fid import GaussianStats, gaussian_stats
 from ganstudio.core.metrics.prdc import DC_K, PR_K, knn_radii
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 
 FORMAT_VERSION = 1
 CACHE_ENV = "GANSTUDIO_CACHE"  # overrides the platform cache folder

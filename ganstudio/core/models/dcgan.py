@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from ganstudio.config import ModelConfig
+from ganstudio.core.config import ModelConfig
 from ganstudio.core.models.layers import (
     DiscriminatorHead, MinibatchStdDev, check_labels, class_embedding, dcgan_init, maybe_sn, norm_2d,
 )

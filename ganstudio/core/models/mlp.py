@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganstudio.config import ModelConfig
+from ganstudio.core.config import ModelConfig
 from ganstudio.core.models.layers import (
     DiscriminatorHead, MinibatchStdDev, check_labels, class_embedding, dcgan_init, maybe_sn,
 )

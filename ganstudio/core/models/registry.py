@@ -5,7 +5,7 @@ from typing import Callable
 
 from torch import nn
 
-from ganstudio.config import LossConfig, ModelConfig
+from ganstudio.core.config import LossConfig, ModelConfig
 
 Builder = Callable[[ModelConfig, LossConfig], tuple[nn.Module, nn.Module]]
 _BUILDERS: dict[str, Builder] = {}

@@ -14,13 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganstudio.config import ModelConfig
+from ganstudio.core.config import ModelConfig
 from ganstudio.core.models.layers import MinibatchStdDev, check_labels
 from ganstudio.core.models.style_layers import (
     AdaIN, EqualConv2d, EqualLinear, ModulatedConv2d, NoiseInput, PixelNorm, check_noise_mode, downsample, lrelu,
     upsample,
 )
-from ganstudio.errors import ConfigError
+from ganstudio.core.errors import ConfigError
 
 RESOLUTIONS = (32, 64, 128)
 

@@ -8,7 +8,7 @@ from typing import Callable
 
 import torch
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.data import DatasetInfo, TrainingData, native_channels, native_resolution
 from ganstudio.core.data import toy_distribution
 

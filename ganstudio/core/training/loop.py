@@ -16,7 +16,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core import distributed
 from ganstudio.core.checkpoints import Checkpoint, load_checkpoint, load_module_state, save_checkpoint
 from ganstudio.core.data import TrainingData, load_data
@@ -28,7 +28,7 @@ from ganstudio.core.runs import RunFolder
 from ganstudio.core.training.control import TrainingControl
 from ganstudio.core.training.ema import EMA
 from ganstudio.core.training.reports import StepReport
-from ganstudio.errors import CheckpointError, ConfigError, TrainingError
+from ganstudio.core.errors import CheckpointError, ConfigError, TrainingError
 
 FIXED_NOISE_SEED_OFFSET = 7919  # the fixed grid noise has its own stream, so it does not shift training's
 

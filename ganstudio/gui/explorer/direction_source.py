@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout,
                                QPushButton, QSpinBox, QWidget)
 
 from ganstudio.core.latent.directions import Directions
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.explorer.model import METHOD_LABELS, ExplorerModel
 
 METHOD_TIPS = {

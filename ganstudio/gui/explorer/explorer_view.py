@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScroll
 from ganstudio.core.bundled import BundledModel, bundled_models
 from ganstudio.core.checkpoints import Checkpoint
 from ganstudio.core.render import RenderResult
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.explorer.bundled_bar import BundledModelBar
 from ganstudio.gui.explorer.class_picker import ClassPicker
 from ganstudio.gui.explorer.direction_source import DirectionSource

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from ganstudio.core import export
 from ganstudio.core.render import RenderRequest
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.explorer.mixing_panel import parse_seeds
 from ganstudio.gui.explorer.model import ExplorerModel
 from ganstudio.gui.explorer.tasks import Task, as_sentence

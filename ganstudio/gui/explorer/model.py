@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from torch import nn
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.bundled import BundledModel
 from ganstudio.core.checkpoints import Checkpoint, generator_from_checkpoint, load_checkpoint
 from ganstudio.core.device import device_name, resolve_device
@@ -23,7 +23,7 @@ from ganstudio.core.latent.directions import Directions, compute_directions, mod
 from ganstudio.core.latent.sampling import is_style_based
 from ganstudio.core.render import (AsyncRenderer, BatchResult, LatentEdit, Renderer, RenderRequest, RenderResult,
                                    StyleMix, layer_groups)
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.explorer.tasks import Task
 
 MAX_SEED = 2**31 - 1

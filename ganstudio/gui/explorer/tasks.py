@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ganstudio.errors import Cancelled, GanStudioError
+from ganstudio.core.errors import Cancelled, GanStudioError
 
 TaskFn = Callable[[Callable[[int, int], None], Callable[[], bool]], Any]
 

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 
 
 class ConfigDialog(QDialog):

@@ -14,9 +14,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from ganstudio.config import PROBABILITY_LOSSES, RunConfig
+from ganstudio.core.config import PROBABILITY_LOSSES, RunConfig
 from ganstudio.core.runs import RunFolder
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.describe import describe_config, tricks_in_use
 from ganstudio.gui.history import MetricHistory
 from ganstudio.gui.settings import Settings

@@ -6,8 +6,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
-from ganstudio.config import RunConfig
-from ganstudio.errors import GanStudioError
+from ganstudio.core.config import RunConfig
+from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.describe import describe_config
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWizardPage
 
-from ganstudio.config import RunConfig
-from ganstudio.errors import GanStudioError
+from ganstudio.core.config import RunConfig
+from ganstudio.core.errors import GanStudioError
 
 
 def hint(text: str) -> QLabel:

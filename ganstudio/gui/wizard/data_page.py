@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from ganstudio.config import DATA_SOURCES, RunConfig, TOY_NAMES
+from ganstudio.core.config import DATA_SOURCES, RunConfig, TOY_NAMES
 from ganstudio.core.data_preview import DataPreview, preview_data
 from ganstudio.gui.describe import DATA_BLURBS, DATA_TITLES, TOY_NAMES as TOY_TITLES
 from ganstudio.gui.images import to_pixmap

@@ -6,7 +6,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganstudio.config import LOSSES
+from ganstudio.core.config import LOSSES
 from ganstudio.gui.describe import LOSS_BLURBS, LOSS_TITLES, TRICK_BLURBS, arch_title
 from ganstudio.gui.wizard.common import WizardPage, hint
 from ganstudio.presets import apply_preset, presets

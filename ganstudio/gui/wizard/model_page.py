@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (
 
 from ganstudio.core.data import native_resolution
 from ganstudio.core.models.registry import architectures
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.describe import arch_blurb, arch_title
 from ganstudio.gui.wizard.common import WizardPage, hint, millions, parameter_count, resolved_model
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QWidget, QWizard
 
-from ganstudio.config import RunConfig
-from ganstudio.errors import GanStudioError
+from ganstudio.core.config import RunConfig
+from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.settings import Settings, default_data_root, default_runs_folder
 from ganstudio.gui.wizard.data_page import DataPage, family_defaults, kind_changed
 from ganstudio.gui.wizard.loss_page import LossPage

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWizard,
 )
 
-from ganstudio.config import RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.data import native_resolution
 from ganstudio.core.training.estimate import TimeEstimate, estimate_time
 from ganstudio.gui.describe import LOSS_TITLES, arch_title, data_title, tricks_in_use

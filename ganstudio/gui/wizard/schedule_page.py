@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
 )
 
 from ganstudio.core.device import device_name, resolve_device
-from ganstudio.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.wizard.common import WizardPage, hint
 
 

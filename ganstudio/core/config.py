@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ganstudio.errors import ConfigError
+from ganstudio.core.errors import ConfigError
 
 DATA_SOURCES = ("mnist", "fashion-mnist", "cifar10", "celeba")
 TOY_NAMES = ("ring8", "grid25", "moons", "spiral")
