@@ -23,3 +23,37 @@ class TrainingError(GanStudioError):
 
 class Cancelled(GanStudioError):
     """The user stopped a long computation (an export, a PCA); nothing was written or changed."""
+
+
+# Words a core message may start with that read as the start of a sentence once capitalised; a message that
+# starts with anything else (a file name, a model name) keeps its case.
+_SENTENCE_STARTS = {"a", "an", "the", "this", "these", "there", "could", "cannot", "can't", "class", "rendering",
+                    "style", "slider", "unknown", "choose", "write", "at", "images", "animations", "mp4", "frames",
+                    "open", "saved", "loaded", "exported", "no", "not", "computing", "cancelled", "failed",
+                    "unexpected", "give", "add", "use", "training", "loading", "saving"}
+
+
+def as_sentence(message: str) -> str:
+    """A core message ('could not ...') as a sentence for the screen: first word capitalised unless it is a name,
+    and a final full stop."""
+    message = " ".join(message.split())
+    if not message:
+        return message
+    first = message.split(" ", 1)[0]
+    if first.lower() in _SENTENCE_STARTS or first[:1].isdigit():
+        message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?", "…")) else message + "."
+
+
+def user_message(exc: BaseException, doing: str = "") -> str:
+    """One sentence for the user, whatever went wrong; `doing` ("rendering") names the work that failed."""
+    if isinstance(exc, GanStudioError):
+        return as_sentence(str(exc))
+    first = str(exc).splitlines()[0][:200] if str(exc) else ""
+    if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError, without importing torch here
+        return f"The GPU ran out of memory ({first[:100]}); try a smaller batch size or model."
+    if isinstance(exc, MemoryError):
+        return "The computer ran out of memory; try a smaller batch size, model or resolution."
+    text = " ".join(first.split()) or "no details"
+    what = f"{doing} failed" if doing else "Unexpected error"
+    return as_sentence(f"{what} ({type(exc).__name__}: {text})")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+MAX_SEED = 2**31 - 1  # seeds are 0..MAX_SEED everywhere (spin boxes, the CLI, random seeds)
+
 
 def is_style_based(G: nn.Module) -> bool:
     """True for generators with a mapping network (w space and per-layer styles)."""
