@@ -99,15 +99,15 @@ class _Runner(QObject):
 class _GeneratorRunner(_Runner):
     def work(self) -> Any:
         generator = self.fn()
-        while True:
-            if self.abort.is_set():  # checked between yields
-                generator.close()
-                raise Cancelled("cancelled")
+        while not self.abort.is_set():  # checked between yields
             try:
                 value = next(generator)
             except StopIteration as stop:
                 return stop.value
-            self.yielded.emit(value)
+            if not self.abort.is_set():  # a value made after quit() is dropped
+                self.yielded.emit(value)
+        generator.close()
+        raise Cancelled("cancelled")
 
 
 class WorkerBase(QObject):
