@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScroll
 from ganstudio.core.bundled import BundledModel, bundled_models
 from ganstudio.core.checkpoints import Checkpoint
 from ganstudio.core.errors import GanStudioError, as_sentence
+from ganstudio.core.explorer import ModelInfo
 from ganstudio.core.render import RenderResult
 from ganstudio.gui.explorer.bundled_bar import BundledModelBar
 from ganstudio.gui.explorer.class_picker import ClassPicker
@@ -22,7 +23,7 @@ from ganstudio.gui.explorer.image_view import ImageView
 from ganstudio.gui.explorer.interpolation_panel import InterpolationPanel
 from ganstudio.gui.explorer.mixing_panel import MixingPanel
 from ganstudio.gui.explorer.mixing_view import MixingView
-from ganstudio.gui.explorer.model import ExplorerModel, ModelInfo
+from ganstudio.gui.explorer.model import ExplorerModel
 from ganstudio.gui.explorer.seed_field import SeedField
 from ganstudio.gui.explorer.slider_panel import SliderPanel
 from ganstudio.gui.explorer.truncation_slider import TruncationSlider

@@ -17,7 +17,7 @@ from ganstudio.core.latent.sampling import MAX_SEED
 from ganstudio.core.render import RenderRequest
 from ganstudio.gui.explorer.mixing_panel import parse_seeds
 from ganstudio.gui.explorer.model import ExplorerModel
-from ganstudio.gui.threads import create_worker
+from ganstudio.gui.threads import WorkerBase, create_worker
 
 KINDS = {  # key: (label, animated)
     "image": ("Current image (PNG)", False),
@@ -36,7 +36,7 @@ class ExportDialog(QDialog):
     def __init__(self, model: ExplorerModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
-        self.task: Task | None = None
+        self.task: WorkerBase | None = None
         self.written: Path | None = None
         info = model.info
         self.setWindowTitle("Export")

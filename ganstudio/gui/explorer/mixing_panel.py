@@ -8,9 +8,10 @@ from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QGroupBox, Q
                                QPushButton, QVBoxLayout, QWidget)
 
 from ganstudio.core.errors import as_sentence
+from ganstudio.core.explorer import ModelInfo
 from ganstudio.core.render import layer_groups
 from ganstudio.gui.explorer.mix_source import MixSource
-from ganstudio.gui.explorer.model import ExplorerModel, ModelInfo
+from ganstudio.gui.explorer.model import ExplorerModel
 
 GROUP_COLOURS = {"coarse": "#1f77b4", "middle": "#2ca02c", "fine": "#d62728"}
 MAX_GRID = 8

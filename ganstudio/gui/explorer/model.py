@@ -18,14 +18,12 @@ from ganstudio.core.checkpoints import Checkpoint, generator_from_checkpoint, lo
 from ganstudio.core.config import RunConfig
 from ganstudio.core.device import device_name, resolve_device
 from ganstudio.core.errors import GanStudioError
-from ganstudio.core.explorer import IMAGE, MIX_GRID, ExplorerState, MixSettings, ModelInfo
+from ganstudio.core.explorer import IMAGE, MIX_GRID, ExplorerState, ModelInfo
 from ganstudio.core.latent.attributes import attribute_directions
 from ganstudio.core.latent.directions import Directions, compute_directions, model_info
 from ganstudio.core.latent.sampling import is_style_based
 from ganstudio.core.render import AsyncRenderer, BatchResult, Renderer, RenderResult
 from ganstudio.gui.threads import WorkerBase, create_worker
-
-__all__ = ["ExplorerModel", "ModelInfo", "MixSettings", "CHANNEL_STRIP", "CHANNEL_MIX", "CHANNEL_GRID"]
 
 METHOD_LABELS = {"axes": "Latent axes", "pca": "PCA (GANSpace)", "sefa": "SeFa (closed form)",
                  "attributes": "Face attributes (InterFaceGAN)"}
