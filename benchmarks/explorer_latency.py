@@ -100,11 +100,11 @@ def measure(app: QApplication, name: str, m: ModelConfig, steps: int, drag_secon
     probe = Probe(app, view)
     try:
         model.set_generator(G.eval(), cfg, name)
-        while model.directions is None or not model.idle():
+        while model.state.directions is None or not model.idle():
             probe.pump(0.05)
         probe.pump(0.3)
         slider = view.sliders.rows[0].slider
-        renderer = Renderer(G, cfg, model.directions)
+        renderer = Renderer(G, cfg, model.state.directions)
 
         # interleaved, so that the load of a shared machine weighs on both alike
         baseline, step = [], []
@@ -112,7 +112,7 @@ def measure(app: QApplication, name: str, m: ModelConfig, steps: int, drag_secon
             value = ((i % 40) - 20) * 10 + (5 if i % 2 else 0)
             if slider.value() == value:
                 value += 1
-            request = replace(model.request(), edits=(LatentEdit(0, value / 100),))
+            request = replace(model.state.request(), edits=(LatentEdit(0, value / 100),))
             t = time.perf_counter()
             renderer.render(request)  # baseline: the model-only render of the same request
             baseline.append(time.perf_counter() - t)

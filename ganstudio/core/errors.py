@@ -33,14 +33,14 @@ _SENTENCE_STARTS = {"a", "an", "the", "this", "these", "there", "could", "cannot
                     "unexpected", "give", "add", "use", "training", "loading", "saving"}
 
 
-def as_sentence(message: str) -> str:
-    """A core message ('could not ...') as a sentence for the screen: first word capitalised unless it is a name,
-    and a final full stop."""
+def as_sentence(message: str, *, capitalise: bool = False) -> str:
+    """A core message ('could not ...') as a sentence for the screen: first word capitalised unless it is a name
+    (always, with `capitalise`), and a final full stop."""
     message = " ".join(message.split())
     if not message:
         return message
     first = message.split(" ", 1)[0]
-    if first.lower() in _SENTENCE_STARTS or first[:1].isdigit():
+    if capitalise or first.lower() in _SENTENCE_STARTS or first[:1].isdigit():
         message = message[:1].upper() + message[1:]
     return message if message.endswith((".", "!", "?", "…")) else message + "."
 
@@ -54,6 +54,6 @@ def user_message(exc: BaseException, doing: str = "") -> str:
         return f"The GPU ran out of memory ({first[:100]}); try a smaller batch size or model."
     if isinstance(exc, MemoryError):
         return "The computer ran out of memory; try a smaller batch size, model or resolution."
-    text = " ".join(first.split()) or "no details"
+    text = " ".join(str(exc).split())[:200] or "no details"
     what = f"{doing} failed" if doing else "Unexpected error"
     return as_sentence(f"{what} ({type(exc).__name__}: {text})")

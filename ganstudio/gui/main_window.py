@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Join every worker thread (training and wizard tasks) before the application quits."""
-        from ganstudio.gui.workers import join_all_threads
+        from ganstudio.gui.threads import join_all_threads
 
         join_all_threads()
 

@@ -64,10 +64,6 @@ class Settings:
         text = str(Path(path).expanduser().absolute())
         items[:] = [text] + [p for p in items if p != text][: RECENT_LIMIT - 1]
 
-    def forget(self, kind: str, path: str | Path) -> None:
-        text = str(Path(path).expanduser().absolute())
-        getattr(self, kind)[:] = [p for p in getattr(self, kind) if p != text]
-
 
 def load_settings(path: Path | None = None) -> Settings:
     """Read the settings; a missing, damaged or newer file gives defaults for what cannot be read."""

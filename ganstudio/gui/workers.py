@@ -1,6 +1,7 @@
-"""Work that must not run on the GUI thread: training, and short background tasks (data previews, estimates).
+"""Training off the GUI thread, in the one registry of worker threads (gui/threads.py, which also runs the short
+background tasks).
 
-Each worker is a QObject moved to its own QThread. Signals carry plain data (dataclasses of floats, strings and
+The worker is a QObject moved to its own QThread. Signals carry plain data (dataclasses of floats, strings and
 numpy arrays). The training worker sends updates at most `refresh_hz` times a second, batching the steps in
 between, and never sends a new batch before the GUI has handled the previous one, so a trainer doing thousands
 of steps a second cannot flood the event loop. Every exception is caught in the worker and reported. Threads
@@ -17,18 +18,18 @@ import sys
 import threading
 import time
 import traceback
-import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from ganstudio.core.config import RunConfig
 from ganstudio.core.training.control import LiveSettings, TrainingControl
-from ganstudio.core.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError, user_message
+from ganstudio.gui import threads
 
 METRIC_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
                   "images_per_sec")
@@ -38,27 +39,6 @@ TOY_BUDGET = 0.05  # ...and fewer when drawing them would take more than this sh
 WORKER_NICE = 5  # Linux: the training thread yields to the GUI thread when the cores are busy (no effect if idle)
 
 _DEFAULT_TORCH_THREADS: int | None = None
-
-_live_threads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
-_keep_alive: set[QObject] = set()  # owners of running threads: a QThread must never be destroyed while it runs
-
-
-def running_threads() -> list[QThread]:
-    """The worker threads of this module that are still running (the tests check that none is left)."""
-    return [t for t in list(_live_threads) if t.isRunning()]
-
-
-def join_all_threads() -> None:
-    """Stop every training worker and cancel every background task, then wait for all their threads."""
-    for owner in list(_keep_alive):
-        if isinstance(owner, TrainingSession):
-            owner.stop()
-        elif isinstance(owner, BackgroundTask):
-            owner.cancel()
-    for thread in running_threads():
-        thread.quit()
-        thread.wait()
-
 
 def training_threads(config: RunConfig, requested: int = 0) -> int:
     """Threads for a run's tensor operations: the user's choice, else one for 2D toy models (their operations
@@ -167,21 +147,6 @@ class RunEnded:
     at: float = field(default_factory=time.perf_counter)
 
 
-def error_message(exc: BaseException) -> str:
-    """One sentence for the user, whatever went wrong."""
-    import torch
-
-    if isinstance(exc, GanStudioError):
-        return str(exc)
-    if isinstance(exc, torch.OutOfMemoryError):
-        first = str(exc).splitlines()[0][:100] if str(exc) else ""
-        return f"The GPU ran out of memory ({first}); try a smaller batch size or model."
-    if isinstance(exc, MemoryError):
-        return "The computer ran out of memory; try a smaller batch size, model or resolution."
-    text = " ".join(str(exc).split())[:200] or "no details"
-    return f"Unexpected error ({type(exc).__name__}: {text})."
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The training worker
 
@@ -240,7 +205,7 @@ class TrainingWorker(QObject):
                                  self._run_dir())
             else:
                 ended = RunEnded("failed", trainer.step if trainer else 0, trainer.total_steps if trainer else 0,
-                                 self._checkpoint, error_message(exc), self._run_dir())
+                                 self._checkpoint, user_message(exc), self._run_dir())
         finally:
             self.trainer = None
             self.ended.emit(ended)
@@ -411,8 +376,7 @@ class TrainingSession(QObject):
         self.result: RunEnded | None = None
 
     def start(self) -> None:
-        _live_threads.add(self.qthread)
-        _keep_alive.add(self)
+        threads.register(self, self.qthread, self.stop)  # join_all_threads stops it and waits for it
         self.qthread.start(QThread.Priority.LowPriority)  # Windows and macOS; Linux: lower_this_threads_priority
 
     @property
@@ -453,130 +417,4 @@ class TrainingSession(QObject):
         self.ended.emit(ended)
 
     def _on_thread_finished(self) -> None:
-        _keep_alive.discard(self)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Short background tasks
-
-
-class Cancelled(Exception):
-    """Raised inside a task's progress callback once the task was cancelled."""
-
-
-class _TaskWorker(QObject):
-    progress = Signal(int, int)
-    done = Signal(object)
-    failed = Signal(str)
-    finished = Signal()
-
-    def __init__(self, fn: Callable[..., Any], cancelled: threading.Event):
-        super().__init__()
-        self.fn = fn
-        self.cancelled = cancelled
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            result = self.fn(self._progress, self.cancelled.is_set)
-            if not self.cancelled.is_set():
-                self.done.emit(result)
-        except Cancelled:
-            pass
-        except Exception as exc:
-            if not isinstance(exc, GanStudioError):
-                traceback.print_exc()
-            if not self.cancelled.is_set():
-                self.failed.emit(error_message(exc))
-        finally:
-            self.finished.emit()
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
-
-    def _progress(self, done: int, total: int) -> None:
-        if self.cancelled.is_set():
-            raise Cancelled
-        self.progress.emit(done, total)
-
-
-class BackgroundTask(QObject):
-    """fn(progress, is_cancelled) run in its own thread; emits done(result) or failed(message), then finished."""
-
-    progress = Signal(int, int)
-    done = Signal(object)
-    failed = Signal(str)
-    finished = Signal()
-
-    def __init__(self, fn: Callable[..., Any], name: str = "ganstudio-task"):
-        super().__init__()  # no parent: a widget closing must not destroy a thread that still runs
-        self._cancelled = threading.Event()
-        self.qthread = QThread()
-        self.qthread.setObjectName(name)
-        self.worker = _TaskWorker(fn, self._cancelled)
-        self.worker.moveToThread(self.qthread)
-        self.qthread.started.connect(self.worker.run)
-        self.worker.progress.connect(self.progress)
-        self.worker.done.connect(self._on_done)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.finished.connect(self.qthread.quit)
-        self.qthread.finished.connect(self._on_finished)
-
-    def start(self) -> "BackgroundTask":
-        _live_threads.add(self.qthread)
-        _keep_alive.add(self)
-        self.qthread.start()
-        return self
-
-    def cancel(self) -> None:
-        """Results after this are dropped; the task stops at its next progress call or check."""
-        self._cancelled.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    @property
-    def running(self) -> bool:
-        return self.qthread.isRunning()
-
-    def wait(self) -> None:
-        """Wait for the thread to end (call cancel() first to make that quick)."""
-        self.qthread.quit()
-        self.qthread.wait()
-
-    def _on_done(self, result: object) -> None:
-        if not self.cancelled:
-            self.done.emit(result)
-
-    def _on_failed(self, message: str) -> None:
-        if not self.cancelled:
-            self.failed.emit(message)
-
-    def _on_finished(self) -> None:
-        _keep_alive.discard(self)
-        self.finished.emit()
-
-
-class TaskGroup:
-    """The background tasks a widget started, so that it can cancel and join all of them when it closes."""
-
-    def __init__(self) -> None:
-        self.tasks: list[BackgroundTask] = []
-
-    def start(self, fn: Callable[..., Any], name: str) -> BackgroundTask:
-        self.tasks = [t for t in self.tasks if t.running]
-        task = BackgroundTask(fn, name)
-        self.tasks.append(task)
-        return task
-
-    def cancel_all(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-
-    def join(self) -> None:
-        """Cancel every task and wait for its thread."""
-        self.cancel_all()
-        for task in self.tasks:
-            task.wait()
-        self.tasks = []
+        threads.unregister(self)

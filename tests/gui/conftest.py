@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QStandardPaths
 from PySide6.QtWidgets import QApplication
 
-from ganstudio.gui.workers import running_threads
+from ganstudio.gui.threads import running_threads
 
 
 @pytest.fixture(autouse=True)

@@ -33,10 +33,11 @@ def test_first_launch_opens_the_face_model_with_its_named_sliders(qtbot, isolate
     assert window.tabs.currentWidget() is view
     assert model.bundled_key == "faces" and model.info.style_based
     start = bundled_model("faces")
-    assert (model.seed, model.psi) == (start.start_seed, start.start_psi) == (4, 0.7)  # a typical face first
+    state = model.state
+    assert (state.seed, state.psi) == (start.start_seed, start.start_psi) == (4, 0.7)  # a typical face first
     assert model.last_result.request.seed == 4 and model.last_result.request.psi == 0.7
     shipped = Directions.load(bundled_model("faces").directions)
-    assert model.directions.method == "attributes" and not model.computing_directions  # no SeFa on top
+    assert model.state.directions.method == "attributes" and not model.computing_directions  # no SeFa on top
     names = [row.name_edit.text() for row in view.sliders.rows]
     assert names == shipped.names and names[0].startswith("Smiling") and len(names) == 6
     assert view.bundled.buttons["faces"].isChecked() and not view.bundled.buttons["digits"].isChecked()
@@ -73,9 +74,9 @@ def test_the_digit_model_is_one_click_away(qtbot):
     assert view.model.info.class_names == tuple(str(i) for i in range(10))
     item = view.direction_source.method.model().item(view.direction_source.method.findData("attributes"))
     assert not item.isEnabled()  # face attributes do not apply to digits
-    qtbot.waitUntil(lambda: view.model.directions is not None and not view.model.computing_directions,
+    qtbot.waitUntil(lambda: view.model.state.directions is not None and not view.model.computing_directions,
                     timeout=WAIT)
-    assert view.model.directions.method == "sefa"
+    assert view.model.state.directions.method == "sefa"
 
 
 def test_file_menu_lists_the_pretrained_models(qtbot):
@@ -93,14 +94,14 @@ def test_face_attributes_can_be_fitted_again_in_the_app(qtbot, monkeypatch):
     window.open_bundled("faces")
     wait_rendered(qtbot, window)
     source, model = window.explore.direction_source, window.explore.model
-    shipped = model.directions
+    shipped = model.state.directions
     index = source.method.findData("attributes")
     assert source.method.model().item(index).isEnabled()
     source.method.setCurrentIndex(index)
     assert not source.count.isEnabled()  # one slider per attribute
     source.compute_button.click()
-    qtbot.waitUntil(lambda: model.directions is not shipped and not model.computing_directions, timeout=WAIT)
-    assert model.directions.method == "attributes" and model.directions.names[0] == "Smiling"
+    qtbot.waitUntil(lambda: model.state.directions is not shipped and not model.computing_directions, timeout=WAIT)
+    assert model.state.directions.method == "attributes" and model.state.directions.names[0] == "Smiling"
     assert "6 named attribute directions" in source.summary.text()
 
 

@@ -16,8 +16,8 @@ from ganstudio.core.latent.directions import compute_directions
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.render import Renderer, RenderRequest, RenderResult, layer_groups
 from ganstudio.gui.explorer.model import CHANNEL_GRID, CHANNEL_MIX, ExplorerModel
-from ganstudio.gui.explorer.tasks import running_tasks
-from ganstudio.gui.explorer.window import ExplorerWindow
+from ganstudio.gui.explorer.explorer_view import ExplorerView
+from ganstudio.gui.threads import running_threads
 from tests.conftest import tiny_config
 from tests.fake_stylegan import fake_stylegan
 
@@ -45,22 +45,32 @@ def write_checkpoint(path, conditional=True, seed=0):
     return path
 
 
+class Window:
+    """The explorer view as the main window's Explore area holds it."""
+
+    def __init__(self, view: ExplorerView):
+        self.view = view
+
+    def open_checkpoint(self, path) -> bool:
+        return self.view.open_checkpoint(path)
+
+
 @pytest.fixture
 def window(qtbot, tmp_path):
     model = ExplorerModel(device="cpu")
-    win = ExplorerWindow(model, settings_file=tmp_path / "settings.ini")
-    qtbot.addWidget(win)
-    win.resize(1100, 700)
-    win.show()
-    yield win
-    win.view.shutdown()
-    assert not model._async and not running_tasks()
-    win.close()
+    view = ExplorerView(model)
+    qtbot.addWidget(view)
+    view.resize(1100, 700)
+    view.show()
+    yield Window(view)
+    view.shutdown()
+    assert not model._async and not running_threads()
+    view.close()
 
 
 def settle(qtbot, model):
     """Wait until directions exist and nothing is being rendered, and the results have been delivered."""
-    qtbot.waitUntil(lambda: model.directions is not None and not model.computing_directions and model.idle(),
+    qtbot.waitUntil(lambda: model.state.directions is not None and not model.computing_directions and model.idle(),
                     timeout=WAIT)
     qtbot.wait(30)
     qtbot.waitUntil(model.idle, timeout=WAIT)
@@ -89,7 +99,7 @@ def shown(window):
 def test_sliders_change_the_image_and_reset_restores_it_exactly(dcgan, qtbot):
     view, model = dcgan.view, dcgan.view.model
     base = shown(dcgan)
-    assert len(view.sliders.rows) == 8 and model.directions.method == "sefa"  # 10 asked, capped by z_dim 8
+    assert len(view.sliders.rows) == 8 and model.state.directions.method == "sefa"  # 10 asked, capped by z_dim 8
     view.sliders.rows[0].slider.setValue(250)  # +2.5 standard deviations
     qtbot.waitUntil(lambda: not np.array_equal(shown(dcgan), base), timeout=WAIT)
     settle(qtbot, model)
@@ -113,8 +123,8 @@ def test_seed_field_and_random_button_render_at_once(dcgan, qtbot):
     expected = Renderer(model.G, model.info.config).render(RenderRequest(seed=7, class_index=0)).image
     assert np.array_equal(shown(dcgan), expected)
     qtbot.mouseClick(view.seed_field.random_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: model.last_result.request.seed == model.seed != 7, timeout=WAIT)
-    assert view.seed_field.seed() == model.seed
+    qtbot.waitUntil(lambda: model.last_result.request.seed == model.state.seed != 7, timeout=WAIT)
+    assert view.seed_field.seed() == model.state.seed
 
 
 def test_class_picker_changes_the_class_of_the_output(dcgan, qtbot):
@@ -168,24 +178,24 @@ def test_direction_sets_compute_rename_save_and_load(dcgan, qtbot, tmp_path):
     source.count.setValue(4)
     qtbot.mouseClick(source.compute_button, Qt.MouseButton.LeftButton)
     assert model.computing_directions  # off the GUI thread: the call returned at once
-    qtbot.waitUntil(lambda: model.directions.method == "pca" and not model.computing_directions, timeout=WAIT)
+    qtbot.waitUntil(lambda: model.state.directions.method == "pca" and not model.computing_directions, timeout=WAIT)
     assert len(view.sliders.rows) == 4
     row = view.sliders.rows[0]
     row.name_edit.setText("thickness")
     row.name_edit.editingFinished.emit()
-    assert model.directions.names[0] == "thickness"
+    assert model.state.directions.names[0] == "thickness"
     assert source.save_to(tmp_path / "set.json")
     source.method.setCurrentIndex(source.method.findData("axes"))
     qtbot.mouseClick(source.compute_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: model.directions.method == "axes" and not model.computing_directions, timeout=WAIT)
+    qtbot.waitUntil(lambda: model.state.directions.method == "axes" and not model.computing_directions, timeout=WAIT)
     assert source.load_from(tmp_path / "set.json")
-    assert model.directions.method == "pca" and view.sliders.rows[0].name_edit.text() == "thickness"
+    assert model.state.directions.method == "pca" and view.sliders.rows[0].name_edit.text() == "thickness"
     other = tiny_config(channels=3).with_updates("model", z_dim=12)
     G, _ = build_models(other.model, other.loss)
     compute_directions(G, other, "sefa", 3).save(tmp_path / "other.json")
     assert not source.load_from(tmp_path / "other.json")
     assert "belong to a dcgan model with a 12-d z space" in view.status.text()
-    assert model.directions.method == "pca"  # the sliders in use are kept
+    assert model.state.directions.method == "pca"  # the sliders in use are kept
     sibling = tiny_config(conditional=True, num_classes=4, class_names=CLASSES, channels=3)
     torch.manual_seed(5)  # same architecture, other weights (as another checkpoint)
     G, _ = build_models(sibling.model, sibling.loss)
@@ -209,8 +219,6 @@ def test_a_wrong_or_damaged_checkpoint_gets_one_sentence(window, qtbot, tmp_path
     assert not window.open_checkpoint(damaged)
     assert "damaged.safetensors is not a readable GAN Studio checkpoint" in window.view.status.text()
     assert window.open_checkpoint(tmp_path / "good.safetensors")
-    assert window.recent()[0].endswith("good.safetensors")
-    assert [a.text() for a in window.recent_menu.actions()] == window.recent()
     settle(qtbot, window.view.model)
 
 
@@ -254,7 +262,7 @@ def test_mixing_checkboxes_change_exactly_the_expected_rows(stylegan, qtbot):
     panel.source_a.current.setChecked(True)
     view.sliders.rows[0].slider.setValue(200)
     qtbot.waitUntil(lambda: mixes[-1].results[0].request.edits != (), timeout=WAIT)
-    assert model.mix.seed_a is None
+    assert model.state.mix.seed_a is None
 
 
 def test_mixing_grid_has_a_seeds_as_rows_and_b_seeds_as_columns(stylegan, qtbot):
@@ -263,7 +271,7 @@ def test_mixing_grid_has_a_seeds_as_rows_and_b_seeds_as_columns(stylegan, qtbot)
     view.mixing.grid_a.setText("3, 4")
     view.mixing.grid_b.setText("10-12")
     view.mixing.grid_b.editingFinished.emit()
-    qtbot.waitUntil(lambda: model.mix.grid_b == (10, 11, 12), timeout=WAIT)
+    qtbot.waitUntil(lambda: model.state.mix.grid_b == (10, 11, 12), timeout=WAIT)
     qtbot.waitUntil(lambda: view.mixing_view.grid_image is not None
                     and view.mixing_view.grid_image.shape[:2] == (2 + 3 * 18, 2 + 4 * 18), timeout=WAIT)
     grid = view.mixing_view.grid_image
@@ -272,7 +280,7 @@ def test_mixing_grid_has_a_seeds_as_rows_and_b_seeds_as_columns(stylegan, qtbot)
     assert np.array_equal(grid[2:18, 2 + 18:2 + 34], r.render(RenderRequest(seed=10)).image)
     view.mixing.grid_a.setText("1, x")
     view.mixing.grid_a.editingFinished.emit()
-    assert "'x' is not a seed" in view.mixing.grid_error.text() and model.mix.grid_a == (3, 4)
+    assert "'x' is not a seed" in view.mixing.grid_error.text() and model.state.mix.grid_a == (3, 4)
     assert CHANNEL_GRID == "grid"
 
 
@@ -354,9 +362,9 @@ def test_a_long_export_can_be_cancelled(dcgan, qtbot, tmp_path):
 def test_closing_during_a_long_pca_stops_and_joins_its_thread(dcgan, qtbot):
     model = dcgan.view.model
     model.compute_directions("pca", 4, n_samples=60000)
-    assert model.computing_directions and running_tasks()
+    assert model.computing_directions and running_threads()
     model.close()
-    assert not running_tasks() and not model.computing_directions
+    assert not running_threads() and not model.computing_directions
 
 
 def test_the_view_embeds_with_a_loaded_checkpoint_and_refuses_toy_models(qtbot, tmp_path):

@@ -16,7 +16,7 @@ from ganstudio.gui.main_window import MainWindow
 from ganstudio.gui.settings import Settings, load_settings
 from ganstudio.gui.widgets.sample_dialog import SampleDialog
 from ganstudio.gui.widgets.sample_grid import PADDING
-from ganstudio.gui.workers import running_threads
+from ganstudio.gui.threads import running_threads
 from tests.run_helpers import image_config, make_folder, toy_config
 
 TIMEOUT = 90_000  # ms; the suite shares two cores with other work
@@ -251,7 +251,7 @@ def test_any_exception_in_the_worker_becomes_a_sentence(qtbot, window, tmp_path,
     import torch
 
     from ganstudio.core.training import loop
-    from ganstudio.gui.workers import error_message
+    from ganstudio.core.errors import user_message as error_message
 
     real_step = loop.Trainer._train_step
 

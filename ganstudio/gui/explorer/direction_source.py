@@ -75,8 +75,8 @@ class DirectionSource(QWidget):
         self.method.currentIndexChanged.connect(self._method_chosen)
         model.directions_busy.connect(self._busy)
         model.directions_changed.connect(self._describe)
-        model.amounts_changed.connect(lambda: self._describe(model.directions))
-        self._describe(model.directions)
+        model.amounts_changed.connect(lambda: self._describe(model.state.directions))
+        self._describe(model.state.directions)
         self._busy(model.computing_directions, "")
 
     def compute(self) -> None:
@@ -123,7 +123,7 @@ class DirectionSource(QWidget):
 
     def save_to(self, path: str | Path) -> bool:
         try:
-            self.model.save_directions(path)
+            self.model.state.save_directions(path)
         except GanStudioError as exc:
             self.error.emit(str(exc))
             return False
@@ -143,7 +143,7 @@ class DirectionSource(QWidget):
         return str(info.path.parent) if info and info.path else ""
 
     def _choose_save(self) -> None:
-        d = self.model.directions
+        d = self.model.state.directions
         name = f"{self._start_folder()}/{d.method}-directions.json" if d else ""
         path, _ = QFileDialog.getSaveFileName(self, "Save the direction set", name, "Direction sets (*.json)")
         if path:

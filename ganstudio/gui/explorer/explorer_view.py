@@ -11,8 +11,9 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScroll
 
 from ganstudio.core.bundled import BundledModel, bundled_models
 from ganstudio.core.checkpoints import Checkpoint
+from ganstudio.core.errors import GanStudioError, as_sentence
+from ganstudio.core.explorer import ModelInfo
 from ganstudio.core.render import RenderResult
-from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.explorer.bundled_bar import BundledModelBar
 from ganstudio.gui.explorer.class_picker import ClassPicker
 from ganstudio.gui.explorer.direction_source import DirectionSource
@@ -22,10 +23,9 @@ from ganstudio.gui.explorer.image_view import ImageView
 from ganstudio.gui.explorer.interpolation_panel import InterpolationPanel
 from ganstudio.gui.explorer.mixing_panel import MixingPanel
 from ganstudio.gui.explorer.mixing_view import MixingView
-from ganstudio.gui.explorer.model import ExplorerModel, ModelInfo
+from ganstudio.gui.explorer.model import ExplorerModel
 from ganstudio.gui.explorer.seed_field import SeedField
 from ganstudio.gui.explorer.slider_panel import SliderPanel
-from ganstudio.gui.explorer.tasks import as_sentence
 from ganstudio.gui.explorer.truncation_slider import TruncationSlider
 
 PLACEHOLDER = "Open a checkpoint to explore what its generator learned, or a pretrained model above"
@@ -144,11 +144,11 @@ class ExplorerView(QWidget):
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status)
         # wiring: controls -> model
-        self.seed_field.seed_changed.connect(m.set_seed)
-        self.seed_field.random_requested.connect(m.random_seed)
-        self.class_picker.class_changed.connect(m.set_class)
-        self.class_picker.blend_changed.connect(lambda b, t: m.set_class_blend(None if b < 0 else b, t))
-        self.truncation.psi_changed.connect(m.set_psi)
+        self.seed_field.seed_changed.connect(m.state.set_seed)
+        self.seed_field.random_requested.connect(m.state.random_seed)
+        self.class_picker.class_changed.connect(m.state.set_class)
+        self.class_picker.blend_changed.connect(lambda b, t: m.state.set_class_blend(None if b < 0 else b, t))
+        self.truncation.psi_changed.connect(m.state.set_psi)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.direction_source.error.connect(self.show_error)
         self.bundled.chosen.connect(self.open_bundled)
@@ -225,11 +225,11 @@ class ExplorerView(QWidget):
 
     def _sync(self) -> None:
         m = self.model
-        self.seed_field.set_seed(m.seed)
-        self.truncation.set_psi(m.psi)
+        self.seed_field.set_seed(m.state.seed)
+        self.truncation.set_psi(m.state.psi)
         if m.info is not None and m.info.conditional:
-            self.class_picker.set_state(m.class_index, m.class_b, m.class_t)
-        self.strip.setVisible(m.seed_b is not None and self.left.currentIndex() == 0)
+            self.class_picker.set_state(m.state.class_index, m.state.class_b, m.state.class_t)
+        self.strip.setVisible(m.state.seed_b is not None and self.left.currentIndex() == 0)
 
     def _rendered(self, result: RenderResult) -> None:
         if result.image is None:

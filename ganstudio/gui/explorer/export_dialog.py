@@ -12,11 +12,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QVBoxLayout, QWidget)
 
 from ganstudio.core import export
+from ganstudio.core.errors import GanStudioError, as_sentence
+from ganstudio.core.latent.sampling import MAX_SEED
 from ganstudio.core.render import RenderRequest
-from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.explorer.mixing_panel import parse_seeds
 from ganstudio.gui.explorer.model import ExplorerModel
-from ganstudio.gui.explorer.tasks import Task, as_sentence
+from ganstudio.gui.threads import WorkerBase, create_worker
 
 KINDS = {  # key: (label, animated)
     "image": ("Current image (PNG)", False),
@@ -35,7 +36,7 @@ class ExportDialog(QDialog):
     def __init__(self, model: ExplorerModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
-        self.task: Task | None = None
+        self.task: WorkerBase | None = None
         self.written: Path | None = None
         info = model.info
         self.setWindowTitle("Export")
@@ -45,7 +46,7 @@ class ExportDialog(QDialog):
                 continue
             if key in ("classes", "class_interpolation") and not info.conditional:
                 continue
-            if key == "sweep" and model.directions is None:
+            if key == "sweep" and model.state.directions is None:
                 continue
             self.kind.addItem(label, key)
         self.scale = QSpinBox()
@@ -56,22 +57,22 @@ class ExportDialog(QDialog):
         scale_row = QHBoxLayout()
         scale_row.addWidget(self.scale)
         scale_row.addWidget(self.size_label, 1)
-        self.seeds = QLineEdit(f"{model.seed}-{model.seed + 15}")
+        self.seeds = QLineEdit(f"{model.state.seed}-{model.state.seed + 15}")
         self.seeds.setToolTip("Seeds like 0-15 or 3, 7, 11")
         self.columns = QSpinBox()
         self.columns.setRange(1, 64)
         self.columns.setValue(8)
         self.seed_b = QSpinBox()
-        self.seed_b.setRange(0, 2**31 - 1)
-        self.seed_b.setValue(model.seed_b if model.seed_b is not None else model.seed + 1)
+        self.seed_b.setRange(0, MAX_SEED)
+        self.seed_b.setValue(model.state.seed_b if model.state.seed_b is not None else model.state.seed + 1)
         self.class_b = QComboBox()
         self.class_b.addItems(list(info.class_names))
         if info.conditional:
-            self.class_b.setCurrentIndex(model.class_b if model.class_b is not None else
-                                         (1 if (model.class_index or 0) == 0 else 0))
+            self.class_b.setCurrentIndex(model.state.class_b if model.state.class_b is not None else
+                                         (1 if (model.state.class_index or 0) == 0 else 0))
         self.slider = QComboBox()
-        if model.directions is not None:
-            self.slider.addItems(model.directions.names)
+        if model.state.directions is not None:
+            self.slider.addItems(model.state.directions.names)
         self.sweep_range = QDoubleSpinBox()
         self.sweep_range.setRange(0.1, 20)
         self.sweep_range.setValue(3.0)
@@ -79,7 +80,7 @@ class ExportDialog(QDialog):
         self.sweep_range.setSuffix(" σ")
         self.frames = QSpinBox()
         self.frames.setRange(2, 600)
-        self.frames.setValue(max(24, model.frames))
+        self.frames.setValue(max(24, model.state.frames))
         self.fps = QSpinBox()
         self.fps.setRange(1, 60)
         self.fps.setValue(24)
@@ -163,9 +164,9 @@ class ExportDialog(QDialog):
         for widget, on in visible.items():
             self.form.setRowVisible(widget, on)
         if kind == "classes":
-            self.seeds.setText(f"{self.model.seed}-{self.model.seed + 3}")
+            self.seeds.setText(f"{self.model.state.seed}-{self.model.state.seed + 3}")
         elif kind == "seeds":
-            self.seeds.setText(f"{self.model.seed}-{self.model.seed + 15}")
+            self.seeds.setText(f"{self.model.state.seed}-{self.model.state.seed + 15}")
         self._suggest_path()
         self._show_size()
         self.adjustSize()
@@ -178,8 +179,9 @@ class ExportDialog(QDialog):
         kind = self.current_kind()
         suffix = self.format.currentData() if KINDS[kind][1] else ".png"
         folder = self._folder()
-        stem = {"image": f"seed{self.model.seed}", "seeds": "seeds", "classes": "classes", "mixing": "style-mixing",
-                "interpolation": f"seed{self.model.seed}-to-{self.seed_b.value()}",
+        seed = self.model.state.seed
+        stem = {"image": f"seed{seed}", "seeds": "seeds", "classes": "classes", "mixing": "style-mixing",
+                "interpolation": f"seed{seed}-to-{self.seed_b.value()}",
                 "class_interpolation": "class-interpolation", "sweep": "sweep"}[kind]
         current = self.path.text()
         if not current or Path(current).parent == folder:
@@ -212,14 +214,14 @@ class ExportDialog(QDialog):
         path = Path(self.path.text().strip()).expanduser()
         if not self.path.text().strip():
             raise GanStudioError("choose a file to save to")
-        base = model.request()
+        base = model.state.request()
         if kind == "image":
             image = model.last_result.image if model.last_result is not None else None
             return lambda progress, cancelled: _single(renderer, base, image, path, scale, progress)
         if kind in ("seeds", "classes", "mixing"):
             columns = self.columns.value()
             if kind == "mixing":
-                requests = model.grid_requests()
+                requests = model.state.grid_requests()
             else:
                 seeds = _seeds(self.seeds.text())
                 if kind == "seeds":
@@ -228,7 +230,7 @@ class ExportDialog(QDialog):
                     columns = len(model.info.class_names)
                     requests = [replace(base, seed=s, class_index=c, class_b=None)
                                 for s in seeds for c in range(columns)]
-            na, nb = len(model.mix.grid_a), len(model.mix.grid_b)
+            na, nb = len(model.state.mix.grid_a), len(model.state.mix.grid_b)
 
             def grid(progress, cancelled):
                 images = export.render_frames(renderer, requests, progress, cancelled)
@@ -249,7 +251,7 @@ class ExportDialog(QDialog):
         else:
             index = self.slider.currentIndex()
             amount = self.sweep_range.value()
-            layers = model.directions.layers[index] if model.directions.layers else None
+            layers = model.state.directions.layers[index] if model.state.directions.layers else None
             requests = export.sweep_requests(base, index, -amount, amount, frames, layers, bounce=False)
         if bounce and len(requests) > 2:
             requests = requests + requests[-2:0:-1]
@@ -273,11 +275,11 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 0)
         self.export_button.setEnabled(False)
         self.close_button.setText("Cancel")
-        self.task = Task(fn, "the export", self)
+        self.task = create_worker(fn, _name="export", _doing="the export")
         self.task.progress.connect(self._progress)
-        self.task.succeeded.connect(self._done)
-        self.task.failed.connect(self._show_error)
-        self.task.cancelled.connect(lambda: self._show_error("Cancelled; nothing was written."))
+        self.task.returned.connect(self._done)
+        self.task.errored.connect(self._show_error)
+        self.task.aborted.connect(lambda: self._show_error("Cancelled; nothing was written."))
         self.task.finished.connect(self._finished)
         self.task.start()
 
@@ -306,14 +308,14 @@ class ExportDialog(QDialog):
 
     def _close_or_cancel(self) -> None:
         if self.task is not None:
-            self.task.cancel()
+            self.task.quit()
         else:
             self.reject()
 
     def stop(self) -> None:
         """Cancel a running export and wait for its thread (used when the dialog or the window closes)."""
         if self.task is not None:
-            self.task.stop()
+            self.task.join()
             self.task = None
 
     def done(self, result: int) -> None:  # closing the dialog (Escape, Close) never leaves a thread behind

@@ -56,12 +56,12 @@ class FrameStrip(QListWidget):
         n = self.count()
         if n < 2:
             return
-        index = round(self.model.seed_t * (n - 1))
-        exact = abs(index / (n - 1) - self.model.seed_t) < 1e-6
+        index = round(self.model.state.seed_t * (n - 1))
+        exact = abs(index / (n - 1) - self.model.state.seed_t) < 1e-6
         self.blockSignals(True)
         self.setCurrentRow(index if exact else -1)
         self.blockSignals(False)
 
     def _clicked(self, item: QListWidgetItem) -> None:
         n = self.count()
-        self.model.set_interpolation(self.model.seed_b, t=self.row(item) / (n - 1))
+        self.model.state.set_interpolation(self.model.state.seed_b, t=self.row(item) / (n - 1))

@@ -23,7 +23,7 @@ class InterpolationPanel(QWidget):
         self.seed_b.set_seed(1)
         self.frames = QSpinBox()
         self.frames.setRange(2, 64)
-        self.frames.setValue(model.frames)
+        self.frames.setValue(model.state.frames)
         self.frames.setToolTip("Frames in the strip (and in an exported animation)")
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, STEPS)
@@ -53,30 +53,30 @@ class InterpolationPanel(QWidget):
         self._sync()
 
     def _random_b(self) -> None:
-        self.seed_b.set_seed(self.model._random.randrange(2**31 - 1))
+        self.seed_b.set_seed(self.model.state.any_seed())
         self._edited()
 
     def _edited(self, *_) -> None:
         on = self.enabled_check.isChecked()
-        self.model.set_interpolation(self.seed_b.seed() if on else None, t=self.slider.value() / STEPS,
+        self.model.state.set_interpolation(self.seed_b.seed() if on else None, t=self.slider.value() / STEPS,
                                      frames=self.frames.value())
 
     def _sync(self) -> None:
         m = self.model
-        on = m.seed_b is not None
+        on = m.state.seed_b is not None
         for w in (self.enabled_check, self.slider, self.frames):
             w.blockSignals(True)
         self.enabled_check.setChecked(on)
         if on:
-            self.seed_b.set_seed(m.seed_b)
-        self.slider.setValue(round(m.seed_t * STEPS))
-        self.frames.setValue(m.frames)
+            self.seed_b.set_seed(m.state.seed_b)
+        self.slider.setValue(round(m.state.seed_t * STEPS))
+        self.frames.setValue(m.state.frames)
         for w in (self.enabled_check, self.slider, self.frames):
             w.blockSignals(False)
         for w in (self.seed_b, self.frames, self.slider, self.t_label):
             w.setEnabled(on)
-        self.t_label.setText(f"{m.seed_t:.2f}")
-        self.seed_a_label.setText(f"{m.seed}  (the seed above)")
+        self.t_label.setText(f"{m.state.seed_t:.2f}")
+        self.seed_a_label.setText(f"{m.state.seed}  (the seed above)")
         space = "lerp in w (the StyleGAN's style space)" if m.info and m.info.style_based else \
             "slerp in z (along the sphere where Gaussian latents live)"
         self.path_label.setText(f"Path: {space}. Sliders and class apply to every frame.")

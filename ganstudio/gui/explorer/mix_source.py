@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSpinBox, QWidget
 
-from ganstudio.gui.explorer.seed_field import MAX_SEED
+from ganstudio.core.latent.sampling import MAX_SEED
 
 
 class MixSource(QWidget):

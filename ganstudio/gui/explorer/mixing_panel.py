@@ -7,10 +7,11 @@ import re
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
+from ganstudio.core.errors import as_sentence
+from ganstudio.core.explorer import ModelInfo
 from ganstudio.core.render import layer_groups
 from ganstudio.gui.explorer.mix_source import MixSource
-from ganstudio.gui.explorer.model import ExplorerModel, ModelInfo
-from ganstudio.gui.explorer.tasks import as_sentence
+from ganstudio.gui.explorer.model import ExplorerModel
 
 GROUP_COLOURS = {"coarse": "#1f77b4", "middle": "#2ca02c", "fine": "#d62728"}
 MAX_GRID = 8
@@ -78,8 +79,8 @@ class MixingPanel(QWidget):
         layout.addLayout(presets)
         layout.addWidget(grid_box)
         layout.addStretch(1)
-        self.source_a.changed.connect(lambda v: self.model.set_mix(seed_a=None if v < 0 else v))
-        self.source_b.changed.connect(lambda v: self.model.set_mix(seed_b=None if v < 0 else v))
+        self.source_a.changed.connect(lambda v: self.model.state.set_mix(seed_a=None if v < 0 else v))
+        self.source_b.changed.connect(lambda v: self.model.state.set_mix(seed_b=None if v < 0 else v))
         model.opened.connect(self._build)
         model.state_changed.connect(self._sync)
         if model.info is not None:
@@ -116,10 +117,10 @@ class MixingPanel(QWidget):
             rows = range(0)
         else:
             rows = range(*layer_groups(n)[name])
-        self.model.set_mix(rows=tuple(rows))
+        self.model.state.set_mix(rows=tuple(rows))
 
     def _rows_edited(self, *_) -> None:
-        self.model.set_mix(rows=self.rows())
+        self.model.state.set_mix(rows=self.rows())
 
     def _grid_edited(self) -> None:
         try:
@@ -129,11 +130,11 @@ class MixingPanel(QWidget):
             self.grid_error.show()
             return
         self.grid_error.hide()
-        if (a, b) != (self.model.mix.grid_a, self.model.mix.grid_b):
-            self.model.set_mix(grid_a=a, grid_b=b)
+        if (a, b) != (self.model.state.mix.grid_a, self.model.state.mix.grid_b):
+            self.model.state.set_mix(grid_a=a, grid_b=b)
 
     def _sync(self) -> None:
-        mix = self.model.mix
+        mix = self.model.state.mix
         self.source_a.set_value(mix.seed_a)
         self.source_b.set_value(mix.seed_b)
         for i, check in enumerate(self.checks):

@@ -40,7 +40,7 @@ class MixingView(QWidget):
         model.state_changed.connect(self._caption)
 
     def _caption(self) -> None:
-        mix = self.model.mix
+        mix = self.model.state.mix
         a = "current image" if mix.seed_a is None else f"seed {mix.seed_a}"
         b = "current image" if mix.seed_b is None else f"seed {mix.seed_b}"
         rows = ", ".join(map(str, mix.rows)) if mix.rows else "none"
@@ -54,7 +54,7 @@ class MixingView(QWidget):
                 view.set_image(result.image, batch.stamp)
             self._caption()
         elif batch.channel == CHANNEL_GRID and not batch.error:
-            na, nb = len(self.model.mix.grid_a), len(self.model.mix.grid_b)
+            na, nb = len(self.model.state.mix.grid_a), len(self.model.state.mix.grid_b)
             if len(batch.results) != na + nb + na * nb:
                 return  # the seeds changed since; the newer grid is on its way
             images = [r.image for r in batch.results]

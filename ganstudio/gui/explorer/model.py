@@ -1,82 +1,39 @@
-"""The explorer's controller: the open generator, what the user has chosen (seed, class, truncation, slider
-amounts, interpolation, style mixing) and the renderer that turns it into pictures.
+"""The explorer's Qt adapter: opens the generator, owns the Renderer, the AsyncRenderer and the direction
+worker, and turns the Qt-free ExplorerState's events (core/explorer.py: what the user chose, and the requests
+built from it) into signals and renders.
 
 Renders run on the AsyncRenderer's thread (the newest request of each channel wins); its callback is forwarded
 to the GUI thread with a queued signal, and a result older than the last one shown is dropped. Directions are
-computed on a background task with a copy of the generator, so the sliders stay live meanwhile."""
+computed on a background worker with a copy of the generator, so the sliders stay live meanwhile."""
 from __future__ import annotations
 
 import copy
-import random
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from torch import nn
 
-from ganstudio.core.config import RunConfig
 from ganstudio.core.bundled import BundledModel
 from ganstudio.core.checkpoints import Checkpoint, generator_from_checkpoint, load_checkpoint
+from ganstudio.core.config import RunConfig
 from ganstudio.core.device import device_name, resolve_device
+from ganstudio.core.errors import GanStudioError
+from ganstudio.core.explorer import IMAGE, MIX_GRID, ExplorerState, ModelInfo
 from ganstudio.core.latent.attributes import attribute_directions
 from ganstudio.core.latent.directions import Directions, compute_directions, model_info
 from ganstudio.core.latent.sampling import is_style_based
-from ganstudio.core.render import (AsyncRenderer, BatchResult, LatentEdit, Renderer, RenderRequest, RenderResult,
-                                   StyleMix, layer_groups)
-from ganstudio.core.errors import GanStudioError
-from ganstudio.gui.explorer.tasks import Task
+from ganstudio.core.render import AsyncRenderer, BatchResult, Renderer, RenderResult
+from ganstudio.gui.threads import WorkerBase, create_worker
 
-MAX_SEED = 2**31 - 1
 METHOD_LABELS = {"axes": "Latent axes", "pca": "PCA (GANSpace)", "sefa": "SeFa (closed form)",
                  "attributes": "Face attributes (InterFaceGAN)"}
 ATTRIBUTE_SAMPLES = 4000  # faces scored for attribute directions in the app (about a minute on a laptop CPU)
 CHANNEL_STRIP, CHANNEL_MIX, CHANNEL_GRID = "strip", "mix", "grid"
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the explorer shows about the open generator."""
-
-    title: str
-    path: Path | None
-    step: int | None
-    config: RunConfig
-    style_based: bool
-    num_ws: int
-    class_names: tuple[str, ...]
-    device: str
-
-    @property
-    def conditional(self) -> bool:
-        return bool(self.class_names)
-
-    @property
-    def resolution(self) -> int:
-        return self.config.model.resolution
-
-    def describe(self) -> str:
-        m = self.config.model
-        parts = [m.arch.upper() if m.arch != "stylegan" else "StyleGAN", f"{m.resolution}x{m.resolution}"]
-        if self.conditional:
-            parts.append(f"{len(self.class_names)} classes")
-        if self.step is not None:
-            parts.append(f"step {self.step:,}")
-        return f"{self.title} · {' · '.join(parts)} · {self.device}"
-
-
-@dataclass(frozen=True)
-class MixSettings:
-    """Style mixing: sources A and B (a seed, or None for the current edited image) and the rows taken from B."""
-
-    seed_a: int | None = None
-    seed_b: int | None = 1
-    rows: tuple[int, ...] = ()
-    grid_a: tuple[int, ...] = (1, 2, 3, 4)
-    grid_b: tuple[int, ...] = (5, 6, 7, 8)
-
-
 class ExplorerModel(QObject):
-    """Owns the generator, the Renderer and the AsyncRenderer; emits each new picture."""
+    """Owns the generator, the Renderer and the AsyncRenderer; `state` holds the user's choices; emits each new
+    picture."""
 
     opened = Signal(object)  # ModelInfo
     open_failed = Signal(str)
@@ -97,29 +54,18 @@ class ExplorerModel(QObject):
         self.bundled_key: str | None = None  # the key of an open bundled model
         self.G: nn.Module | None = None
         self.renderer: Renderer | None = None
+        self.state = ExplorerState()
+        self.state.events.changed.connect(self._on_changed)
+        self.state.events.amounts.connect(self._on_amounts)
+        self.state.events.directions.connect(self._on_directions)
+        self.last_result: RenderResult | None = None
         self._async: AsyncRenderer | None = None
-        self._direction_task: Task | None = None
+        self._direction_task: WorkerBase | None = None
         self._shown: dict[str, int] = {}
+        self._strip_key: tuple | None = None
         self._generation = 0  # results of a previously open model are ignored
-        self._random = random.Random()
         self._result_ready.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self.mixing_shown = False  # the mixing views are on screen (no mix renders otherwise)
-        self._reset_state()
-
-    def _reset_state(self) -> None:
-        self.seed = 0
-        self.class_index: int | None = None
-        self.psi = 1.0
-        self.directions: Directions | None = None
-        self.amounts: list[float] = []
-        self.seed_b: int | None = None
-        self.seed_t = 0.0
-        self.frames = 8
-        self.class_b: int | None = None
-        self.class_t = 0.0
-        self.mix = MixSettings()
-        self.last_result: RenderResult | None = None
-        self._strip_key: tuple | None = None
 
     # -- opening ---------------------------------------------------------------------------------------
 
@@ -166,16 +112,15 @@ class ExplorerModel(QObject):
         SeFa directions are computed for the sliders."""
         renderer = Renderer(G, config)  # raises for toy models before anything is replaced
         self.close()
-        self._reset_state()
         self.G, self.renderer = G, renderer
-        self.seed, self.psi = int(seed), float(psi)
         m = config.model
         names = tuple(m.class_names) if m.class_names else tuple(str(i) for i in range(m.num_classes))
         style = is_style_based(G)
         self.info = ModelInfo(title, path, step, config, style, int(G.num_ws) if style else 0,
                               names if m.conditional else (), device_name(renderer.device))
-        self.class_index = 0 if m.conditional else None
-        self.mix = MixSettings(rows=tuple(range(*layer_groups(self.info.num_ws)["fine"])) if style else ())
+        self.state.reset(self.info.num_ws, m.conditional, seed, psi)
+        self.last_result = None
+        self._strip_key = None
         self._shown = {}
         self._generation += 1
         generation = self._generation
@@ -194,7 +139,7 @@ class ExplorerModel(QObject):
         """Stop the render thread and any direction computation (joined); the model stays loaded in memory
         until another is opened."""
         if self._direction_task is not None:
-            self._direction_task.stop()
+            self._direction_task.join()
             self._direction_task = None
             self.directions_busy.emit(False, "")
         if self._async is not None:
@@ -210,102 +155,41 @@ class ExplorerModel(QObject):
         """Face attributes can be fitted for unconditional colour models (the CelebA classifier reads them)."""
         return self.info is not None and not self.info.conditional and self.info.config.model.channels == 3
 
-    # -- what the user chose -----------------------------------------------------------------------------
+    # -- the state's events ------------------------------------------------------------------------------
 
-    def set_seed(self, seed: int) -> None:
-        self.seed = int(seed) % (MAX_SEED + 1)
-        self._changed()
-
-    def random_seed(self) -> int:
-        self.set_seed(self._random.randrange(MAX_SEED))
-        return self.seed
-
-    def set_class(self, index: int | None) -> None:
-        self.class_index = index
-        self._changed()
-
-    def set_class_blend(self, class_b: int | None, t: float) -> None:
-        self.class_b, self.class_t = class_b, float(t)
-        self._changed()
-
-    def set_psi(self, psi: float) -> None:
-        self.psi = float(psi)
-        self._changed()
-
-    def set_interpolation(self, seed_b: int | None, t: float | None = None, frames: int | None = None) -> None:
-        """Interpolate the main image towards seed B by t; the frame strip shows `frames` steps."""
-        self.seed_b = seed_b
-        if t is not None:
-            self.seed_t = float(t)
-        if frames is not None:
-            self.frames = max(2, int(frames))
-        self._changed()
-
-    def set_mix(self, **changes) -> None:
-        """Change the style-mixing settings (seed_a, seed_b, rows, grid_a, grid_b)."""
-        if "rows" in changes:
-            changes["rows"] = tuple(sorted(set(int(r) for r in changes["rows"])))
-        self.mix = replace(self.mix, **changes)
+    def _on_changed(self, what: str) -> None:
         self.state_changed.emit()
-        self.render_mix()
-        if "grid_a" in changes or "grid_b" in changes or "rows" in changes:
-            self.render_grid()
-
-    def _changed(self) -> None:
-        self.state_changed.emit()
-        self.render()
-
-    # -- sliders -----------------------------------------------------------------------------------------
-
-    def set_amount(self, index: int, amount: float) -> None:
-        self.amounts[index] = float(amount)
-        self.amounts_changed.emit()
-        self.render()
-
-    def reset_amount(self, index: int) -> None:
-        self.set_amount(index, 0.0)
-
-    def reset_all(self) -> None:
-        self.amounts = [0.0] * len(self.amounts)
-        self.amounts_changed.emit()
-        self.render()
-
-    def rename(self, index: int, name: str) -> None:
-        name = name.strip()
-        if self.directions is not None and name:
-            self.directions.names[index] = name
-            self.amounts_changed.emit()
-
-    def set_layers(self, index: int, layers: tuple[int, int] | None) -> None:
-        """The style rows [start, end) a StyleGAN slider moves (None: all of them)."""
-        if self.directions is None:
-            return
-        if layers is not None:
-            start, end = max(0, int(layers[0])), min(self.info.num_ws, int(layers[1]))
-            layers = None if (start, end) == (0, self.info.num_ws) else (start, max(end, start + 1))
-        self.directions.layers[index] = layers
-        self.amounts_changed.emit()
-        if self.amounts[index]:
+        if what == IMAGE:
             self.render()
+        else:
+            self.render_mix()
+            if what == MIX_GRID:
+                self.render_grid()
+
+    def _on_amounts(self, render: bool) -> None:
+        self.amounts_changed.emit()
+        if render:
+            self.render()
+
+    def _on_directions(self, directions: Directions | None) -> None:
+        self.directions_changed.emit(directions)
+        self.render()
+
+    # -- directions --------------------------------------------------------------------------------------
 
     def set_directions(self, directions: Directions | None) -> None:
         """Put a direction set on the sliders (all at zero); raises when it belongs to another model."""
         if self.renderer is None:
             raise GanStudioError("open a checkpoint first")
         self.renderer.set_directions(directions)
-        if directions is not None and len(directions.layers) != len(directions):
-            directions.layers = [None] * len(directions)
-        self.directions = directions
-        self.amounts = [0.0] * (len(directions) if directions is not None else 0)
-        self.directions_changed.emit(directions)
-        self.render()
+        self.state.set_directions(directions)
 
     def compute_directions(self, method: str, k: int, n_samples: int = 5000) -> None:
-        """Find directions on a background task; the sliders follow when they are ready."""
+        """Find directions on a background worker; the sliders follow when they are ready."""
         if self.G is None:
             return
         if self._direction_task is not None:
-            self._direction_task.stop()
+            self._direction_task.join()
         G, config = copy.deepcopy(self.G), self.info.config  # the render thread keeps using the original
 
         def work(progress, cancelled):
@@ -314,9 +198,9 @@ class ExplorerModel(QObject):
                                             cancelled=cancelled).directions
             return compute_directions(G, config, method, k, n_samples=n_samples, cancelled=cancelled)
 
-        task = Task(work, "computing directions", self)
-        task.succeeded.connect(self._directions_ready)
-        task.failed.connect(self.error)
+        task = create_worker(work, _name="directions", _doing="computing directions")
+        task.returned.connect(self._directions_ready)
+        task.errored.connect(self.error)
         task.finished.connect(lambda: self._direction_finished(task))
         self._direction_task = task
         self.directions_busy.emit(True, f"computing {METHOD_LABELS.get(method, method)} directions…")
@@ -329,7 +213,7 @@ class ExplorerModel(QObject):
         self.set_directions(directions)
         self.message.emit(f"{len(directions)} {METHOD_LABELS[directions.method]} directions ready")
 
-    def _direction_finished(self, task: Task) -> None:
+    def _direction_finished(self, task: WorkerBase) -> None:
         if self._direction_task is task:
             self._direction_task = None
             self.directions_busy.emit(False, "")
@@ -337,11 +221,6 @@ class ExplorerModel(QObject):
     @property
     def computing_directions(self) -> bool:
         return self._direction_task is not None
-
-    def save_directions(self, path: str | Path) -> None:
-        if self.directions is None:
-            raise GanStudioError("there are no directions to save")
-        self.directions.save(path)
 
     def load_directions(self, path: str | Path) -> Directions:
         """Put a saved direction set on the sliders; one made for another model is refused."""
@@ -355,32 +234,16 @@ class ExplorerModel(QObject):
             self.message.emit(f"loaded the direction set {Path(path).name}")
         return directions
 
-    # -- requests and rendering --------------------------------------------------------------------------
-
-    def edits(self) -> tuple[LatentEdit, ...]:
-        if self.directions is None:
-            return ()
-        return tuple(LatentEdit(i, a, self.directions.layers[i] if self.directions.layers else None)
-                     for i, a in enumerate(self.amounts) if a != 0.0)
-
-    def request(self) -> RenderRequest:
-        """The main image's request: everything the user has set."""
-        return RenderRequest(seed=self.seed, class_index=self.class_index, psi=self.psi, edits=self.edits(),
-                             seed_b=self.seed_b, seed_t=self.seed_t if self.seed_b is not None else 0.0,
-                             class_b=self.class_b, class_t=self.class_t if self.class_b is not None else 0.0)
-
-    def plain_request(self, seed: int) -> RenderRequest:
-        """A seed with the current class and truncation, without edits."""
-        return RenderRequest(seed=int(seed), class_index=self.class_index, psi=self.psi)
+    # -- rendering ---------------------------------------------------------------------------------------
 
     def render(self) -> int | None:
         """Ask for the main image (and what depends on it); returns the stamp."""
         if not self.is_open:
             return None
-        stamp = self._async.submit(self.request())
-        if self.seed_b is not None:
+        stamp = self._async.submit(self.state.request())
+        if self.state.seed_b is not None:
             self.render_strip()
-        if self.mix.seed_a is None or self.mix.seed_b is None:
+        if self.state.mix.seed_a is None or self.state.mix.seed_b is None:
             self.render_mix()
         return stamp
 
@@ -391,41 +254,23 @@ class ExplorerModel(QObject):
             self.render_mix()
             self.render_grid()
 
-    def strip_requests(self) -> list[RenderRequest]:
-        base = replace(self.request(), seed_b=self.seed_b, seed_t=0.0)
-        return [replace(base, seed_t=float(i) / (self.frames - 1)) for i in range(self.frames)]
-
     def render_strip(self) -> None:
         """Render the interpolation frames, unless they are already shown (moving t does not change them)."""
-        if self.is_open and self.seed_b is not None:
-            requests = self.strip_requests()
+        if self.is_open and self.state.seed_b is not None:
+            requests = self.state.strip_requests()
             key = tuple(requests)
             if key != self._strip_key:
                 self._strip_key = key
                 self._async.submit(requests, CHANNEL_STRIP)
 
-    def mix_requests(self) -> list[RenderRequest]:
-        """Source A, source B and their mix (B's styles on the chosen rows)."""
-        a = self.request() if self.mix.seed_a is None else self.plain_request(self.mix.seed_a)
-        b = self.request() if self.mix.seed_b is None else self.plain_request(self.mix.seed_b)
-        mix = StyleMix(self.mix.rows, source=b) if self.mix.rows else None
-        return [a, b, replace(a, mix=mix)]
-
     def render_mix(self) -> None:
         if self.is_open and self.info.style_based and self.mixing_shown:
-            self._async.submit(self.mix_requests(), CHANNEL_MIX)
-
-    def grid_requests(self) -> list[RenderRequest]:
-        """The mixing grid: A seeds, B seeds, then each A row mixed with each B column."""
-        a = [self.plain_request(s) for s in self.mix.grid_a]
-        b = [self.plain_request(s) for s in self.mix.grid_b]
-        rows = self.mix.rows
-        mixes = [replace(ra, mix=StyleMix(rows, seed=rb.seed) if rows else None) for ra in a for rb in b]
-        return a + b + mixes
+            self._async.submit(self.state.mix_requests(), CHANNEL_MIX)
 
     def render_grid(self) -> None:
-        if self.is_open and self.info.style_based and self.mixing_shown and self.mix.grid_a and self.mix.grid_b:
-            self._async.submit(self.grid_requests(), CHANNEL_GRID)
+        mix = self.state.mix
+        if self.is_open and self.info.style_based and self.mixing_shown and mix.grid_a and mix.grid_b:
+            self._async.submit(self.state.grid_requests(), CHANNEL_GRID)
 
     def idle(self) -> bool:
         """Nothing waiting or being rendered (used by tests and the benchmark)."""

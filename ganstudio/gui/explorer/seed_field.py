@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
-MAX_SEED = 2**31 - 1
+from ganstudio.core.latent.sampling import MAX_SEED
 
 
 class SeedField(QWidget):

@@ -18,7 +18,7 @@ class SliderPanel(QWidget):
         self.rows: list[DirectionSlider] = []
         self.reset_all_button = QPushButton("Reset all")
         self.reset_all_button.setToolTip("Put every slider back to 0")
-        self.reset_all_button.clicked.connect(model.reset_all)
+        self.reset_all_button.clicked.connect(model.state.reset_all)
         self.hint = QLabel()
         self.hint.setStyleSheet("color: palette(mid);")
         self.hint.setWordWrap(True)
@@ -41,7 +41,7 @@ class SliderPanel(QWidget):
         layout.addWidget(self.scroll, 1)
         model.directions_changed.connect(self._rebuild)
         model.amounts_changed.connect(self._sync)
-        self._rebuild(model.directions)
+        self._rebuild(model.state.directions)
 
     def _rebuild(self, directions: Directions | None) -> None:
         for row in self.rows:
@@ -57,10 +57,10 @@ class SliderPanel(QWidget):
                        f"Direction {i + 1} in {unit} space (score {directions.scores[i]:.3g}); "
                        "slider units are standard deviations of the latent along it")
                 row = DirectionSlider(name, num_ws, tip)
-                row.amount_changed.connect(lambda v, i=i: self.model.set_amount(i, v))
-                row.reset_requested.connect(lambda i=i: self.model.reset_amount(i))
-                row.renamed.connect(lambda text, i=i: self.model.rename(i, text))
-                row.layers_changed.connect(lambda r, i=i: self.model.set_layers(i, r))
+                row.amount_changed.connect(lambda v, i=i: self.model.state.set_amount(i, v))
+                row.reset_requested.connect(lambda i=i: self.model.state.reset_amount(i))
+                row.renamed.connect(lambda text, i=i: self.model.state.rename(i, text))
+                row.layers_changed.connect(lambda r, i=i: self.model.state.set_layers(i, r))
                 self._rows_layout.insertWidget(i, row)
                 self.rows.append(row)
         self.reset_all_button.setEnabled(bool(self.rows))
@@ -69,9 +69,9 @@ class SliderPanel(QWidget):
         self._sync()
 
     def _sync(self) -> None:
-        directions = self.model.directions
+        directions = self.model.state.directions
         for i, row in enumerate(self.rows):
-            row.set_amount(self.model.amounts[i])
+            row.set_amount(self.model.state.amounts[i])
             row.set_name(directions.names[i])
             row.set_layers(directions.layers[i] if directions.layers else None)
 

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
 )
 
 from ganstudio.core.config import PROBABILITY_LOSSES, RunConfig
+from ganstudio.core.errors import GanStudioError, as_sentence
 from ganstudio.core.runs import RunFolder
-from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.describe import describe_config, tricks_in_use
 from ganstudio.gui.history import MetricHistory
 from ganstudio.gui.settings import Settings
@@ -32,12 +32,6 @@ from ganstudio.gui.workers import METRIC_COLUMNS, NewRun, ResumeRun, RunEnded, T
 
 CONTROLS_MS = 250  # the progress bar and the ETA update at most 4 times a second
 GRID_NAME = re.compile(r"^(step|epoch)-(\d+)\.png$")
-
-
-def sentence(text: str) -> str:
-    """Messages from the core are sentences without a final full stop; end them with one."""
-    text = text.strip()
-    return text if not text or text.endswith((".", "!", "?")) else text + "."
 
 
 class TrainingView(QWidget):
@@ -325,7 +319,7 @@ class TrainingView(QWidget):
         if ended.reason == "failed":
             kept = (" The run folder is intact; resume from its last checkpoint when the cause is fixed."
                     if has_checkpoint else "")
-            self.banner.show_message(sentence(ended.message) + kept, "error", "Training stopped:")
+            self.banner.show_message(as_sentence(ended.message) + kept, "error", "Training stopped:")
             self.status.setText(f"Failed at step {self.step:,}.")
             self.controls.eta.setText("Failed")
         elif ended.reason == "stopped":

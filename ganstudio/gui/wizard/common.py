@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWizardPage
 
 from ganstudio.core.config import RunConfig
-from ganstudio.core.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError, as_sentence
 
 
 def hint(text: str) -> QLabel:
@@ -68,16 +68,16 @@ class WizardPage(QWizardPage):
         try:
             self.config.validate()
         except GanStudioError as exc:
-            return [_sentence(str(exc))]
+            return [as_sentence(str(exc), capitalise=True)]
         return []
 
     def refresh(self) -> None:
         """Show the current problems and warnings and let the wizard update its Next button."""
         problems = self.problems()
-        self.problem_label.setText("\n".join(f"⚠ {_sentence(p)}" for p in problems))
+        self.problem_label.setText("\n".join(f"⚠ {as_sentence(p, capitalise=True)}" for p in problems))
         self.problem_label.setVisible(bool(problems))
         warnings = self.warnings()
-        self.warning_label.setText("\n".join(_sentence(w) for w in warnings))
+        self.warning_label.setText("\n".join(as_sentence(w, capitalise=True) for w in warnings))
         self.warning_label.setVisible(bool(warnings))
         self.completeChanged.emit()
 
@@ -94,14 +94,6 @@ class WizardPage(QWizardPage):
 
     def load(self) -> None:
         """Fill the widgets from the draft config."""
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def resolved_model(config: RunConfig, preview) -> RunConfig:

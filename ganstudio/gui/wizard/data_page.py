@@ -13,9 +13,9 @@ from ganstudio.core.config import DATA_SOURCES, RunConfig, TOY_NAMES
 from ganstudio.core.data_preview import DataPreview, preview_data
 from ganstudio.gui.describe import DATA_BLURBS, DATA_TITLES, TOY_NAMES as TOY_TITLES
 from ganstudio.gui.images import to_pixmap
+from ganstudio.gui.threads import WorkerBase, WorkerGroup
 from ganstudio.gui.widgets.toy_view import REAL
 from ganstudio.gui.wizard.common import WizardPage, hint
-from ganstudio.gui.workers import BackgroundTask, TaskGroup
 
 KINDS = (*DATA_SOURCES, "folder", "toy")
 THUMB = 64
@@ -34,8 +34,8 @@ class DataPage(WizardPage):
         super().__init__("Data", "What should the GAN learn to generate?")
         self.preview: DataPreview | None = None
         self.preview_error: str | None = None
-        self.task: BackgroundTask | None = None
-        self.tasks = TaskGroup()
+        self.task: WorkerBase | None = None
+        self.tasks = WorkerGroup()
         self._wanted = None  # the DataConfig the current preview is for
 
         self.kind_buttons = QButtonGroup(self)
@@ -267,11 +267,10 @@ class DataPage(WizardPage):
         self.busy_bar.setRange(0, 0)
         self.busy_bar.setFormat("Looking at the data…")
         self.busy_bar.show()
-        task = self.tasks.start(lambda progress, cancelled: preview_data(cfg, progress, EXAMPLES),
-                                "ganstudio-preview")
+        task = self.tasks.create(lambda progress, cancelled: preview_data(cfg, progress, EXAMPLES), "preview")
         task.progress.connect(self._on_preview_progress)
-        task.done.connect(self._on_preview)
-        task.failed.connect(self._on_preview_failed)
+        task.returned.connect(self._on_preview)
+        task.errored.connect(self._on_preview_failed)
         self.task = task.start()
         self.refresh()
 
@@ -313,7 +312,7 @@ class DataPage(WizardPage):
 
     def _cancel_task(self) -> None:
         if self.task is not None:
-            self.task.cancel()
+            self.task.quit()
             self.task = None
             self.busy_bar.hide()
 
@@ -321,7 +320,7 @@ class DataPage(WizardPage):
         """Stop looking at the data (the wizard is closing)."""
         self._timer.stop()
         self._cancel_task()
-        self.tasks.cancel_all()
+        self.tasks.quit_all()
 
     def shutdown(self) -> None:
         """Cancel a running preview and wait for its thread."""

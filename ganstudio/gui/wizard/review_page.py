@@ -15,9 +15,10 @@ from ganstudio.core.config import RunConfig
 from ganstudio.core.data import native_resolution
 from ganstudio.core.training.estimate import TimeEstimate, estimate_time
 from ganstudio.gui.describe import LOSS_TITLES, arch_title, data_title, tricks_in_use
+from ganstudio.gui.threads import WorkerBase, WorkerGroup
 from ganstudio.gui.widgets.training_controls import format_duration
 from ganstudio.gui.wizard.common import WizardPage, hint
-from ganstudio.gui.workers import BackgroundTask, TaskGroup, training_threads
+from ganstudio.gui.workers import training_threads
 
 BAD_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
@@ -98,8 +99,8 @@ class ReviewPage(WizardPage):
         layout.addWidget(self.problem_label)
         layout.addWidget(self.warning_label)
 
-        self.task: BackgroundTask | None = None
-        self.tasks = TaskGroup()
+        self.task: WorkerBase | None = None
+        self.tasks = WorkerGroup()
         self.estimate: TimeEstimate | None = None
         self._measured_for: RunConfig | None = None
         self.name.textChanged.connect(lambda _: self.refresh())
@@ -185,9 +186,9 @@ class ReviewPage(WizardPage):
             torch.set_num_threads(training_threads(config))  # measure with the threads training will use
             return estimate_time(config, count, classes, warmup=1, steps=3, should_stop=cancelled)
 
-        task = self.tasks.start(work, "ganstudio-estimate")
-        task.done.connect(self._on_estimate)
-        task.failed.connect(self._on_estimate_failed)
+        task = self.tasks.create(work, "estimate")
+        task.returned.connect(self._on_estimate)
+        task.errored.connect(self._on_estimate_failed)
         self.task = task.start()
 
     def _on_estimate(self, estimate: TimeEstimate | None) -> None:
@@ -212,7 +213,7 @@ class ReviewPage(WizardPage):
 
     def cancel_estimate(self) -> None:
         if self.task is not None:
-            self.task.cancel()
+            self.task.quit()
             self.task = None
             self.measure.setEnabled(True)
 

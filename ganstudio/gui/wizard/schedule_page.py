@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 
 from ganstudio.core.device import device_name, resolve_device
 from ganstudio.core.errors import GanStudioError
+from ganstudio.core.latent.sampling import MAX_SEED
 from ganstudio.gui.wizard.common import WizardPage, hint
 
 
@@ -98,7 +99,7 @@ class SchedulePage(WizardPage):
         self.checkpoint_every.setPrefix("every ")
         self.checkpoint_every.setSuffix(" steps")
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setRange(0, MAX_SEED)
         self.device = QComboBox()
         for label, value in device_choices():
             self.device.addItem(label, value)

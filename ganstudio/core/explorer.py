@@ -1,0 +1,246 @@
+"""The explorer's state without Qt: what the user chose (seed, class and class blend, truncation, interpolation,
+style mixing, slider amounts, names and layer ranges, the direction set) and the render requests built from it.
+
+Like napari's evented models, each change calls the callbacks connected to one of the state's events; the GUI's
+adapter (gui/explorer/model.py) turns them into signals and renders, the tests drive the state without a display.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from ganstudio.core.config import RunConfig
+from ganstudio.core.errors import GanStudioError
+from ganstudio.core.export import interpolation_requests
+from ganstudio.core.latent.directions import Directions
+from ganstudio.core.latent.sampling import MAX_SEED
+from ganstudio.core.render import LatentEdit, RenderRequest, StyleMix, layer_groups
+
+IMAGE, MIX, MIX_GRID = "image", "mix", "mix_grid"  # what a `changed` event says needs rendering again
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the explorer shows about the open generator."""
+
+    title: str
+    path: Path | None
+    step: int | None
+    config: RunConfig
+    style_based: bool
+    num_ws: int
+    class_names: tuple[str, ...]
+    device: str
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.class_names)
+
+    @property
+    def resolution(self) -> int:
+        return self.config.model.resolution
+
+    def describe(self) -> str:
+        """One line: title, architecture, size, classes, step and device."""
+        m = self.config.model
+        parts = [m.arch.upper() if m.arch != "stylegan" else "StyleGAN", f"{m.resolution}x{m.resolution}"]
+        if self.conditional:
+            parts.append(f"{len(self.class_names)} classes")
+        if self.step is not None:
+            parts.append(f"step {self.step:,}")
+        return f"{self.title} · {' · '.join(parts)} · {self.device}"
+
+
+@dataclass(frozen=True)
+class MixSettings:
+    """Style mixing: sources A and B (a seed, or None for the current edited image) and the rows taken from B."""
+
+    seed_a: int | None = None
+    seed_b: int | None = 1
+    rows: tuple[int, ...] = ()
+    grid_a: tuple[int, ...] = (1, 2, 3, 4)
+    grid_b: tuple[int, ...] = (5, 6, 7, 8)
+
+
+class Event:
+    """Callbacks called in order with the event's arguments (napari's EventEmitter, without Qt)."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable] = []
+
+    def connect(self, callback: Callable) -> Callable:
+        """Call `callback` on every emit; returns it."""
+        self._callbacks.append(callback)
+        return callback
+
+    def disconnect(self, callback: Callable) -> None:
+        """Stop calling `callback`."""
+        self._callbacks.remove(callback)
+
+    def emit(self, *args) -> None:
+        """Call every connected callback with `args`."""
+        for callback in list(self._callbacks):
+            callback(*args)
+
+
+class ExplorerEvents:
+    """The state's events: `changed(what)` (IMAGE, MIX or MIX_GRID), `amounts(render)` (slider amounts, names or
+    layer ranges; render tells whether the image changes) and `directions(Directions | None)`."""
+
+    def __init__(self) -> None:
+        self.changed = Event()
+        self.amounts = Event()
+        self.directions = Event()
+
+
+class ExplorerState:
+    """The user's choices for one open generator with `num_ws` style rows (0: not style-based)."""
+
+    def __init__(self, num_ws: int = 0, conditional: bool = False, seed: int = 0, psi: float = 1.0):
+        self.events = ExplorerEvents()
+        self.random = random.Random()
+        self.reset(num_ws, conditional, seed, psi)
+
+    def reset(self, num_ws: int = 0, conditional: bool = False, seed: int = 0, psi: float = 1.0) -> None:
+        """Fresh choices for a newly opened generator (no events: whoever opens it announces it)."""
+        self.num_ws = int(num_ws)
+        self.seed = int(seed)
+        self.class_index: int | None = 0 if conditional else None
+        self.psi = float(psi)
+        self.directions: Directions | None = None
+        self.amounts: list[float] = []
+        self.seed_b: int | None = None
+        self.seed_t = 0.0
+        self.frames = 8
+        self.class_b: int | None = None
+        self.class_t = 0.0
+        self.mix = MixSettings(rows=tuple(range(*layer_groups(self.num_ws)["fine"])) if self.num_ws else ())
+
+    # -- what the user chose -----------------------------------------------------------------------------
+
+    def set_seed(self, seed: int) -> None:
+        self.seed = int(seed) % (MAX_SEED + 1)
+        self.events.changed.emit(IMAGE)
+
+    def any_seed(self) -> int:
+        """A random seed (the state's own generator, so that tests may seed it)."""
+        return self.random.randrange(MAX_SEED)
+
+    def random_seed(self) -> int:
+        """Jump to a random seed; returns it."""
+        self.set_seed(self.any_seed())
+        return self.seed
+
+    def set_class(self, index: int | None) -> None:
+        self.class_index = index
+        self.events.changed.emit(IMAGE)
+
+    def set_class_blend(self, class_b: int | None, t: float) -> None:
+        """Blend the class towards class_b by t (None: no blend)."""
+        self.class_b, self.class_t = class_b, float(t)
+        self.events.changed.emit(IMAGE)
+
+    def set_psi(self, psi: float) -> None:
+        self.psi = float(psi)
+        self.events.changed.emit(IMAGE)
+
+    def set_interpolation(self, seed_b: int | None, t: float | None = None, frames: int | None = None) -> None:
+        """Interpolate the main image towards seed B by t; the frame strip shows `frames` steps."""
+        self.seed_b = seed_b
+        if t is not None:
+            self.seed_t = float(t)
+        if frames is not None:
+            self.frames = max(2, int(frames))
+        self.events.changed.emit(IMAGE)
+
+    def set_mix(self, **changes) -> None:
+        """Change the style-mixing settings (seed_a, seed_b, rows, grid_a, grid_b)."""
+        if "rows" in changes:
+            changes["rows"] = tuple(sorted(set(int(r) for r in changes["rows"])))
+        self.mix = replace(self.mix, **changes)
+        grid = "grid_a" in changes or "grid_b" in changes or "rows" in changes
+        self.events.changed.emit(MIX_GRID if grid else MIX)
+
+    # -- sliders -----------------------------------------------------------------------------------------
+
+    def set_directions(self, directions: Directions | None) -> None:
+        """Put a direction set on the sliders, all at zero."""
+        if directions is not None and len(directions.layers) != len(directions):
+            directions.layers = [None] * len(directions)
+        self.directions = directions
+        self.amounts = [0.0] * (len(directions) if directions is not None else 0)
+        self.events.directions.emit(directions)
+
+    def set_amount(self, index: int, amount: float) -> None:
+        self.amounts[index] = float(amount)
+        self.events.amounts.emit(True)
+
+    def reset_amount(self, index: int) -> None:
+        self.set_amount(index, 0.0)
+
+    def reset_all(self) -> None:
+        self.amounts = [0.0] * len(self.amounts)
+        self.events.amounts.emit(True)
+
+    def rename(self, index: int, name: str) -> None:
+        name = name.strip()
+        if self.directions is not None and name:
+            self.directions.names[index] = name
+            self.events.amounts.emit(False)
+
+    def set_layers(self, index: int, layers: tuple[int, int] | None) -> None:
+        """The style rows [start, end) a StyleGAN slider moves (None: all of them)."""
+        if self.directions is None:
+            return
+        if layers is not None:
+            start, end = max(0, int(layers[0])), min(self.num_ws, int(layers[1]))
+            layers = None if (start, end) == (0, self.num_ws) else (start, max(end, start + 1))
+        self.directions.layers[index] = layers
+        self.events.amounts.emit(bool(self.amounts[index]))
+
+    def save_directions(self, path: str | Path) -> None:
+        if self.directions is None:
+            raise GanStudioError("there are no directions to save")
+        self.directions.save(path)
+
+    # -- requests ----------------------------------------------------------------------------------------
+
+    def edits(self) -> tuple[LatentEdit, ...]:
+        """The sliders that are not at zero, as edits."""
+        if self.directions is None:
+            return ()
+        return tuple(LatentEdit(i, a, self.directions.layers[i] if self.directions.layers else None)
+                     for i, a in enumerate(self.amounts) if a != 0.0)
+
+    def request(self) -> RenderRequest:
+        """The main image's request: everything the user has set."""
+        return RenderRequest(seed=self.seed, class_index=self.class_index, psi=self.psi, edits=self.edits(),
+                             seed_b=self.seed_b, seed_t=self.seed_t if self.seed_b is not None else 0.0,
+                             class_b=self.class_b, class_t=self.class_t if self.class_b is not None else 0.0)
+
+    def plain_request(self, seed: int) -> RenderRequest:
+        """A seed with the current class and truncation, without edits."""
+        return RenderRequest(seed=int(seed), class_index=self.class_index, psi=self.psi)
+
+    def strip_requests(self) -> list[RenderRequest]:
+        """The interpolation frames towards seed B (the class blend of the main image kept in each)."""
+        base = self.request()
+        frames = interpolation_requests(base, self.frames, seed_b=self.seed_b)
+        return [replace(r, class_b=base.class_b, class_t=base.class_t) for r in frames]
+
+    def mix_requests(self) -> list[RenderRequest]:
+        """Source A, source B and their mix (B's styles on the chosen rows)."""
+        a = self.request() if self.mix.seed_a is None else self.plain_request(self.mix.seed_a)
+        b = self.request() if self.mix.seed_b is None else self.plain_request(self.mix.seed_b)
+        mix = StyleMix(self.mix.rows, source=b) if self.mix.rows else None
+        return [a, b, replace(a, mix=mix)]
+
+    def grid_requests(self) -> list[RenderRequest]:
+        """The mixing grid: A seeds, B seeds, then each A row mixed with each B column."""
+        a = [self.plain_request(s) for s in self.mix.grid_a]
+        b = [self.plain_request(s) for s in self.mix.grid_b]
+        rows = self.mix.rows
+        mixes = [replace(ra, mix=StyleMix(rows, seed=rb.seed) if rows else None) for ra in a for rb in b]
+        return a + b + mixes

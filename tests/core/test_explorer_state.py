@@ -1,0 +1,109 @@
+"""The explorer's choices and the requests built from them, without Qt or a display (core/explorer.py)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ganstudio.core import export
+from ganstudio.core.explorer import IMAGE, MIX, MIX_GRID, ExplorerState
+from ganstudio.core.latent.directions import compute_directions
+from ganstudio.core.latent.sampling import MAX_SEED
+from ganstudio.core.render import LatentEdit, RenderRequest, StyleMix, layer_groups
+from tests.fake_stylegan import fake_stylegan
+
+
+def recorded(state: ExplorerState) -> list[tuple]:
+    """Every event the state sends, as (event, argument)."""
+    seen: list[tuple] = []
+    for name in ("changed", "amounts", "directions"):
+        getattr(state.events, name).connect(lambda arg, name=name: seen.append((name, arg)))
+    return seen
+
+
+@pytest.fixture
+def directions():
+    G, cfg = fake_stylegan(num_ws=10)
+    return compute_directions(G, cfg, "sefa", 3)
+
+
+def test_choices_send_one_event_each_and_build_the_main_request():
+    state = ExplorerState(conditional=True, seed=4, psi=0.7)
+    seen = recorded(state)
+    assert state.request() == RenderRequest(seed=4, class_index=0, psi=0.7)
+    state.set_seed(MAX_SEED + 3)
+    state.set_class(2)
+    state.set_class_blend(1, 0.25)
+    state.set_psi(0.5)
+    state.set_interpolation(9, t=0.5, frames=1)
+    assert seen == [("changed", IMAGE)] * 5
+    assert state.seed == 2 and state.frames == 2  # seeds wrap; a strip has at least 2 frames
+    assert state.request() == RenderRequest(seed=2, class_index=2, psi=0.5, seed_b=9, seed_t=0.5, class_b=1,
+                                            class_t=0.25)
+    state.set_interpolation(None)
+    assert state.request().seed_t == 0.0  # t only counts while there is a seed B
+    assert 0 <= state.random_seed() < MAX_SEED and state.seed == state.request().seed
+
+
+def test_strip_frames_are_core_exports_interpolation_with_the_class_blend_kept():
+    state = ExplorerState(conditional=True)
+    state.set_class_blend(3, 0.5)
+    state.set_interpolation(7, t=0.3, frames=5)
+    frames = state.strip_requests()
+    base = RenderRequest(seed=0, class_index=0, class_b=3, class_t=0.5)
+    assert [r.seed_t for r in frames] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert all(r.seed_b == 7 and (r.class_b, r.class_t) == (3, 0.5) for r in frames)
+    plain = export.interpolation_requests(base, 5, seed_b=7)
+    assert [(r.seed, r.seed_b, r.seed_t) for r in frames] == [(r.seed, r.seed_b, r.seed_t) for r in plain]
+
+
+def test_mixing_rows_sources_and_grid(directions):
+    state = ExplorerState(num_ws=10)
+    assert state.mix.rows == tuple(range(*layer_groups(10)["fine"]))  # fine styles from B by default
+    seen = recorded(state)
+    state.set_mix(seed_a=3)
+    state.set_mix(rows=[5, 1, 1], grid_a=(2,), grid_b=(8, 9))
+    assert seen == [("changed", MIX), ("changed", MIX_GRID)] and state.mix.rows == (1, 5)
+    a, b, mixed = state.mix_requests()
+    assert a == state.plain_request(3) and b == state.plain_request(1)
+    assert mixed.mix == StyleMix((1, 5), source=b)
+    state.set_mix(seed_a=None)
+    state.set_directions(directions)
+    state.set_amount(0, 1.5)
+    assert state.mix_requests()[0].edits == (LatentEdit(0, 1.5),)  # source A is the edited image
+    grid = state.grid_requests()
+    assert [r.seed for r in grid] == [2, 8, 9, 2, 2]
+    assert [r.mix for r in grid[3:]] == [StyleMix((1, 5), seed=8), StyleMix((1, 5), seed=9)]
+
+
+def test_sliders_amounts_names_and_layer_ranges(directions):
+    state = ExplorerState(num_ws=10)
+    seen = recorded(state)
+    state.set_directions(directions)
+    assert seen == [("directions", directions)] and state.amounts == [0.0, 0.0, 0.0]
+    assert directions.layers == [None, None, None]
+    del seen[:]
+    state.set_amount(1, -2)
+    state.rename(0, "  pose ")
+    state.rename(0, "   ")  # an empty name is ignored
+    state.set_layers(2, (8, 30))  # clamped to the model's 10 rows; amount 0: nothing to render
+    state.set_layers(1, (0, 10))  # all rows: no range
+    assert seen == [("amounts", True), ("amounts", False), ("amounts", False), ("amounts", True)]
+    assert directions.names[0] == "pose" and directions.layers == [None, None, (8, 10)]
+    assert state.edits() == (LatentEdit(1, -2.0, None),)
+    state.set_layers(1, (4, 4))  # an empty range moves one row
+    assert state.edits() == (LatentEdit(1, -2.0, (4, 5)),)
+    state.reset_all()
+    assert state.amounts == [0.0] * 3 and state.edits() == ()
+    state.reset(num_ws=10)
+    assert state.directions is None and state.amounts == [] and state.seed == 0
+
+
+def test_the_state_needs_no_qt():
+    code = ("import sys, ganstudio.core.explorer;"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph')"
+            " or m.startswith('ganstudio.gui')];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
