@@ -18,7 +18,7 @@ import torch
 from handwritten import handwritten_images_per_sec
 
 from ganstudio.core.config import RunConfig
-from ganstudio.core.data import DatasetInfo, TrainingData
+from ganstudio.core.data.sources import DatasetInfo, TrainingData
 from ganstudio.core.device import device_name, resolve_device
 from ganstudio.core.models.registry import architectures, build_models
 from ganstudio.core.training.loop import Trainer

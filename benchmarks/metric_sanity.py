@@ -22,7 +22,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganstudio.core.config import DataConfig  # noqa: E402
-from ganstudio.core.data import DatasetInfo, TrainingData, load_data  # noqa: E402
+from ganstudio.core.data.sources import DatasetInfo, load_data  # noqa: E402
 from ganstudio.core.metrics.evaluate import Evaluator  # noqa: E402
 
 

@@ -15,7 +15,7 @@ import torch
 from handwritten import handwritten_images_per_sec
 
 from ganstudio.core.config import RunConfig
-from ganstudio.core.data import load_data
+from ganstudio.core.data.sources import load_data
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.training.loop import Trainer
 from ganstudio.presets import apply_preset

@@ -23,7 +23,7 @@ from ganstudio import __version__
 from ganstudio.core.config import DataConfig
 from ganstudio.core.bundled import MANIFEST
 from ganstudio.core.checkpoints import export_generator, load_generator
-from ganstudio.core.data import load_data
+from ganstudio.core.data.sources import load_data
 from ganstudio.core.latent.attributes import (DEFAULT_ATTRIBUTES, check_directions, directions_from_boundaries,
                                               display_name, fit_boundaries)
 from ganstudio.core.metrics.evaluate import evaluate

@@ -214,7 +214,7 @@ def read_attributes(path: Path) -> tuple[list[str], dict[str, list[int]]]:
 
 
 def cmd_celeba(args) -> None:
-    from ganstudio.core.data import scan_folder
+    from ganstudio.core.data.folders import scan_folder
 
     folder = Path(args.celeba_dir) / "img_align_celeba"
     names, table = read_attributes(Path(args.celeba_dir) / "list_attr_celeba.txt")

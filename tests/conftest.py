@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ganstudio.core.config import RunConfig
-from ganstudio.core.data import DatasetInfo, TrainingData
+from ganstudio.core.data.sources import DatasetInfo, TrainingData
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

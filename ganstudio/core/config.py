@@ -250,7 +250,7 @@ def _validate_stylegan(cfg: RunConfig) -> None:
     if d.resolution is not None and d.resolution not in STYLEGAN_RESOLUTIONS:
         raise ConfigError(f"StyleGAN resolution {d.resolution} is not supported; use 32, 64 or 128")
     if d.resolution is None:
-        from ganstudio.core.data import native_resolution
+        from ganstudio.core.data.sources import native_resolution
 
         native = native_resolution(d.source)
         if native not in STYLEGAN_RESOLUTIONS:

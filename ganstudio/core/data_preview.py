@@ -9,10 +9,11 @@ import numpy as np
 from PIL import Image
 
 from ganstudio.core.config import DataConfig
-from ganstudio.core.data import (
-    _TORCHVISION, CELEBA_CROP, Progress, SkippedFile, _BadImage, _decode_image, _min_side, _open_torchvision,
-    _torchvision_arrays, native_channels, native_resolution, scan_folder, toy_distribution,
-)
+from ganstudio.core.data.decode import BadImage, decode_image, min_side
+from ganstudio.core.data.folders import Progress, SkippedFile, scan_folder
+from ganstudio.core.data.sources import native_channels, native_resolution
+from ganstudio.core.data.torchvision_sets import CELEBA_CROP, TORCHVISION, open_torchvision, torchvision_arrays
+from ganstudio.core.data.toy import toy_distribution
 from ganstudio.core.errors import DatasetError
 
 EXAMPLE_SIDE = 64  # examples are shown as the model would see them at this size
@@ -59,18 +60,18 @@ class DataPreview:
         """How many images would be skipped as too small at this resolution (the loader's own rule)."""
         if self.sides is None:
             return 0
-        return int((self.sides < _min_side(resolution)).sum())
+        return int((self.sides < min_side(resolution)).sum())
 
     def resolution_problem(self, resolution: int) -> str | None:
         """A sentence when the data cannot give this resolution, else None."""
         if self.is_toy:
             return None
-        if self.native_resolution is not None and _min_side(resolution) > self.native_resolution:
+        if self.native_resolution is not None and min_side(resolution) > self.native_resolution:
             return (f"{self.title} images are {self.native_resolution} px, so {resolution} px would only blur "
                     f"them; choose at most {2 * self.native_resolution} px")
         small = self.too_small(resolution)
         if self.sides is not None and small == len(self.sides):
-            return (f"every image in {self.title} is smaller than {_min_side(resolution)} px, half of "
+            return (f"every image in {self.title} is smaller than {min_side(resolution)} px, half of "
                     f"{resolution} px; choose at most {2 * int(self.sides.max())} px")
         return None
 
@@ -79,7 +80,7 @@ class DataPreview:
         small = self.too_small(resolution)
         if self.sides is None or small == 0 or small == len(self.sides):
             return ""
-        return f"{small:,} of {len(self.sides):,} images are smaller than {_min_side(resolution)} px and will be skipped."
+        return f"{small:,} of {len(self.sides):,} images are smaller than {min_side(resolution)} px and will be skipped."
 
 
 def preview_data(cfg: DataConfig, progress: Progress | None = None, examples: int = 8) -> DataPreview:
@@ -111,12 +112,12 @@ def _preview_folder(cfg: DataConfig, progress: Progress | None, examples: int) -
 
 
 def _preview_torchvision(cfg: DataConfig, examples: int) -> DataPreview:
-    _, title, subfolder = _TORCHVISION[cfg.source]
+    _, title, subfolder = TORCHVISION[cfg.source]
     root = Path(cfg.root).expanduser().absolute()
     channels = native_channels(cfg.source)
     native = 140 if cfg.source == "celeba" else native_resolution(cfg.source)
     try:
-        dataset = _open_torchvision(cfg.source, root, download=False)
+        dataset = open_torchvision(cfg.source, root, download=False)
     except DatasetError:
         if not cfg.download:
             raise
@@ -129,7 +130,7 @@ def _preview_torchvision(cfg: DataConfig, examples: int) -> DataPreview:
         shown = [_example(p, channels, cfg.center_crop or CELEBA_CROP) for p in _spread(files, None, examples)]
         return DataPreview(cfg.source, title, len(files), (), channels, native, examples=[e for e in shown if e is not None],
                            note=f"{len(files):,} faces found in {folder}.")
-    images, labels, names = _torchvision_arrays(cfg.source, dataset)
+    images, labels, names = torchvision_arrays(cfg.source, dataset)
     first = [np.flatnonzero(labels.numpy() == k)[:examples] for k in range(len(names))]
     order = [int(ids[r]) for r in range(examples) for ids in first if r < len(ids)][:examples]  # class by class
     shown = [np.ascontiguousarray(images[i].numpy().transpose(1, 2, 0)) for i in order]
@@ -167,8 +168,8 @@ def _spread(files: list[Path], labels: list[int] | None, k: int) -> list[Path]:
 def _example(path: Path, channels: int, center_crop: int | None) -> np.ndarray | None:
     for side in (EXAMPLE_SIDE, 16):  # small images are shown at 16 px rather than not at all
         try:
-            image = _decode_image(path, channels, side, center_crop)
-        except _BadImage:
+            image = decode_image(path, channels, side, center_crop)
+        except BadImage:
             continue
         return np.ascontiguousarray(image.transpose(1, 2, 0))
     return None

@@ -20,10 +20,7 @@ from ganstudio.core.config import RunConfig
 from ganstudio.core.images import to_uint8
 from ganstudio.core.latent.directions import Directions
 from ganstudio.core.latent.sampling import is_style_based, lerp, slerp, z_for_seed
-from ganstudio.core.errors import GanStudioError
-
-LAYER_GROUPS = ("coarse", "middle", "fine")
-
+from ganstudio.core.errors import GanStudioError, user_message
 
 def layer_groups(num_ws: int) -> dict[str, tuple[int, int]]:
     """Style rows for the coarse / middle / fine presets of the StyleGAN paper: pose and shape, features,
@@ -123,9 +120,6 @@ class Renderer:
     def num_ws(self) -> int:
         return int(self.G.num_ws) if self.style_based else 0
 
-    def _labels(self, request: RenderRequest) -> torch.Tensor | None:
-        return self._class_tensor(request.class_index)
-
     def _class_tensor(self, index: int | None) -> torch.Tensor | None:
         m = self.config.model
         if not m.conditional:
@@ -155,7 +149,7 @@ class Renderer:
 
     def _styles(self, z: torch.Tensor, request: RenderRequest) -> torch.Tensor:
         """ws of a StyleGAN for z, interpolated (in w) towards the request's second class."""
-        ws = self.G.mapping(z, self._labels(request), truncation_psi=request.psi)
+        ws = self.G.mapping(z, self._class_tensor(request.class_index), truncation_psi=request.psi)
         blend = self._class_blend(request)
         if blend is not None:
             ws = lerp(ws, self.G.mapping(z, blend[0], truncation_psi=request.psi), blend[1])
@@ -163,7 +157,7 @@ class Renderer:
 
     def latent(self, request: RenderRequest) -> torch.Tensor:
         """The edited latent: z [1, z_dim], or ws [1, num_ws, w_dim] for a StyleGAN."""
-        self._labels(request), self._class_blend(request)  # a wrong class fails here, before any batch runs
+        self._class_tensor(request.class_index), self._class_blend(request)  # a wrong class fails before any batch
         z = self._z(request)
         if not self.style_based:
             return self._apply_edits(z, request.edits)
@@ -174,7 +168,7 @@ class Renderer:
         ws = self._apply_edits(ws, request.edits)
         if request.mix is not None and request.mix.rows:
             ws = ws.clone()
-            other = self._mix_source(request, self._labels(request))
+            other = self._mix_source(request, self._class_tensor(request.class_index))
             rows = list(request.mix.rows)
             if min(rows) < 0 or max(rows) >= self.num_ws:
                 raise GanStudioError(f"style rows must be in 0-{self.num_ws - 1}")
@@ -237,7 +231,7 @@ class Renderer:
     def _synthesize(self, requests: Sequence[RenderRequest], latents: list[torch.Tensor]) -> torch.Tensor:
         if self.style_based:
             return self.G.synthesis(torch.cat(latents), noise_mode=requests[0].noise_mode)
-        labels = [self._labels(r) for r in requests]
+        labels = [self._class_tensor(r.class_index) for r in requests]
         c = torch.cat(labels) if labels[0] is not None else None
         with self._embedding_blend([self._class_blend(r) for r in requests]):
             return self.G(torch.cat(latents), c)
@@ -262,14 +256,14 @@ class Renderer:
                         latents.append(self.latent(requests[i]))
                         good.append(i)
                     except (GanStudioError, RuntimeError, ValueError) as exc:
-                        results[i].error = _message(exc)
+                        results[i].error = user_message(exc, "Rendering")
                 if not good:
                     continue
                 try:
                     images = to_uint8(self._synthesize([requests[i] for i in good], latents))
                 except (GanStudioError, RuntimeError, ValueError) as exc:
                     for i in good:
-                        results[i].error = _message(exc)
+                        results[i].error = user_message(exc, "Rendering")
                     continue
                 for j, i in enumerate(good):
                     results[i].image = images[j]
@@ -283,12 +277,6 @@ class Renderer:
 def _towards_seed(request: RenderRequest) -> bool:
     return request.seed_b is not None and request.seed_t != 0.0 and (request.z is not None
                                                                      or request.seed_b != request.seed)
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, GanStudioError):
-        return str(exc)
-    return f"rendering failed: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
 
 
 class AsyncRenderer:

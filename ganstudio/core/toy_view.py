@@ -128,7 +128,7 @@ def live_noise(z_dim: int, n: int = LIVE_POINTS, seed: int = 0, device: torch.de
 def checkpoint_frame(path, n_fake: int = LIVE_POINTS, n_real: int = 1000) -> tuple[ToyFrame, np.ndarray]:
     """The picture of a saved toy run (its generator, not the moving average) and real points drawn as in the run."""
     from ganstudio.core.checkpoints import load_checkpoint, load_module_state
-    from ganstudio.core.data import toy_distribution
+    from ganstudio.core.data.toy import toy_distribution
     from ganstudio.core.losses import get_loss
     from ganstudio.core.models.registry import build_models
     from ganstudio.core.errors import CheckpointError

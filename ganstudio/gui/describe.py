@@ -82,7 +82,7 @@ def describe_config(cfg: RunConfig) -> str:
     parts = [arch_title(m.arch) + (" conditional" if m.conditional else ""),
              f"{LOSS_TITLES.get(cfg.loss.name, cfg.loss.name)} loss", data_title(cfg.data.source)]
     if not cfg.data.is_toy:
-        from ganstudio.core.data import native_resolution
+        from ganstudio.core.data.sources import native_resolution
 
         parts.append(f"{cfg.data.resolution or native_resolution(cfg.data.source)} px")
     parts.append(f"batch {t.batch_size}")

@@ -16,7 +16,6 @@ from ganstudio.core.config import DataConfig
 from ganstudio.core.data import (
     DatasetInfo,
     load_data,
-    mode_coverage,
     native_channels,
     native_resolution,
     scan_folder,
@@ -250,16 +249,6 @@ def test_toy_shapes_and_determinism(name, modes):
     assert not np.array_equal(toy.points, toy_distribution(name, 500, seed=4).points)
     assert (toy.modes is None) == (modes is None) and (modes is None or toy.modes.shape == (modes, 2))
     assert np.abs(toy.points).max() < 5.5
-
-
-@pytest.mark.parametrize("name", ["ring8", "grid25"])
-def test_mode_coverage_of_true_and_collapsed_samples(name):
-    toy = toy_distribution(name, 5000, seed=0)
-    covered, share = mode_coverage(toy.points, toy.modes, toy.mode_std)
-    assert covered == len(toy.modes) and share > 0.95
-    collapsed = toy.modes[2] + np.random.default_rng(0).normal(scale=toy.mode_std, size=(1000, 2))
-    assert mode_coverage(collapsed, toy.modes, toy.mode_std)[0] == 1
-    assert mode_coverage(np.full((4, 2), np.nan), toy.modes, toy.mode_std) == (0, 0.0)
 
 
 def test_toy_training_data():

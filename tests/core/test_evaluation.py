@@ -8,7 +8,7 @@ import torch
 
 from ganstudio.cli import main
 from ganstudio.core.config import RunConfig
-from ganstudio.core.data import DatasetInfo, TrainingData, load_data
+from ganstudio.core.data.sources import DatasetInfo, TrainingData, load_data
 from ganstudio.core.metrics import Evaluator, evaluate, extractors, get_extractor
 from ganstudio.core.metrics.extractors import INCEPTION_FILE, shipped_path
 from ganstudio.core.metrics.networks import load_network

@@ -126,7 +126,7 @@ def test_style_mixing_replaces_exactly_the_chosen_rows():
     assert rows == [1, 4] and torch.equal(mixed[0, [1, 4]], other[0, [1, 4]])
     from_w = r.latent(RenderRequest(seed=1, psi=0.7, mix=StyleMix((0,), w=tuple(other.flatten().tolist()))))
     assert torch.allclose(from_w[0, 0], other[0, 0]) and torch.equal(from_w[0, 1:], base[0, 1:])
-    assert r.render(RenderRequest(seed=1, mix=StyleMix((9,), seed=2))).error.startswith("style rows must be")
+    assert r.render(RenderRequest(seed=1, mix=StyleMix((9,), seed=2))).error.startswith("Style rows must be")
     d = compute_directions(G, cfg, "sefa", k=2)
     r.set_directions(d)
     edited_b = RenderRequest(seed=2, psi=0.7, edits=(LatentEdit(1, 3.0),))

@@ -1,9 +1,8 @@
 """A learning test that can fail: a short CPU run on the ring of 8 Gaussians must find most modes."""
-import numpy as np
 import torch
 
 from ganstudio.core.config import RunConfig
-from ganstudio.core.data import mode_coverage
+from ganstudio.core.metrics.modes import mode_coverage
 from ganstudio.core.training.loop import Trainer
 from ganstudio.presets import data_defaults, merge
 
@@ -33,7 +32,7 @@ def test_conditional_mnist_generator_uses_z_within_each_class(shared_data):
     """Regression: with a wide N(0, 1) class embedding the conditional DCGAN ignored z and drew one image per
     class (within-class pixel spread 0.05 against the data's 0.33 after 150 steps). With a one-hot class code
     the spread follows the data's."""
-    from ganstudio.core.data import load_data
+    from ganstudio.core.data.sources import load_data
     from ganstudio.presets import apply_preset
 
     cfg = (apply_preset(RunConfig(), "mnist-digits")

@@ -6,11 +6,13 @@ import pytest
 import scipy.linalg
 import torch
 
-from ganstudio.core.data import toy_distribution
+from ganstudio.core.data.toy import toy_distribution
 from ganstudio.core.metrics.fid import fid_from_features, frechet_distance, gaussian_stats
 from ganstudio.core.metrics.inception_score import inception_score
 from ganstudio.core.metrics.kid import kernel_inception_distance, polynomial_kernel, unbiased_mmd2
-from ganstudio.core.metrics.modes import CollapseWatch, class_coverage, class_histogram, histogram_kl, toy_modes
+from ganstudio.core.metrics.modes import (
+    CollapseWatch, class_coverage, class_histogram, histogram_kl, mode_coverage, toy_modes,
+)
 from ganstudio.core.metrics.prdc import density_coverage, knn_radii, precision_recall
 
 
@@ -129,6 +131,16 @@ def test_knn_radii_leave_the_point_itself_out():
     x = torch.tensor([[0.0], [1.0], [3.0], [6.0]])
     assert knn_radii(x, 1).tolist() == [1.0, 1.0, 2.0, 3.0]
     assert knn_radii(x, 2).tolist() == [3.0, 2.0, 3.0, 5.0]
+
+
+@pytest.mark.parametrize("name", ["ring8", "grid25"])
+def test_mode_coverage_of_true_and_collapsed_samples(name):
+    toy = toy_distribution(name, 5000, seed=0)
+    covered, share = mode_coverage(toy.points, toy.modes, toy.mode_std)
+    assert covered == len(toy.modes) and share > 0.95
+    collapsed = toy.modes[2] + np.random.default_rng(0).normal(scale=toy.mode_std, size=(1000, 2))
+    assert mode_coverage(collapsed, toy.modes, toy.mode_std)[0] == 1
+    assert mode_coverage(np.full((4, 2), np.nan), toy.modes, toy.mode_std) == (0, 0.0)
 
 
 def test_toy_mode_coverage_counts_modes_and_quality():

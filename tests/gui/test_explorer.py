@@ -314,7 +314,7 @@ def run_export(qtbot, dialog, kind, path, **options):
 
 
 def test_export_writes_png_grid_gif_and_mp4(dcgan, qtbot, tmp_path):
-    view, model = dcgan.view, dcgan.view.model
+    view = dcgan.view
     dialog = view.show_export()
     side = shown(dcgan).shape[0]  # 28: the DCGAN's MNIST size
     run_export(qtbot, dialog, "image", tmp_path / "one.png", scale=4)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganstudio.core.data import TrainingData
+from ganstudio.core.data.sources import TrainingData
 from ganstudio.core.metrics.extractors import FeatureExtractor, default_extractor, get_extractor
 from ganstudio.core.metrics.fid import frechet_distance, gaussian_stats
 from ganstudio.core.metrics.inception_score import inception_score

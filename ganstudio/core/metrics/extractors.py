@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganstudio.core.data import DatasetInfo
+from ganstudio.core.data.sources import DatasetInfo
 from ganstudio.core.errors import ConfigError
 
 INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"  # the name torchvision gives its ImageNet weights

@@ -5,10 +5,31 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ganstudio.core.data import mode_coverage
-
 COLLAPSE_SHARE = 0.8  # warn when coverage falls below this share of its best so far
 CLASS_PRESENT = 0.25  # a class is covered when it gets at least this share of its real frequency
+
+
+def mode_coverage(samples: np.ndarray, modes: np.ndarray, std: float, k: float = 3.0) -> tuple[int, float]:
+    """(modes covered, share of high-quality samples) as in Unrolled GAN / VEEGAN.
+
+    A sample is high quality when it lies within k*std of its nearest mode; a mode is covered when at least
+    one high-quality sample has it as nearest mode. Non-finite samples count as low quality.
+    """
+    samples = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
+    modes = np.asarray(modes, dtype=np.float64)
+    if len(samples) == 0:
+        return 0, 0.0
+    covered = np.zeros(len(modes), dtype=bool)
+    close_count = 0
+    for start in range(0, len(samples), 8192):
+        chunk = samples[start:start + 8192]
+        dist2 = ((chunk[:, None, :] - modes[None, :, :]) ** 2).sum(axis=-1)
+        dist2 = np.where(np.isfinite(dist2), dist2, np.inf)
+        nearest = dist2.argmin(axis=1)
+        close = dist2[np.arange(len(chunk)), nearest] <= (k * std) ** 2
+        covered[nearest[close]] = True
+        close_count += int(close.sum())
+    return int(covered.sum()), close_count / len(samples)
 
 
 def toy_modes(samples: np.ndarray, modes: np.ndarray, std: float) -> dict:

@@ -19,7 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ganstudio.core.data import TrainingData
+from ganstudio.core.data.sources import TrainingData
 from ganstudio.core.io import atomic_write
 from ganstudio.core.metrics.extractors import FeatureExtractor
 from ganstudio.core.metrics.fid import GaussianStats, gaussian_stats
