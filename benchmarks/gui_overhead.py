@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from ganstudio.core.config import RunConfig  # noqa: E402
-from ganstudio.presets import data_defaults, merge  # noqa: E402
+from ganstudio.core.defaults import RunChoices, run_config  # noqa: E402
 
 
 def make_image_folder(root: Path, n: int = 512, side: int = 28) -> Path:
@@ -52,8 +52,7 @@ def configs(work: Path, steps_images: int, steps_toy: int, data_root: str | None
               .with_updates("model", arch="dcgan", capacity=32)
               .with_updates("train", steps=steps_images, epochs=None, batch_size=64, sample_every=50,
                             checkpoint_every=0, device="cpu"))
-    toy = (RunConfig.from_dict(merge(RunConfig().to_dict(), data_defaults("toy:ring8")))
-           .with_updates("data", source="toy:ring8")
+    toy = (run_config(RunChoices(source="toy:ring8"))
            .with_updates("train", steps=steps_toy, epochs=None, sample_every=500, checkpoint_every=0,
                          device="cpu"))
     return {"images": images, "toy": toy}

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganstudio.core.config import LossConfig, ModelConfig, RunConfig  # noqa: E402
 from ganstudio.core.models.registry import build_models  # noqa: E402
-from ganstudio.presets import find_preset, merge  # noqa: E402
+from ganstudio.core.presets import find_preset, merge  # noqa: E402
 
 Render = Callable[[], torch.Tensor]
 

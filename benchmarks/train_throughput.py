@@ -18,7 +18,7 @@ from ganstudio.core.config import RunConfig
 from ganstudio.core.data.sources import load_data
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.training.loop import Trainer
-from ganstudio.presets import apply_preset
+from ganstudio.core.presets import apply_preset
 
 
 def mnist_config(root: str, batch: int, ema: bool, channels_last: bool) -> RunConfig:

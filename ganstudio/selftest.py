@@ -68,13 +68,12 @@ def _check_models() -> str:
 
 
 def _check_training() -> str:
-    from ganstudio.core.config import RunConfig
     from ganstudio.core.checkpoints import load_checkpoint
     from ganstudio.core.training.loop import Trainer
-    from ganstudio.presets import data_defaults, merge
+    from ganstudio.core.defaults import RunChoices, run_config
 
-    cfg = RunConfig.from_dict(merge(RunConfig().to_dict(), data_defaults("toy:ring8")))
-    cfg = cfg.with_updates("data", source="toy:ring8", toy_samples=2048).with_updates(
+    cfg = run_config(RunChoices(source="toy:ring8"))
+    cfg = cfg.with_updates("data", toy_samples=2048).with_updates(
         "train", steps=20, epochs=None, device="cpu", checkpoint_every=10)
     with tempfile.TemporaryDirectory(prefix="ganstudio-selftest-") as tmp:
         trainer = Trainer(cfg, Path(tmp) / "run")

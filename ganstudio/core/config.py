@@ -10,13 +10,11 @@ from typing import Any
 
 from ganstudio.core.errors import ConfigError
 
+# Architectures are named by core.models.registry and losses by core.losses: validate() asks them.
 DATA_SOURCES = ("mnist", "fashion-mnist", "cifar10", "celeba")
 TOY_NAMES = ("ring8", "grid25", "moons", "spiral")
-ARCHITECTURES = ("mlp", "dcgan", "stylegan")
 STYLEGAN_RESOLUTIONS = (32, 64, 128)
 MODULATIONS = ("demod", "adain")  # StyleGAN2 weight demodulation, or the first StyleGAN's AdaIN
-LOSSES = ("minimax", "bce", "wgan", "wgan-gp", "lsgan", "hinge")
-PROBABILITY_LOSSES = ("minimax", "bce")  # D's output is a probability, so 0.5 is equilibrium
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,7 @@ class DataConfig:
 class ModelConfig:
     """Which generator / discriminator pair, and the architectural switches of D."""
 
-    arch: str = "dcgan"  # one of ARCHITECTURES
+    arch: str = "dcgan"  # a name in core.models.registry.architectures()
     conditional: bool = False
     z_dim: int = 100
     capacity: int = 64  # base width: DCGAN feature maps (ngf = ndf), MLP scales 256-512-1024 by capacity/64
@@ -77,7 +75,7 @@ class ModelConfig:
 class LossConfig:
     """The adversarial loss and the stabilization tricks applied to it."""
 
-    name: str = "bce"  # one of LOSSES
+    name: str = "bce"  # a name in core.losses.LOSSES
     gp_weight: float = 10.0  # WGAN-GP gradient penalty
     r1_weight: float = 0.0  # R1 penalty on real data (0 = off); StyleGAN's gamma
     r1_interval: int = 1  # lazy R1 (StyleGAN2): apply it every N discriminator steps, scaled by N
@@ -202,6 +200,8 @@ def validate(cfg: RunConfig) -> None:
         _validate_stylegan(cfg)
     if d.channels not in (None, 1, 3):
         raise ConfigError(f"channels must be 1 (grayscale) or 3 (colour), not {d.channels}")
+    from ganstudio.core.losses import LOSSES
+
     if lo.name not in LOSSES:
         raise ConfigError(f"unknown loss {lo.name!r}; use one of {', '.join(LOSSES)}")
     if m.d_condition not in ("projection", "concat"):

@@ -57,6 +57,7 @@ class RenderRequest:
     edits: tuple[LatentEdit, ...] = ()
     mix: StyleMix | None = None
     noise_mode: str = "const"  # StyleGAN: deterministic renders for sliders
+    truncation_cutoff: int | None = None  # StyleGAN: truncate only the style rows below this one
     z: tuple[float, ...] | None = None  # an explicit latent instead of the seed's
     seed_b: int | None = None  # interpolate towards this seed by seed_t (slerp in z, lerp in w)
     seed_t: float = 0.0
@@ -92,7 +93,8 @@ class BatchResult:
 class Renderer:
     """Renders requests with one generator (the EMA weights of a checkpoint), on the CPU or a GPU."""
 
-    def __init__(self, G: nn.Module, config: RunConfig, directions: Directions | None = None):
+    def __init__(self, G: nn.Module, config: RunConfig, directions: Directions | None = None,
+                 points: bool = False):
         self.G = G.eval().requires_grad_(False)
         self.config = config
         self.device = next(G.parameters()).device
@@ -100,7 +102,7 @@ class Renderer:
         self.directions = directions
         self._dir_tensors = None
         self.lock = threading.RLock()  # one render (or direction computation) at a time on this generator
-        if config.model.toy:
+        if config.model.toy and not points:  # `points=True`: generate() gives a toy model's 2D points
             raise GanStudioError("a model trained on 2D toy data has no images to explore")
         if directions is not None:
             self.set_directions(directions)
@@ -149,10 +151,13 @@ class Renderer:
 
     def _styles(self, z: torch.Tensor, request: RenderRequest) -> torch.Tensor:
         """ws of a StyleGAN for z, interpolated (in w) towards the request's second class."""
-        ws = self.G.mapping(z, self._class_tensor(request.class_index), truncation_psi=request.psi)
+        cutoff = request.truncation_cutoff
+        ws = self.G.mapping(z, self._class_tensor(request.class_index), truncation_psi=request.psi,
+                            truncation_cutoff=cutoff)
         blend = self._class_blend(request)
         if blend is not None:
-            ws = lerp(ws, self.G.mapping(z, blend[0], truncation_psi=request.psi), blend[1])
+            ws = lerp(ws, self.G.mapping(z, blend[0], truncation_psi=request.psi, truncation_cutoff=cutoff),
+                      blend[1])
         return ws
 
     def latent(self, request: RenderRequest) -> torch.Tensor:
@@ -184,7 +189,7 @@ class Renderer:
             w = torch.tensor(mix.w, dtype=torch.float32, device=self.device).reshape(1, -1, self.G.mapping.w_dim)
             return w.expand(1, self.num_ws, -1) if w.shape[1] == 1 else w
         z = z_for_seed(mix.seed or 0, self.config.model.z_dim).to(self.device)
-        return self.G.mapping(z, c, truncation_psi=request.psi)
+        return self.G.mapping(z, c, truncation_psi=request.psi, truncation_cutoff=request.truncation_cutoff)
 
     def _apply_edits(self, latent: torch.Tensor, edits: tuple[LatentEdit, ...]) -> torch.Tensor:
         if not edits:
@@ -240,6 +245,17 @@ class Renderer:
     def render(self, request: RenderRequest, stamp: int = 0) -> RenderResult:
         """Pixels for a request; a problem is reported in the result, never raised."""
         return self.render_batch([request], stamp).results[0]
+
+    @torch.no_grad()
+    def generate(self, requests: Sequence[RenderRequest], chunk: int = 64) -> torch.Tensor:
+        """G's raw output for requests on the CPU (images [N, C, H, W] in [-1, 1], or [N, 2] points), in chunks;
+        a bad request raises GanStudioError (for the command line, which stops at the first problem)."""
+        parts = []
+        with self.lock:
+            for first in range(0, len(requests), chunk):
+                part = list(requests[first:first + chunk])
+                parts.append(self._synthesize(part, [self.latent(r) for r in part]).float().cpu())
+        return torch.cat(parts)
 
     @torch.no_grad()
     def render_batch(self, requests: Sequence[RenderRequest], stamp: int = 0, chunk: int = 16) -> BatchResult:

@@ -15,7 +15,7 @@ from ganstudio.core.latent.attributes import DEFAULT_ATTRIBUTES, check_direction
 from ganstudio.core.latent.directions import Directions
 from ganstudio.core.metrics.extractors import get_extractor
 from ganstudio.core.errors import GanStudioError
-from ganstudio.presets import find_preset
+from ganstudio.core.presets import find_preset
 
 
 def test_manifest_lists_faces_then_digits_with_cards_and_presets():

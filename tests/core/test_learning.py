@@ -4,12 +4,11 @@ import torch
 from ganstudio.core.config import RunConfig
 from ganstudio.core.metrics.modes import mode_coverage
 from ganstudio.core.training.loop import Trainer
-from ganstudio.presets import data_defaults, merge
+from ganstudio.core.defaults import RunChoices, run_config
 
 
 def test_ring_of_8_gaussians_is_covered():
-    base = RunConfig.from_dict(merge(RunConfig().to_dict(), data_defaults("toy:ring8")))
-    cfg = (base.with_updates("data", source="toy:ring8")
+    cfg = (run_config(RunChoices(source="toy:ring8"))
            .with_updates("train", steps=3000, epochs=None, seed=0, sample_every=0, device="cpu"))
     trainer = Trainer(cfg)
     for _ in trainer:
@@ -33,7 +32,7 @@ def test_conditional_mnist_generator_uses_z_within_each_class(shared_data):
     class (within-class pixel spread 0.05 against the data's 0.33 after 150 steps). With a one-hot class code
     the spread follows the data's."""
     from ganstudio.core.data.sources import load_data
-    from ganstudio.presets import apply_preset
+    from ganstudio.core.presets import apply_preset
 
     cfg = (apply_preset(RunConfig(), "mnist-digits")
            .with_updates("data", root=str(shared_data), download=False)

@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from ganstudio.core.config import LOSSES, ModelConfig, LossConfig
+from ganstudio.core.config import ModelConfig, LossConfig
+from ganstudio.core.losses import LOSSES
 from ganstudio.core import losses
 from ganstudio.core.models.layers import MinibatchDiscrimination, MinibatchStdDev
 from ganstudio.core.models.registry import build_models
@@ -14,7 +15,7 @@ from ganstudio.core.training.loop import Trainer
 from tests.conftest import tiny_config, tiny_images
 
 
-@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("loss", list(LOSSES))
 @pytest.mark.parametrize("arch,conditional,d_condition", [
     ("mlp", False, "projection"), ("mlp", True, "concat"), ("mlp", True, "projection"),
     ("dcgan", False, "projection"), ("dcgan", True, "concat"), ("dcgan", True, "projection"),

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from ganstudio.cli import build_parser, config_from_args, main
-from ganstudio.core.config import LOSSES, LossConfig, ModelConfig, RunConfig
+from ganstudio.core.config import LossConfig, ModelConfig, RunConfig
+from ganstudio.core.losses import LOSSES
 from ganstudio.core.checkpoints import load_generator
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.models.stylegan import (
@@ -212,7 +213,7 @@ def test_progressive_training_grows_and_samples_at_full_size():
 # -- training, losses, checkpoints ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("loss", list(LOSSES))
 def test_every_loss_trains_a_few_steps_without_nan(loss):
     conditional = loss in ("hinge", "wgan-gp")
     cfg = style_config(steps=3, loss=loss, conditional=conditional)
@@ -330,14 +331,22 @@ def test_sample_with_psi_mixing_and_noise_mode(tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
-def test_style_flags_on_another_model_are_refused(tmp_path, capsys):
+def test_style_flags_on_another_model_are_refused_but_psi_truncates_its_z(tmp_path, capsys):
     from tests.conftest import tiny_config
 
     list(Trainer(tiny_config(steps=1), tmp_path / "dcgan", data=tiny_images()))
-    assert main(["sample", "--checkpoint", str(tmp_path / "dcgan"), "--psi", "0.7",
-                 "--out", str(tmp_path / "x.png")]) == 1
+    run = str(tmp_path / "dcgan")
+
+    def sample(*flags):
+        assert main(["sample", "--checkpoint", run, "--n", "3", "--out", str(tmp_path / "x.npy"), *flags]) == 0
+        return np.load(tmp_path / "x.npy")
+
+    assert not np.allclose(sample("--psi", "0.3"), sample())  # the Renderer's truncated normal z
+    assert np.array_equal(sample("--psi", "1"), sample())
+    capsys.readouterr()
+    assert main(["sample", "--checkpoint", run, "--mix-seed", "3", "--out", str(tmp_path / "x.png")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["ganstudio sample: error: --psi needs a StyleGAN checkpoint; this one is a dcgan model"]
+    assert err == ["ganstudio sample: error: --mix-seed needs a StyleGAN checkpoint; this one is a dcgan model"]
 
 
 @pytest.mark.parametrize("conditional", [False, True])

@@ -14,8 +14,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from ganstudio.core.config import PROBABILITY_LOSSES, RunConfig
+from ganstudio.core.config import RunConfig
 from ganstudio.core.errors import GanStudioError, as_sentence
+from ganstudio.core.losses import get_loss
 from ganstudio.core.runs import RunFolder
 from ganstudio.gui.describe import describe_config, tricks_in_use
 from ganstudio.gui.history import MetricHistory
@@ -341,7 +342,7 @@ class TrainingView(QWidget):
         tricks = ", ".join(tricks_in_use(config)) or "no tricks"
         self.summary.setText(f"{describe_config(config)} · {tricks}")
         self.where.setText(str(self.run_dir) if self.run_dir else "")
-        self.plots.set_probability(config.loss.name in PROBABILITY_LOSSES)
+        self.plots.set_probability(get_loss(config.loss.name).probability)
         self.samples.setCurrentWidget(self.toy_tabs if config.data.is_toy else self.grid)
         self.grid.class_names = config.model.class_names
 

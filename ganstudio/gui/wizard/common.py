@@ -47,6 +47,13 @@ class WizardPage(QWizardPage):
         self.wizard().config = self.config.with_updates(section, **changes)
         self.refresh()
 
+    def choose(self, **changes) -> None:
+        """Change a choice the run's defaults depend on (see NewRunWizard.choose) and show the new values."""
+        if self._loading:
+            return
+        self.wizard().choose(**changes)
+        self.initializePage()
+
     # validation --------------------------------------------------------------------------------------
 
     def problems(self) -> list[str]:

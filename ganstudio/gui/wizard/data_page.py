@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from ganstudio.core.config import DATA_SOURCES, RunConfig, TOY_NAMES
+from ganstudio.core.config import DATA_SOURCES, TOY_NAMES
 from ganstudio.core.data_preview import DataPreview, preview_data
 from ganstudio.gui.describe import DATA_BLURBS, DATA_TITLES, TOY_NAMES as TOY_TITLES
 from ganstudio.gui.images import to_pixmap
@@ -342,19 +342,3 @@ class DataPage(WizardPage):
             return [f"{len(self.preview.skipped):,} files will be skipped (listed above); the others are used"]
         return []
 
-
-def family_defaults(source: str) -> dict:
-    """The model and schedule a data family starts from: toy points or images."""
-    if source.startswith("toy:"):
-        return {"model": {"arch": "mlp", "z_dim": 2, "capacity": 64, "conditional": False},
-                "train": {"batch_size": 256, "lr_g": 5e-4, "lr_d": 5e-4, "ema_decay": 0.99, "steps": 3000,
-                          "epochs": None, "sample_every": 250, "checkpoint_every": 1000}}
-    defaults = RunConfig()
-    return {"model": {"arch": "dcgan", "z_dim": defaults.model.z_dim, "capacity": defaults.model.capacity},
-            "train": {"batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4, "ema_decay": 0.999, "steps": None,
-                      "epochs": 5.0, "sample_every": 500, "checkpoint_every": 1000}}
-
-
-def kind_changed(old: str, new: str) -> bool:
-    """Whether a change of source crosses between toy points and images."""
-    return old.startswith("toy:") != new.startswith("toy:")

@@ -6,10 +6,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganstudio.core.config import LOSSES
+from ganstudio.core.losses import LOSSES
+from ganstudio.core.presets import presets
 from ganstudio.gui.describe import LOSS_BLURBS, LOSS_TITLES, TRICK_BLURBS, arch_title
 from ganstudio.gui.wizard.common import WizardPage, hint
-from ganstudio.presets import apply_preset, presets
 
 
 def _spin(maximum: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
@@ -50,7 +50,7 @@ class LossPage(WizardPage):
         self.feature_matching = QCheckBox("Feature matching for G")
         self.minibatch_discrimination = QCheckBox("Minibatch discrimination")
         self.minibatch_std = QCheckBox("Minibatch standard deviation")
-        self.r1 = _spin(100.0, 1.0, 1)
+        self.r1 = _spin(100.0, 1.0, 4)  # StyleGAN's gamma is 0.0625 at 32 px
         self.d_dropout = _spin(0.9, 0.1)
         self.ema = QCheckBox("Sample from an average of G (EMA)")
         tricks = QGridLayout()
@@ -137,11 +137,10 @@ class LossPage(WizardPage):
     def _on_preset(self) -> None:
         key = self.preset.currentData()
         if key is None:
-            self.update_config(preset=None)
+            self.wizard().drop_preset()
+            self.refresh()
             return
-        arch = self.config.model.arch
-        self.wizard().config = apply_preset(self.config, key).with_updates("model", arch=arch)
-        self.initializePage()
+        self.choose(preset=key)  # the architecture stays the one chosen on the previous page
 
     def problems(self) -> list[str]:
         return self.with_config_check([])

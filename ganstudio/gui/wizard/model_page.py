@@ -68,12 +68,12 @@ class ModelPage(WizardPage):
         arch_layout.addStretch(1)
 
         self.arch_buttons.idToggled.connect(
-            lambda i, on: on and self.update_config("model", arch=self.archs[i]))
-        self.conditional.toggled.connect(lambda on: self.update_config("model", conditional=on))
+            lambda i, on: on and self.choose(arch=self.archs[i]))
+        self.conditional.toggled.connect(lambda on: self.choose(conditional=on))
         self.d_condition.currentIndexChanged.connect(
             lambda: self.update_config("model", d_condition=self.d_condition.currentData()))
         self.resolution.currentIndexChanged.connect(
-            lambda: self.update_config("data", resolution=self.resolution.currentData()))
+            lambda: self.choose(resolution=self.resolution.currentData()))
         self.capacity.valueChanged.connect(lambda v: self.update_config("model", capacity=v))
         self.z_dim.valueChanged.connect(lambda v: self.update_config("model", z_dim=v))
 

@@ -1,24 +1,26 @@
 """The new-run wizard: data, model, loss and tricks, schedule, review. Its result is a RunConfig and a folder."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import QWidget, QWizard
 
 from ganstudio.core.config import RunConfig
+from ganstudio.core.defaults import DEFAULT_SOURCE, RunChoices, choices_of, config_edits, data_family, run_config
 from ganstudio.core.errors import GanStudioError
+from ganstudio.core.presets import merge
 from ganstudio.gui.settings import Settings, default_data_root, default_runs_folder
-from ganstudio.gui.wizard.data_page import DataPage, family_defaults, kind_changed
+from ganstudio.gui.wizard.data_page import DataPage
 from ganstudio.gui.wizard.loss_page import LossPage
 from ganstudio.gui.wizard.model_page import ModelPage
 from ganstudio.gui.wizard.review_page import ReviewPage
 from ganstudio.gui.wizard.schedule_page import SchedulePage
-from ganstudio.presets import merge
 
 
 def initial_config(settings: Settings) -> RunConfig:
-    """The wizard's starting point: the last run it made, or MNIST with a DCGAN."""
-    base = RunConfig.from_dict(merge(RunConfig().to_dict(), family_defaults("mnist")))
+    """The wizard's starting point: the last run it made, or the defaults for MNIST (a DCGAN)."""
+    base = run_config(RunChoices(source=DEFAULT_SOURCE))
     try:
         config = RunConfig.from_dict(merge(base.to_dict(), settings.wizard)) if settings.wizard else base
     except GanStudioError:
@@ -35,6 +37,7 @@ class NewRunWizard(QWizard):
         super().__init__(parent)
         self.settings = settings
         self.config = initial_config(settings)
+        self.choices = replace(choices_of(self.config), arch=self.config.model.arch)
         self.preview = None  # the DataPreview of the chosen data, once the data page has it
         self.setWindowTitle("New training run")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
@@ -49,14 +52,26 @@ class NewRunWizard(QWizard):
         self.resize(940, 700)
 
     def set_source(self, source: str) -> None:
-        """Choose a data source; moving between toy points and images resets the model and schedule."""
-        old = self.config.data.source
-        config = self.config.with_updates("data", source=source)
-        if kind_changed(old, source):
-            family = family_defaults(source)
-            config = config.with_updates("model", **family["model"]).with_updates("train", **family["train"])
-            config = config.with_updates("data", resolution=None).with_updates(preset=None)
-        self.config = config
+        """Choose a data source; moving between toy points and images starts the model and schedule afresh."""
+        self.choose(source=source)
+
+    def choose(self, **changes) -> None:
+        """Change a choice the run's defaults depend on (source, arch, conditional, resolution, preset) and rebuild
+        the configuration from core.defaults, as `ganstudio train` does, keeping the user's own edits. Moving
+        between toy points and images keeps only the data settings and the device."""
+        edits = config_edits(self.config, run_config(self.choices))
+        choices = replace(self.choices, **changes)
+        if data_family(choices.source) != data_family(self.choices.source):
+            choices = replace(choices, arch=None, conditional=None, resolution=None, preset=None)
+            device = edits.get("train", {}).get("device")
+            edits = {"data": edits.get("data", {}), "train": {"device": device} if device else {}}
+        self.config = run_config(choices, edits)
+        self.choices = replace(choices, arch=self.config.model.arch)  # the wizard always shows an architecture
+
+    def drop_preset(self) -> None:
+        """Forget the preset's name but keep its values, to edit by hand."""
+        self.choices = replace(self.choices, preset=None)
+        self.config = self.config.with_updates(preset=None)
 
     def runs_folder(self) -> str:
         return self.settings.runs_folder or default_runs_folder()
