@@ -285,20 +285,13 @@ class TrainingWorker(QObject):
         return self.trainer
 
     def _train(self, trainer) -> RunEnded:
-        from ganstudio.core.device import device_name
-
         real = None
         if trainer.config.model.toy:
-            import torch
-
-            from ganstudio.core.toy_view import live_noise
-
-            real = trainer.data.get(torch.arange(min(len(trainer.data), 1000)))[0].float().cpu().numpy()
-            self._toy_z = live_noise(trainer.config.model.z_dim, seed=trainer.config.train.seed, device=trainer.device)
+            real = trainer.real_sample(1000)
             self._real = real
         start = trainer.step
         self.started.emit(RunStarted(str(trainer.run.path), trainer.config, trainer.step, trainer.total_steps,
-                                     device_name(trainer.device), len(trainer.data), trainer.data.info.skipped_report,
+                                     trainer.device_name, trainer.data_size, trainer.dataset_info.skipped_report,
                                      real, isinstance(self.job, ResumeRun)))
         self._next_flush = 0.0
         self._next_toy = 0.0
@@ -359,9 +352,9 @@ class TrainingWorker(QObject):
             (t0, s0), (t1, s1) = self._rate[0], self._rate[-1]
             rate = (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else None
         batch = ProgressBatch(rows, trainer.step, trainer.total_steps, last.epoch if last else 0.0,
-                              trainer.opt_G.param_groups[0]["lr"], trainer.opt_D.param_groups[0]["lr"], rate,
+                              *trainer.learning_rates, rate,
                               self._grids, checkpoint=self._checkpoint,
-                              skipped_since_start=len(trainer.data.stream_skipped),
+                              skipped_since_start=len(trainer.skipped_files),
                               evaluations=self._evaluations)
         self._grids = []
         self._evaluations = []
@@ -373,12 +366,8 @@ class TrainingWorker(QObject):
         self.progress.emit(batch)
 
     def _toy_frame(self, trainer):
-        from ganstudio.core.toy_view import toy_frame
-
-        loss = trainer.loss
         try:
-            return toy_frame(trainer.G, trainer.D, self._toy_z, loss.g_loss, loss.d_output, self._real,
-                             trainer.step, loss.probability)
+            return trainer.toy_frame(self._real)
         except Exception:  # the live picture is a view: it must never stop the run
             traceback.print_exc()
             self.toy_interval = None
