@@ -27,6 +27,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from ganstudio.core.config import RunConfig
+from ganstudio.core.runs import GridEntry
 from ganstudio.core.training.control import LiveSettings, TrainingControl
 from ganstudio.core.errors import GanStudioError
 
@@ -125,18 +126,6 @@ class RunStarted:
 
 
 @dataclass
-class GridSnapshot:
-    """A fixed-noise sample grid made at one step."""
-
-    step: int
-    epoch: float
-    path: str | None  # the PNG in the run folder
-    image: np.ndarray | None  # uint8 [H, W] or [H, W, 3]; None for toy data (the scatter is in path)
-    count: int  # samples in the grid
-    side: int  # pixels per sample (0 for toy data)
-
-
-@dataclass
 class ProgressBatch:
     """The steps since the last update, as one array, and the state after the last of them."""
 
@@ -147,7 +136,7 @@ class ProgressBatch:
     lr_g: float
     lr_d: float
     steps_per_sec: float | None  # over the last few seconds; None right after a pause
-    grids: list[GridSnapshot] = field(default_factory=list)
+    grids: list[GridEntry] = field(default_factory=list)
     toy: Any = None  # a core.toy_view.ToyFrame
     checkpoint: str | None = None
     skipped_since_start: int = 0  # streamed files that went bad during training
@@ -205,7 +194,7 @@ class TrainingWorker(QObject):
         self._handled = threading.Event()  # the GUI handled the last batch
         self._handled.set()
         self._rows: list[tuple] = []
-        self._grids: list[GridSnapshot] = []
+        self._grids: list[GridEntry] = []
         self._evaluations: list[dict] = []
         self._checkpoint: str | None = None
         self._rate = deque(maxlen=100)  # (time, step) at recent updates
@@ -320,14 +309,14 @@ class TrainingWorker(QObject):
         if report.evaluation is not None:
             self._evaluations.append(report.evaluation)
 
-    def _snapshot(self, report) -> GridSnapshot:
+    def _snapshot(self, report) -> GridEntry:
         samples = report.samples
         if samples.ndim != 4:  # toy points: the scatter is drawn live, the PNG keeps the history
-            return GridSnapshot(report.step, report.epoch, report.grid_path, None, len(samples), 0)
+            return GridEntry(report.step, report.epoch, report.grid_path, None, len(samples), 0)
         from ganstudio.core.images import image_grid
 
         image = np.asarray(image_grid(samples))
-        return GridSnapshot(report.step, report.epoch, report.grid_path, image, len(samples), samples.shape[-1])
+        return GridEntry(report.step, report.epoch, report.grid_path, image, len(samples), samples.shape[-1])
 
     def _flush(self, trainer, force: bool = False) -> None:
         """Send what was collected, unless the GUI is still busy with the last batch (then keep collecting)."""

@@ -501,8 +501,7 @@ class Trainer:
         if grid_step and self.dist.is_main:
             report.samples = self.sample_fixed()
             if self.run is not None:
-                tag = f"epoch-{self.epoch:04d}" if report.epoch_end else f"step-{self.step:07d}"
-                path = self.run.samples_dir / f"{tag}.png"
+                path = self.run.grid_path(self.step, self.epoch if report.epoch_end else None)
                 save_image(self.render_samples(report.samples), path)
                 report.grid_path = str(path)
         if self.evaluator is not None and (last or self.step % t.eval_every == 0):
