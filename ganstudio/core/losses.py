@@ -19,9 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, autograd
 
-from ganstudio.core.config import LossConfig
-
 if TYPE_CHECKING:
+    from ganstudio.core.config import LossConfig
     from ganstudio.core.training.discriminator_view import DiscriminatorView, Sight
 
 
@@ -173,7 +172,7 @@ class GTerms:
 class Objective:
     """A run's loss and tricks: everything loss-specific in the D and G steps, so the loop needs no branch."""
 
-    def __init__(self, adversarial: AdversarialLoss, config: LossConfig):
+    def __init__(self, adversarial: AdversarialLoss, config: "LossConfig"):
         self.adversarial = adversarial
         self.real_target = 1.0 - config.label_smoothing  # one-sided label smoothing
         self.feature_matching = config.feature_matching
@@ -235,6 +234,6 @@ class Objective:
         return GTerms(loss, seen.outputs)
 
 
-def build_objective(config: LossConfig) -> Objective:
+def build_objective(config: "LossConfig") -> Objective:
     """The objective of a run's loss configuration."""
     return Objective(get_loss(config.name), config)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, ContextManager, Protocol, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from ganstudio.core.config import LossConfig
+if TYPE_CHECKING:
+    from ganstudio.core.config import LossConfig
 
 
 class Augment(Protocol):
@@ -42,7 +43,7 @@ class InstanceNoise:
         return [x + self.current * torch.randn_like(x) for x in batches]
 
 
-def augmentation(config: LossConfig) -> Augment | None:
+def augmentation(config: "LossConfig") -> Augment | None:
     """The augmentation a run's D sees its images through, or None (the place DiffAugment/ADA will be chosen)."""
     return InstanceNoise(config.instance_noise) if config.instance_noise else None
 
