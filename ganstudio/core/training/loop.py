@@ -12,15 +12,16 @@ One step is `d_steps` D updates then one G update, and it has no branch on a los
   (core.training.discriminator_view), which augments the batches and returns one output per discriminator.
 
 Extension points, so that later features need no new branch here:
-- augmentation of every image D sees (DiffAugment, ADA): an `Augment` chosen by `augmentation(config)`; it gets
-  the run's progress through `set_training_progress`, as instance noise does (ADA's p adapts from D's outputs on
-  reals, which `DTerms.real_outputs` holds);
-- several discriminators (GMAN): more modules in the view; the objective averages its terms over the list
-  (`losses.average`, the place for GMAN's soft-max combination);
-- an unrolled D: `_g_step` asks `self._g_view` for the discriminator G is trained against; an unrolled view
-  would hold a copy of D advanced K steps;
-- CycleGAN's two G/D pairs: `_d_step` and `_g_step` take everything from the generator and view they are given,
-  so a pair-aware step can call them once per direction and add its cycle terms to the objective.
+- augmentation of every image D sees, real and fake, in D and G steps (DiffAugment, ADA): an `Augment` chosen by
+  `discriminator_view.augmentation(config)`; it gets the run's progress through `set_training_progress`, as
+  instance noise does; ADA's overfitting heuristic reads D's outputs on reals from `DTerms.real_outputs`;
+- several discriminators (GMAN): more modules in the view; the objective averages every term over the list of
+  outputs (`losses.average`, the place for GMAN's soft-max combination);
+- an unrolled D: the G step sees D through `self._g_view` (today the same view); an unrolled view would hold a
+  copy of D advanced K steps;
+- CycleGAN's two G/D pairs: a step touches a direction only through its generator (`_G_train`), view,
+  objective and optimizers, so a pair-aware trainer runs `_d_step`/`_g_step` once per direction with those as
+  arguments, its cycle and identity terms added by its objective's `g_terms`.
 """
 from __future__ import annotations
 
