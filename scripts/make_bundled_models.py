@@ -63,7 +63,7 @@ def choose_conditions(G, cfg, samples, fitted) -> tuple[dict[str, tuple[str, ...
 
 def training_summary(run: Path) -> dict:
     """Steps, images seen and the training time summed from the run's log."""
-    config = json.loads((run / "config.json").read_text())
+    config = json.loads(RunFolder(run).config_path.read_text())
     batch = config["train"]["batch_size"]
     rows = [r for r in RunFolder.open(run).read_metrics() if "step" in r and r.get("images_per_sec")]
     seconds = sum(batch / r["images_per_sec"] for r in rows)

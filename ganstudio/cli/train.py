@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     _stop_on_interrupt(control)
     main_rank = trainer.dist.is_main
     say = (lambda text: print(text, file=sys.stderr)) if main_rank else (lambda text: None)
-    info = trainer.data.info
+    info = trainer.dataset_info
     cfg = trainer.config
     say(f"Training {cfg.model.arch}{' (conditional)' if cfg.model.conditional else ''} with {cfg.loss.name} "
         f"loss on {cfg.data.source} ({info.size:,} {'points' if info.is_toy else 'images'}) on "
@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _batch_text(trainer) -> str:
     t, world = trainer.config.train, trainer.dist.world_size
-    lr = f"lr G {trainer.opt_G.param_groups[0]['lr']:g} / D {trainer.opt_D.param_groups[0]['lr']:g}"
+    lr = "lr G {:g} / D {:g}".format(*trainer.learning_rates)
     precision = f", {t.precision}" if t.precision != "fp32" else ""
     if world == 1:
         return f"batch {t.batch_size}, {lr}{precision}"
@@ -180,9 +180,7 @@ def _batch_text(trainer) -> str:
 
 
 def _device_text(trainer) -> str:
-    from ganstudio.core.device import device_name
-
-    return device_name(trainer.device)
+    return trainer.device_name
 
 
 def _stop_on_interrupt(control) -> None:

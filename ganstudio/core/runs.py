@@ -1,15 +1,70 @@
-"""A run is a folder: config.json, metrics.jsonl, samples/*.png and checkpoints/*.safetensors."""
+"""A run is a folder: config.json, metrics.jsonl, evals.jsonl, samples/*.png and checkpoints/*.safetensors.
+
+This module owns every name in a run folder: it writes them and parses them back; nothing else spells them.
+"""
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ganstudio.core.config import RunConfig
 from ganstudio.core.io import atomic_write_text
 from ganstudio.core.errors import ConfigError, GanStudioError
 
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+EVALS_FILE = "evals.jsonl"  # one record per evaluation (FID, modes ...)
+SAMPLES_DIR = "samples"
+CHECKPOINTS_DIR = "checkpoints"
 CHECKPOINT_RE = re.compile(r"^step-(\d+)\.safetensors$")
+GRID_RE = re.compile(r"^(step|epoch)-(\d+)\.png$")
+
+
+def checkpoint_name(step: int) -> str:
+    """The file name of the checkpoint saved after `step` steps."""
+    return f"step-{step:07d}.safetensors"
+
+
+def checkpoint_step(path: str | Path) -> int | None:
+    """The step a checkpoint file was saved at, from its name; None for another file."""
+    match = CHECKPOINT_RE.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def grid_name(step: int, epoch: int | None = None) -> str:
+    """The file name of a sample grid: by the epoch it ended, or else by its step."""
+    return f"epoch-{epoch:04d}.png" if epoch is not None else f"step-{step:07d}.png"
+
+
+def parse_grid_name(name: str) -> tuple[str, int] | None:
+    """("step", n) or ("epoch", n) from a grid's file name; None for another file."""
+    match = GRID_RE.match(name)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+@dataclass
+class GridEntry:
+    """One fixed-noise sample grid: made at a step, stored as a PNG and/or held in memory."""
+
+    step: int | None
+    epoch: float | None
+    path: str | None  # the PNG in the run folder
+    image: np.ndarray | None = None  # uint8 [H, W] or [H, W, 3]; None for toy data (the scatter is in path)
+    count: int = 0  # samples in the grid (0 when unknown: clicks do nothing)
+    side: int = 0  # pixels per sample (0 for toy data)
+
+    def label(self) -> str:
+        """The grid in words: "step 1,200, epoch 2", or what is known of it."""
+        parts = []
+        if self.step is not None:
+            parts.append(f"step {self.step:,}")
+        if self.epoch is not None:
+            parts.append(f"epoch {self.epoch:.2f}".rstrip("0").rstrip("."))
+        return ", ".join(parts) or (self.path or "")
 
 
 class RunFolder:
@@ -18,11 +73,16 @@ class RunFolder:
     def __init__(self, path: str | Path):
         self.path = Path(path).expanduser()
 
-    config_path = property(lambda self: self.path / "config.json")
-    metrics_path = property(lambda self: self.path / "metrics.jsonl")
-    evals_path = property(lambda self: self.path / "evals.jsonl")  # one record per evaluation (FID, modes ...)
-    samples_dir = property(lambda self: self.path / "samples")
-    checkpoints_dir = property(lambda self: self.path / "checkpoints")
+    config_path = property(lambda self: self.path / CONFIG_FILE)
+    metrics_path = property(lambda self: self.path / METRICS_FILE)
+    evals_path = property(lambda self: self.path / EVALS_FILE)
+    samples_dir = property(lambda self: self.path / SAMPLES_DIR)
+    checkpoints_dir = property(lambda self: self.path / CHECKPOINTS_DIR)
+
+    @staticmethod
+    def is_run(path: str | Path) -> bool:
+        """Whether a folder holds a run (its config.json)."""
+        return (Path(path).expanduser() / CONFIG_FILE).is_file()
 
     @classmethod
     def create(cls, path: str | Path, config: RunConfig) -> "RunFolder":
@@ -40,29 +100,34 @@ class RunFolder:
 
     @classmethod
     def open(cls, path: str | Path) -> "RunFolder":
+        """An existing run folder; ConfigError when it is not one."""
         run = cls(path)
         if not run.config_path.is_file():
             raise ConfigError(f"{run.path} is not a GAN Studio run (it has no config.json)")
         return run
 
     def config(self) -> RunConfig:
+        """The run's configuration (config.json)."""
         return RunConfig.load(self.config_path)
 
     def checkpoints(self) -> list[Path]:
         """Checkpoint files, oldest first."""
         if not self.checkpoints_dir.is_dir():
             return []
-        found = [(int(m.group(1)), p) for p in self.checkpoints_dir.iterdir() if (m := CHECKPOINT_RE.match(p.name))]
+        found = [(step, p) for p in self.checkpoints_dir.iterdir() if (step := checkpoint_step(p)) is not None]
         return [p for _, p in sorted(found)]
 
     def latest_checkpoint(self) -> Path | None:
+        """The newest checkpoint file, or None."""
         cps = self.checkpoints()
         return cps[-1] if cps else None
 
     def checkpoint_path(self, step: int) -> Path:
-        return self.checkpoints_dir / f"step-{step:07d}.safetensors"
+        """Where the checkpoint of `step` goes."""
+        return self.checkpoints_dir / checkpoint_name(step)
 
     def prune_checkpoints(self, keep: int) -> None:
+        """Delete all but the newest `keep` checkpoints."""
         for old in self.checkpoints()[:-keep]:
             old.unlink(missing_ok=True)
 
@@ -84,7 +149,33 @@ class RunFolder:
             _truncate_jsonl(self.evals_path, step)
 
     def sample_grids(self) -> list[Path]:
+        """The PNG files in samples/, by name."""
         return sorted(self.samples_dir.glob("*.png")) if self.samples_dir.is_dir() else []
+
+    def grid_path(self, step: int, epoch: int | None = None) -> Path:
+        """Where the grid made at `step` goes (named by `epoch` when it ended one)."""
+        return self.samples_dir / grid_name(step, epoch)
+
+    def grid_entries(self, config: RunConfig, records: list[dict]) -> list[GridEntry]:
+        """The run's saved grids in the order they were made, labelled with their step (an epoch grid's step
+        comes from the epoch ends in `records`, the metrics log)."""
+        epoch_steps = [int(r["step"]) for r in records if r.get("epoch_end")]
+        count = 0 if config.model.toy else config.train.grid_size
+        side = 0 if config.model.toy else config.model.resolution
+        entries = []
+        for path in self.sample_grids():
+            parsed = parse_grid_name(path.name)
+            if parsed is None:
+                continue
+            kind, number = parsed
+            if kind == "step":
+                step, epoch = number, None
+            else:
+                step = epoch_steps[number - 1] if number <= len(epoch_steps) else None
+                epoch = float(number)
+            entries.append(GridEntry(step, epoch, str(path), None, count, side))
+        entries.sort(key=lambda e: (e.step if e.step is not None else float("inf"), e.path))
+        return entries
 
 
 def _read_jsonl(path: Path) -> list[dict]:

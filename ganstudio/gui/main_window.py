@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 )
 
 from ganstudio.core.config import RunConfig
+from ganstudio.core.runs import RunFolder
 from ganstudio.core.bundled import DEFAULT_MODEL
 from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.settings import Settings, load_settings, save_settings
@@ -97,7 +98,7 @@ class MainWindow(QMainWindow):
             return
         for path in self.settings.recent_runs:
             action = self.recent_menu.addAction(f"{Path(path).name}  ({path})")
-            action.setEnabled((Path(path) / "config.json").is_file())
+            action.setEnabled(RunFolder.is_run(path))
             action.triggered.connect(lambda checked=False, p=path: self.open_run(p))
         self.recent_menu.addSeparator()
         self.recent_menu.addAction("Clear the list").triggered.connect(self._clear_recent)

@@ -27,6 +27,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from ganstudio.core.config import RunConfig
+from ganstudio.core.runs import GridEntry
 from ganstudio.core.training.control import LiveSettings, TrainingControl
 from ganstudio.core.errors import GanStudioError, user_message
 from ganstudio.gui import threads
@@ -105,18 +106,6 @@ class RunStarted:
 
 
 @dataclass
-class GridSnapshot:
-    """A fixed-noise sample grid made at one step."""
-
-    step: int
-    epoch: float
-    path: str | None  # the PNG in the run folder
-    image: np.ndarray | None  # uint8 [H, W] or [H, W, 3]; None for toy data (the scatter is in path)
-    count: int  # samples in the grid
-    side: int  # pixels per sample (0 for toy data)
-
-
-@dataclass
 class ProgressBatch:
     """The steps since the last update, as one array, and the state after the last of them."""
 
@@ -127,7 +116,7 @@ class ProgressBatch:
     lr_g: float
     lr_d: float
     steps_per_sec: float | None  # over the last few seconds; None right after a pause
-    grids: list[GridSnapshot] = field(default_factory=list)
+    grids: list[GridEntry] = field(default_factory=list)
     toy: Any = None  # a core.toy_view.ToyFrame
     checkpoint: str | None = None
     skipped_since_start: int = 0  # streamed files that went bad during training
@@ -170,7 +159,7 @@ class TrainingWorker(QObject):
         self._handled = threading.Event()  # the GUI handled the last batch
         self._handled.set()
         self._rows: list[tuple] = []
-        self._grids: list[GridSnapshot] = []
+        self._grids: list[GridEntry] = []
         self._evaluations: list[dict] = []
         self._checkpoint: str | None = None
         self._rate = deque(maxlen=100)  # (time, step) at recent updates
@@ -250,20 +239,13 @@ class TrainingWorker(QObject):
         return self.trainer
 
     def _train(self, trainer) -> RunEnded:
-        from ganstudio.core.device import device_name
-
         real = None
         if trainer.config.model.toy:
-            import torch
-
-            from ganstudio.core.toy_view import live_noise
-
-            real = trainer.data.get(torch.arange(min(len(trainer.data), 1000)))[0].float().cpu().numpy()
-            self._toy_z = live_noise(trainer.config.model.z_dim, seed=trainer.config.train.seed, device=trainer.device)
+            real = trainer.real_sample(1000)
             self._real = real
         start = trainer.step
         self.started.emit(RunStarted(str(trainer.run.path), trainer.config, trainer.step, trainer.total_steps,
-                                     device_name(trainer.device), len(trainer.data), trainer.data.info.skipped_report,
+                                     trainer.device_name, trainer.data_size, trainer.dataset_info.skipped_report,
                                      real, isinstance(self.job, ResumeRun)))
         self._next_flush = 0.0
         self._next_toy = 0.0
@@ -292,14 +274,14 @@ class TrainingWorker(QObject):
         if report.evaluation is not None:
             self._evaluations.append(report.evaluation)
 
-    def _snapshot(self, report) -> GridSnapshot:
+    def _snapshot(self, report) -> GridEntry:
         samples = report.samples
         if samples.ndim != 4:  # toy points: the scatter is drawn live, the PNG keeps the history
-            return GridSnapshot(report.step, report.epoch, report.grid_path, None, len(samples), 0)
+            return GridEntry(report.step, report.epoch, report.grid_path, None, len(samples), 0)
         from ganstudio.core.images import image_grid
 
         image = np.asarray(image_grid(samples))
-        return GridSnapshot(report.step, report.epoch, report.grid_path, image, len(samples), samples.shape[-1])
+        return GridEntry(report.step, report.epoch, report.grid_path, image, len(samples), samples.shape[-1])
 
     def _flush(self, trainer, force: bool = False) -> None:
         """Send what was collected, unless the GUI is still busy with the last batch (then keep collecting)."""
@@ -324,9 +306,9 @@ class TrainingWorker(QObject):
             (t0, s0), (t1, s1) = self._rate[0], self._rate[-1]
             rate = (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else None
         batch = ProgressBatch(rows, trainer.step, trainer.total_steps, last.epoch if last else 0.0,
-                              trainer.opt_G.param_groups[0]["lr"], trainer.opt_D.param_groups[0]["lr"], rate,
+                              *trainer.learning_rates, rate,
                               self._grids, checkpoint=self._checkpoint,
-                              skipped_since_start=len(trainer.data.stream_skipped),
+                              skipped_since_start=len(trainer.skipped_files),
                               evaluations=self._evaluations)
         self._grids = []
         self._evaluations = []
@@ -338,12 +320,8 @@ class TrainingWorker(QObject):
         self.progress.emit(batch)
 
     def _toy_frame(self, trainer):
-        from ganstudio.core.toy_view import toy_frame
-
-        loss = trainer.loss
         try:
-            return toy_frame(trainer.G, trainer.D, self._toy_z, loss.g_loss, loss.d_output, self._real,
-                             trainer.step, loss.probability)
+            return trainer.toy_frame(self._real)
         except Exception:  # the live picture is a view: it must never stop the run
             traceback.print_exc()
             self.toy_interval = None

@@ -23,7 +23,7 @@ def main(run_dir: str, steps: int) -> None:
     assert trainer.dist.world_size == 2, "run me with torchrun --nproc_per_node=2"
     mismatches, seen = [], []
     for report in trainer:
-        for name, module in (("G", trainer.G), ("D", trainer.D), ("G_ema", trainer.ema.model)):
+        for name, module in (("G", trainer.generator), ("D", trainer.discriminator), ("G_ema", trainer.ema_generator)):
             mine = flat(module)
             gathered = [torch.empty_like(mine) for _ in range(2)]
             dist.all_gather(gathered, mine)

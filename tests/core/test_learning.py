@@ -16,12 +16,12 @@ def test_ring_of_8_gaussians_is_covered():
     G = trainer.sampling_generator.eval()
     with torch.no_grad():
         samples = G(torch.randn(2000, cfg.model.z_dim, generator=torch.Generator().manual_seed(1))).numpy()
-    info = trainer.data.info
+    info = trainer.dataset_info
     modes, share = mode_coverage(samples, info.modes, info.mode_std)  # within 3 std of a mode
     assert modes >= 6, f"only {modes} of 8 modes covered"
     assert share > 0.5, f"only {share:.0%} of samples lie within 3 std of a mode"
     # and the untrained generator does not pass the same test, so the test measures learning
-    untrained = Trainer(cfg).G.eval()
+    untrained = Trainer(cfg).generator.eval()
     with torch.no_grad():
         before = untrained(torch.randn(2000, cfg.model.z_dim)).numpy()
     assert mode_coverage(before, info.modes, info.mode_std)[1] < 0.2
@@ -44,7 +44,7 @@ def test_conditional_mnist_generator_uses_z_within_each_class(shared_data):
     trainer = Trainer(cfg, data=data)
     for _ in trainer:
         pass
-    G = trainer.G.eval()
+    G = trainer.generator.eval()
     z = torch.randn(64, cfg.model.z_dim, generator=torch.Generator().manual_seed(0))
     for digit in (3, 7):
         real_spread = images[labels == digit].std(0).mean().item()

@@ -23,12 +23,12 @@ from tests.conftest import tiny_config, tiny_images
 def test_every_model_and_loss_trains_without_nan(arch, conditional, d_condition, loss):
     cfg = tiny_config(arch, loss, steps=3, conditional=conditional, d_condition=d_condition)
     trainer = Trainer(cfg, data=tiny_images(classes=4 if conditional else 0))
-    before = [p.detach().clone() for p in trainer.G.parameters()]
+    before = [p.detach().clone() for p in trainer.generator.parameters()]
     reports = list(trainer)
     assert len(reports) == 3
     for r in reports:
         assert all(math.isfinite(v) for v in (r.loss_d, r.loss_g, r.d_real, r.d_fake, r.grad_norm_d, r.grad_norm_g))
-    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.G.parameters())), "G did not learn"
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters())), "G did not learn"
     samples = trainer.sample_fixed()
     assert samples.shape == (8, 1, 16, 16) and abs(samples).max() <= 1.0
 
@@ -65,7 +65,7 @@ def test_wgan_weight_clipping_bounds_every_critic_weight():
     trainer = Trainer(tiny_config("dcgan", "wgan", steps=2).with_updates("loss", clip_value=0.005),
                       data=tiny_images())
     list(trainer)
-    assert max(p.abs().max().item() for p in trainer.D.parameters()) <= 0.005 + 1e-7
+    assert max(p.abs().max().item() for p in trainer.discriminator.parameters()) <= 0.005 + 1e-7
 
 
 @pytest.mark.parametrize("res", [16, 28, 32, 64, 128])

@@ -203,10 +203,10 @@ def test_progressive_training_grows_and_samples_at_full_size():
                       data=tiny_images(n=32, channels=3, resolution=32))
     seen = []
     for report in trainer:
-        seen.append(float(trainer.G.synthesis.growth))
+        seen.append(float(trainer.generator.synthesis.growth))
         assert math.isfinite(report.loss_d) and math.isfinite(report.loss_g)
     assert seen[0] == 0.0 and seen[-1] == 3.0 and any(0 < g % 1 for g in seen)
-    assert float(trainer.D.growth) == 3.0 and float(trainer.ema.model.synthesis.growth) == 3.0
+    assert float(trainer.discriminator.growth) == 3.0 and float(trainer.ema_generator.synthesis.growth) == 3.0
     assert trainer.sample_fixed().shape == (8, 3, 32, 32)
 
 
@@ -218,10 +218,10 @@ def test_every_loss_trains_a_few_steps_without_nan(loss):
     conditional = loss in ("hinge", "wgan-gp")
     cfg = style_config(steps=3, loss=loss, conditional=conditional)
     trainer = Trainer(cfg, data=tiny_images(n=32, channels=3, resolution=32, classes=3 if conditional else 0))
-    before = [p.detach().clone() for p in trainer.G.parameters()]
+    before = [p.detach().clone() for p in trainer.generator.parameters()]
     for r in trainer:
         assert all(math.isfinite(v) for v in (r.loss_d, r.loss_g, r.d_real, r.d_fake, r.grad_norm_d, r.grad_norm_g))
-    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.G.parameters())), "G did not learn"
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters())), "G did not learn"
     samples = trainer.sample_fixed()
     assert samples.shape == (8, 3, 32, 32) and np.isfinite(samples).all() and abs(samples).max() <= 1.0
 
@@ -243,7 +243,7 @@ def test_checkpoint_gives_back_a_stylegan_with_mapping_synthesis_and_w_avg(tmp_p
     list(trainer)
     G, cfg = load_generator(RunFolder(tmp_path / "run").latest_checkpoint())
     assert isinstance(G, StyleGANGenerator) and cfg.model.arch == "stylegan"
-    assert G.num_ws == 8 and torch.equal(G.w_avg, trainer.ema.model.w_avg) and G.w_avg.abs().sum() > 0
+    assert G.num_ws == 8 and torch.equal(G.w_avg, trainer.ema_generator.w_avg) and G.w_avg.abs().sum() > 0
     ws = G.mapping(trainer.fixed_z, truncation_psi=0.7)
     assert ws.shape == (8, 8, 16) and G.synthesis(ws, noise_mode="const").shape == (8, 3, 32, 32)
     # the run trained in channels_last (the CPU default), the loaded generator is contiguous: last-bit differences
@@ -272,7 +272,7 @@ def test_resume_continues_the_same_trajectory(tmp_path):
     keys = ("loss_d", "loss_g", "d_real", "d_fake", "r1")
     a, b = RunFolder(tmp_path / "straight").read_metrics(), RunFolder(tmp_path / "resumed").read_metrics()
     assert [tuple(r.get(k) for k in keys) for r in a] == [tuple(r.get(k) for k in keys) for r in b]
-    for x, y in zip(straight.ema.model.state_dict().values(), second.ema.model.state_dict().values()):
+    for x, y in zip(straight.ema_generator.state_dict().values(), second.ema_generator.state_dict().values()):
         assert torch.equal(x, y)
 
 
@@ -358,7 +358,7 @@ def test_bf16_autocast_trains_a_stylegan_and_keeps_float32_weights(conditional):
     trainer = Trainer(cfg, data=data)
     reports = list(trainer)
     assert len(reports) == 3 and all(math.isfinite(r.loss_d) and math.isfinite(r.loss_g) for r in reports)
-    G = trainer.G
+    G = trainer.generator
     assert G.mapping.w_avg.dtype == torch.float32 and G.mapping.w_avg.abs().sum() > 0
     assert all(p.dtype == torch.float32 for p in G.parameters())
     with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
+from ganstudio.core.losses import get_loss
 from ganstudio.core.toy_view import (
-    checkpoint_frame, discriminator_field, field_extent, generator_gradients, grid_points, live_noise, toy_frame,
+    checkpoint_frame, discriminator_field, field_extent, generator_gradients, grid_points, live_noise,
 )
 from ganstudio.core.training.loop import Trainer
 from tests.run_helpers import toy_config
@@ -23,7 +24,7 @@ def one_thread():
 
 def test_field_is_d_at_each_cell_centre_with_rows_along_y():
     trainer = Trainer(toy_config(steps=1))
-    D = trainer.D
+    D = trainer.discriminator
     field = discriminator_field(D, 2.0, 8, torch.sigmoid)
     points = grid_points(2.0, 8)
     assert field.shape == (8, 8)
@@ -36,7 +37,7 @@ def test_field_is_d_at_each_cell_centre_with_rows_along_y():
 
 def test_gradients_point_where_g_loss_falls():
     trainer = Trainer(toy_config(steps=1))
-    G, D, loss = trainer.G, trainer.D, trainer.loss
+    G, D, loss = trainer.generator, trainer.discriminator, get_loss(trainer.config.loss.name)
     z = live_noise(2, 64)
     fake, grads = generator_gradients(G, D, z, loss.g_loss)
     assert fake.shape == grads.shape == (64, 2)
@@ -54,12 +55,11 @@ def test_watching_a_run_does_not_change_its_trajectory(one_thread):
     plain = [(r.loss_d, r.loss_g) for r in Trainer(cfg)]
     watched, trainer = [], Trainer(cfg)
     z = live_noise(cfg.model.z_dim, 128)
-    real = trainer.data.get(torch.arange(100))[0].numpy()
+    real = trainer.real_sample(100)
     for report in trainer:
         watched.append((report.loss_d, report.loss_g))
-        frame = toy_frame(trainer.G, trainer.D, z, trainer.loss.g_loss, trainer.loss.d_output, real, report.step,
-                          trainer.loss.probability, n=16)
-        assert frame.field.shape == (16, 16) and trainer.G.training and trainer.D.training
+        frame = trainer.toy_frame(real, z, n=16)
+        assert frame.field.shape == (16, 16) and trainer.generator.training and trainer.discriminator.training
     assert watched == plain
 
 

@@ -51,7 +51,7 @@ def test_resume_continues_the_same_trajectory(tmp_path, arch, loss, extra):
     b = RunFolder(tmp_path / "resumed").read_metrics()
     assert [r["step"] for r in b] == list(range(1, 41))
     assert _losses(a) == _losses(b)
-    for x, y in zip(straight.ema.model.state_dict().values(), second.ema.model.state_dict().values()):
+    for x, y in zip(straight.ema_generator.state_dict().values(), second.ema_generator.state_dict().values()):
         assert torch.equal(x, y)
 
 
@@ -96,7 +96,7 @@ def test_non_finite_loss_stops_with_a_reason_and_keeps_the_last_good_checkpoint(
                 good = RunFolder(tmp_path / "run").latest_checkpoint().read_bytes()
             if report.step == 4:
                 with torch.no_grad():  # poison D so that the next loss is NaN
-                    next(trainer.D.parameters()).fill_(float("nan"))
+                    next(trainer.discriminator.parameters()).fill_(float("nan"))
     run = RunFolder(tmp_path / "run")
     assert run.latest_checkpoint().name == "step-0000003.safetensors"
     assert run.latest_checkpoint().read_bytes() == good

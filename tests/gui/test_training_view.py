@@ -124,7 +124,7 @@ def test_pause_single_steps_live_settings_and_stop(qtbot, window, tmp_path):
     view.controls.step_both.click()
     qtbot.waitUntil(lambda: view.step == paused_at + 3, timeout=TIMEOUT)
     assert view.controls.lr_g.value() == pytest.approx(0.00123)
-    assert view.session.worker.trainer.opt_G.param_groups[0]["lr"] == pytest.approx(0.00123)
+    assert view.session.worker.trainer.learning_rates[0] == pytest.approx(0.00123)
 
     view.controls.pause_button.click()  # resume
     assert view.controls.state == "running"

@@ -51,7 +51,6 @@ def stand_in_data(config: RunConfig, size: int, num_classes: int = 0) -> Trainin
 def estimate_time(config: RunConfig, dataset_size: int, num_classes: int = 0, warmup: int = 2, steps: int = 5,
                   should_stop: Callable[[], bool] = lambda: False) -> TimeEstimate | None:
     """Time `steps` training steps after `warmup` ones on stand-in data; None when stopped early."""
-    from ganstudio.core.device import device_name
     from ganstudio.core.training.loop import Trainer
 
     t = config.train
@@ -68,4 +67,4 @@ def estimate_time(config: RunConfig, dataset_size: int, num_classes: int = 0, wa
     per_step = (times[-1] - times[warmup - 1]) / steps if warmup else (times[-1] - times[0]) / (steps - 1)
     per_epoch = max(1, dataset_size // t.batch_size) / t.d_steps
     total = t.steps if t.steps is not None else max(1, math.ceil((t.epochs or 1.0) * per_epoch))
-    return TimeEstimate(per_step, per_epoch, total, device_name(trainer.device))
+    return TimeEstimate(per_step, per_epoch, total, trainer.device_name)

@@ -1,7 +1,27 @@
 """The training loop: an iterator of StepReports that checks pause/stop requests between steps.
 
 It knows nothing of its caller: the CLI shows the reports with a progress bar, the GUI worker forwards them
-as signals, tests read them directly.
+as signals, tests read them directly. Callers use the Trainer's public face (see its docstring); its models,
+optimizers and data stay inside.
+
+One step is `d_steps` D updates then one G update, and it has no branch on a loss or a trick:
+- everything loss-specific lives in the run's `Objective` (core.losses): D's loss with label smoothing, the
+  penalties that are due (WGAN-GP, lazy R1), what follows D's update (WGAN's clipping), G's loss (adversarial or
+  feature matching) and D's output as reported (a probability for the logistic losses);
+- D sees every image, real or fake, in D and G steps, only through the run's `DiscriminatorView`
+  (core.training.discriminator_view), which augments the batches and returns one output per discriminator.
+
+Extension points, so that later features need no new branch here:
+- augmentation of every image D sees, real and fake, in D and G steps (DiffAugment, ADA): an `Augment` chosen by
+  `discriminator_view.augmentation(config)`; it gets the run's progress through `set_training_progress`, as
+  instance noise does; ADA's overfitting heuristic reads D's outputs on reals from `DTerms.real_outputs`;
+- several discriminators (GMAN): more modules in the view; the objective averages every term over the list of
+  outputs (`losses.average`, the place for GMAN's soft-max combination);
+- an unrolled D: the G step sees D through `self._g_view` (today the same view); an unrolled view would hold a
+  copy of D advanced K steps;
+- CycleGAN's two G/D pairs: a step touches a direction only through its generator (`_G_train`), view,
+  objective and optimizers, so a pair-aware trainer runs `_d_step`/`_g_step` once per direction with those as
+  arguments, its cycle and identity terms added by its objective's `g_terms`.
 """
 from __future__ import annotations
 
@@ -13,19 +33,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
 from ganstudio.core.config import RunConfig
 from ganstudio.core import distributed
 from ganstudio.core.checkpoints import Checkpoint, load_checkpoint, load_module_state, save_checkpoint
-from ganstudio.core.data import TrainingData, load_data
-from ganstudio.core.device import auto_channels_last, resolve_device
+from ganstudio.core.data import DatasetInfo, SkippedFile, TrainingData, load_data
+from ganstudio.core.device import auto_channels_last, device_name, resolve_device
 from ganstudio.core.images import image_grid, save_image, scatter_image
-from ganstudio.core.losses import feature_matching, get_loss, gradient_penalty, r1_penalty
+from ganstudio.core.losses import build_objective
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.training.control import TrainingControl
+from ganstudio.core.training.discriminator_view import DiscriminatorView, augmentation
 from ganstudio.core.training.ema import EMA
 from ganstudio.core.training.reports import StepReport
 from ganstudio.core.errors import CheckpointError, ConfigError, TrainingError
@@ -63,7 +85,6 @@ def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
 class _StepState:
     """What one training step has gathered so far: the report's numbers and what the G step reuses."""
 
-    sigma: float = 0.0
     loss_d: float | None = None
     loss_g: float | None = None
     d_real: float | None = None
@@ -74,12 +95,20 @@ class _StepState:
     epoch_end: bool = False
     labels: torch.Tensor | None = None
     fake: torch.Tensor | None = None
-    real_features: torch.Tensor | None = None
+    real_features: list[torch.Tensor] | None = None
     extras: dict[str, float] = field(default_factory=dict)
 
 
 class Trainer:
-    """Owns the models, optimizers, data cursor and run folder of one training run."""
+    """Owns the models, optimizers, data cursor and run folder of one training run.
+
+    Its public face: iterate it (or `run_steps()`) for StepReports; `control` takes pause/stop/single-step
+    requests and live settings between steps. For callers to read: `config`, `step`, `total_steps`, `d_steps`, `epoch`,
+    `position`, `fixed_z`, `run`, `dist`, `device`, `device_name`, `learning_rates`, `dataset_info`,
+    `data_size`, `skipped_files`, `generator`, `discriminator`, `ema_generator`, `sampling_generator`,
+    `evaluator`. Methods: `real_sample`, `toy_frame`, `sample_fixed`, `render_samples`, `evaluate`,
+    `checkpoint`, `save_checkpoint`, and `Trainer.resume`.
+    """
 
     def __init__(self, config: RunConfig, run_dir: str | Path | None = None, *,
                  control: TrainingControl | None = None, data: TrainingData | None = None,
@@ -87,45 +116,49 @@ class Trainer:
         config.validate()
         self.control = control or TrainingControl()
         self.dist, device_request = distributed.init(config.train.device)
-        self.device = resolve_device(device_request)
+        self._device = resolve_device(device_request)
         t = config.train
-        if t.precision == "fp16" and self.device.type != "cuda":
+        if t.precision == "fp16" and self._device.type != "cuda":
             raise ConfigError("fp16 mixed precision needs a CUDA GPU; use bf16 or fp32 here")
-        if self.device.type == "cuda":
+        if self._device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = t.tf32
             torch.backends.cudnn.allow_tf32 = t.tf32
         torch.manual_seed(t.seed)
-        self.data = data or load_data(config.data, self.device, seed=t.seed)
-        self.config = resolve_config(config, self.data) if checkpoint is None else checkpoint.config
+        self._data = data or load_data(config.data, self._device, seed=t.seed)
+        self.config = resolve_config(config, self._data) if checkpoint is None else checkpoint.config
         if self.config.train.channels_last is None:  # "auto": the faster layout here, recorded in the run
             m = self.config.model
             self.config = self.config.with_updates("train", channels_last=auto_channels_last(
-                m.arch, m.toy, self.device, self.config.train.precision))
+                m.arch, m.toy, self._device, self.config.train.precision))
         t = self.config.train
-        self.loss = get_loss(self.config.loss.name)
-        self.G, self.D = build_models(self.config.model, self.config.loss)
+        self._objective = build_objective(self.config.loss)
+        self._G, self._D = build_models(self.config.model, self.config.loss)
         if self.dist.enabled and t.sync_batchnorm:
-            if self.device.type != "cuda":
+            if self._device.type != "cuda":
                 raise ConfigError("synchronized batch norm works only on CUDA GPUs; turn it off for CPU runs")
-            self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
-            self.D = nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
-        self.G.to(self.device)
-        self.D.to(self.device)
+            self._G = nn.SyncBatchNorm.convert_sync_batchnorm(self._G)
+            self._D = nn.SyncBatchNorm.convert_sync_batchnorm(self._D)
+        self._G.to(self._device)
+        self._D.to(self._device)
         if t.channels_last and not self.config.model.toy:
-            self.G.to(memory_format=torch.channels_last)
-            self.D.to(memory_format=torch.channels_last)
+            self._G.to(memory_format=torch.channels_last)
+            self._D.to(memory_format=torch.channels_last)
         # The modules the step runs: DDP wrappers under torchrun (gradients averaged), else the models.
-        self.G_train, self.D_train = self.G, self.D
+        self._G_train, D_train = self._G, self._D
         if self.dist.enabled:
-            self.G_train, self.D_train = distributed.wrap(self.G, self.device), distributed.wrap(self.D, self.device)
+            self._G_train, D_train = distributed.wrap(self._G, self._device), distributed.wrap(self._D, self._device)
         self._amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
-        self.scaler_g = torch.amp.GradScaler("cuda", enabled=t.precision == "fp16")
-        self.scaler_d = torch.amp.GradScaler("cuda", enabled=t.precision == "fp16")
-        self.opt_G = self._optimizer(self.G, t.lr_g, t.betas_g)
-        self.opt_D = self._optimizer(self.D, t.lr_d, t.betas_d)
-        self.ema = EMA(self.G, t.ema_decay) if t.ema else None
-        self._g_params = list(self.G.parameters())
-        self._d_params = list(self.D.parameters())
+        # D sees every image through this view (augmentation, autocast); the G step sees D through _g_view.
+        self._view = DiscriminatorView([D_train], self._amp, augmentation(self.config.loss))
+        self._g_view = self._view
+        self._scaler_g = torch.amp.GradScaler("cuda", enabled=t.precision == "fp16")
+        self._scaler_d = torch.amp.GradScaler("cuda", enabled=t.precision == "fp16")
+        self._opt_G = self._optimizer(self._G, t.lr_g, t.betas_g)
+        self._opt_D = self._optimizer(self._D, t.lr_d, t.betas_d)
+        self._ema = EMA(self._G, t.ema_decay) if t.ema else None
+        self._g_params = list(self._G.parameters())
+        self._d_params = list(self._D.parameters())
+        self._toy_z: torch.Tensor | None = None  # the live GAN Lab view's noise, made at its first frame
         self.d_steps = t.d_steps
         self.step = 0
         self.d_updates = 0  # discriminator steps so far: lazy R1 runs on every r1_interval-th
@@ -154,6 +187,71 @@ class Trainer:
         self._metrics_file = None
         # Under torchrun only rank 0 evaluates (and writes evals.jsonl); the others wait at the next all-reduce.
         self.evaluator = self._evaluator() if t.eval_every and self.dist.is_main else None
+
+    # -- the public face ------------------------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        """The device the models train on."""
+        return self._device
+
+    @property
+    def device_name(self) -> str:
+        """The device in words, for the user ("CPU (2 threads)", "NVIDIA H200" ...)."""
+        return device_name(self._device)
+
+    @property
+    def learning_rates(self) -> tuple[float, float]:
+        """The current learning rates of G and D (they change with live settings)."""
+        return self._opt_G.param_groups[0]["lr"], self._opt_D.param_groups[0]["lr"]
+
+    @property
+    def dataset_info(self) -> DatasetInfo:
+        """What the training data is: source, size, classes, channels, and the report of skipped files."""
+        return self._data.info
+
+    @property
+    def data_size(self) -> int:
+        """Examples (images or points) in the training data."""
+        return len(self._data)
+
+    @property
+    def skipped_files(self) -> list[SkippedFile]:
+        """Files of a streamed dataset that turned out unreadable during training, so far."""
+        return self._data.stream_skipped
+
+    @property
+    def generator(self) -> nn.Module:
+        """The generator being trained (not the EMA copy; see sampling_generator)."""
+        return self._G
+
+    @property
+    def discriminator(self) -> nn.Module:
+        """The discriminator being trained."""
+        return self._D
+
+    @property
+    def ema_generator(self) -> nn.Module | None:
+        """The exponential moving average of G, or None when EMA is off."""
+        return self._ema.model if self._ema is not None else None
+
+    def real_sample(self, n: int = 1000) -> np.ndarray:
+        """The first n training examples (all when fewer) as float32 numpy: the real points of a toy run."""
+        return self._data.get(torch.arange(min(len(self._data), n)))[0].float().cpu().numpy()
+
+    def toy_frame(self, real: np.ndarray, z: torch.Tensor | None = None, **kwargs):
+        """The GAN Lab picture of a 2D run now (core.toy_view.ToyFrame), for its live noise or z; never changes
+        the run's trajectory."""
+        from ganstudio.core.toy_view import live_noise, toy_frame
+
+        if z is None:
+            if self._toy_z is None:
+                t = self.config
+                self._toy_z = live_noise(t.model.z_dim, seed=t.train.seed, device=self._device)
+            z = self._toy_z
+        lo = self._objective
+        return toy_frame(self._G, self._D, z, lo.adversarial.g_loss, lo.d_output, real, self.step, lo.probability,
+                         **kwargs)
 
     @classmethod
     def resume(cls, run_dir: str | Path, *, control: TrainingControl | None = None,
@@ -192,7 +290,7 @@ class Trainer:
         t = self.config.train
         if t.steps is not None:
             return t.steps
-        per_epoch = max(1, len(self.data) // (t.batch_size * self.dist.world_size))
+        per_epoch = max(1, len(self._data) // (t.batch_size * self.dist.world_size))
         return max(1, math.ceil(t.epochs * per_epoch / t.d_steps))
 
     def _restore(self, ckpt: Checkpoint) -> None:
@@ -200,14 +298,14 @@ class Trainer:
         if "G" not in ckpt.modules or "D" not in ckpt.modules:
             raise CheckpointError(f"the checkpoint at {name} holds only a generator (an exported model); "
                                   "training can resume only from a run's own checkpoints")
-        load_module_state(self.G, ckpt.modules["G"], "generator", name)
-        load_module_state(self.D, ckpt.modules["D"], "discriminator", name)
-        if self.ema is not None and "G_ema" in ckpt.modules:
-            load_module_state(self.ema.model, ckpt.modules["G_ema"], "EMA generator", name)
-            self.ema.updates = int(ckpt.extra.get("ema_updates", 0))
+        load_module_state(self._G, ckpt.modules["G"], "generator", name)
+        load_module_state(self._D, ckpt.modules["D"], "discriminator", name)
+        if self._ema is not None and "G_ema" in ckpt.modules:
+            load_module_state(self._ema.model, ckpt.modules["G_ema"], "EMA generator", name)
+            self._ema.updates = int(ckpt.extra.get("ema_updates", 0))
         try:
-            self.opt_G.load_state_dict(ckpt.optimizers["G"])
-            self.opt_D.load_state_dict(ckpt.optimizers["D"])
+            self._opt_G.load_state_dict(ckpt.optimizers["G"])
+            self._opt_D.load_state_dict(ckpt.optimizers["D"])
         except (KeyError, ValueError) as exc:
             raise CheckpointError(f"the optimizer state at {name} does not fit the model ({exc})") from None
         self.step = ckpt.step
@@ -224,8 +322,8 @@ class Trainer:
         else:  # more processes than when it was saved: a fresh stream for this rank
             torch.manual_seed(self.config.train.seed + rank + 7 * ckpt.step)
         cuda_state = ckpt.extra_tensors.get(f"rng_cuda_rank{rank}", ckpt.extra_tensors.get("rng_cuda"))
-        if self.device.type == "cuda" and cuda_state is not None:
-            torch.cuda.set_rng_state(cuda_state, self.device)
+        if self._device.type == "cuda" and cuda_state is not None:
+            torch.cuda.set_rng_state(cuda_state, self._device)
 
     # -- data -----------------------------------------------------------------------------------------
 
@@ -234,7 +332,7 @@ class Trainer:
         b = self.config.train.batch_size
         span = b * self.dist.world_size  # one global batch: every rank takes its own slice
         if self._order is None:
-            self._order = self.data.epoch_order(self.epoch, self.config.train.seed)
+            self._order = self._data.epoch_order(self.epoch, self.config.train.seed)
         start = self.position + self.dist.rank * b
         idx = self._order[start:start + b]
         self.position += span
@@ -243,7 +341,7 @@ class Trainer:
             self.epoch += 1
             self.position = 0
             self._order = None
-        x, c = self.data.get(idx)
+        x, c = self._data.get(idx)
         if self.config.train.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, c, epoch_end
@@ -257,12 +355,12 @@ class Trainer:
         """Train until the configured number of steps or a stop request; yield a report per step."""
         if self.run is not None and self.dist.is_main:
             self._metrics_file = open(self.run.metrics_path, "a", encoding="utf-8")
-        self.G.train()
-        self.D.train()
+        self._G.train()
+        self._D.train()
         try:
             while self.step < self.total_steps:
                 kind = self.control.wait_turn()
-                if distributed.any_rank(self.dist, kind is None, self.device):
+                if distributed.any_rank(self.dist, kind is None, self._device):
                     break
                 self._apply_changes()
                 self._report_progress()
@@ -281,23 +379,19 @@ class Trainer:
         if changes is None:
             return
         if changes.lr_g is not None:
-            for group in self.opt_G.param_groups:
+            for group in self._opt_G.param_groups:
                 group["lr"] = changes.lr_g
         if changes.lr_d is not None:
-            for group in self.opt_D.param_groups:
+            for group in self._opt_D.param_groups:
                 group["lr"] = changes.lr_d
         if changes.d_steps is not None:
             self.d_steps = max(1, int(changes.d_steps))
 
     def _report_progress(self) -> None:
-        """Tell models that change over the run (progressive growing) which step this is."""
-        for module in (self.G, self.D):
-            if hasattr(module, "set_training_progress"):
-                module.set_training_progress(self.step, self.total_steps)
-
-    def _noise_std(self) -> float:
-        sigma = self.config.loss.instance_noise
-        return sigma * max(0.0, 1.0 - self.step / self.total_steps) if sigma else 0.0
+        """Tell what changes over the run (progressive growing, annealed instance noise) which step this is."""
+        for part in (self._G, self._D, self._view):
+            if hasattr(part, "set_training_progress"):
+                part.set_training_progress(self.step, self.total_steps)
 
     def _check_finite(self, value: float, what: str) -> None:
         if not math.isfinite(value):
@@ -312,18 +406,18 @@ class Trainer:
         """Autocast for the forward passes when mixed precision is on."""
         if self._amp_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self._amp_dtype)
+        return torch.autocast(self._device.type, dtype=self._amp_dtype)
 
     def _agreed_loss(self, loss: torch.Tensor, what: str) -> float:
         """The loss as a float, averaged over ranks under torchrun; a non-finite one stops the run."""
-        (value,) = distributed.agree(self.dist, [loss.item()], self.device)
+        (value,) = distributed.agree(self.dist, [loss.item()], self._device)
         self._check_finite(value, what)
         return value
 
     def _train_step(self, kind: str) -> StepReport:
         """One step: d_steps discriminator updates then one generator update (or one of them alone)."""
         b = self.config.train.batch_size
-        s = _StepState(sigma=self._noise_std())
+        s = _StepState()
         if kind in ("both", "d"):
             for _ in range(self.d_steps):
                 self._d_step(s, keep_fake=kind == "both" and self.d_steps == 1)
@@ -332,95 +426,70 @@ class Trainer:
         self.step += 1
         return StepReport(
             step=self.step, total_steps=self.total_steps,
-            epoch=self.epoch + self.position / max(1, len(self.data)),
+            epoch=self.epoch + self.position / max(1, len(self._data)),
             loss_d=s.loss_d, loss_g=s.loss_g, d_real=s.d_real, d_fake=s.d_fake,
             grad_norm_d=s.gn_d, grad_norm_g=s.gn_g, images_per_sec=float(s.images or b),
-            lr_g=self.opt_G.param_groups[0]["lr"], lr_d=self.opt_D.param_groups[0]["lr"],
+            lr_g=self._opt_G.param_groups[0]["lr"], lr_d=self._opt_D.param_groups[0]["lr"],
             extras=s.extras, epoch_end=s.epoch_end,
         )
 
     def _d_step(self, s: "_StepState", keep_fake: bool) -> None:
-        cfg, lo = self.config, self.config.loss
-        G, D, loss = self.G_train, self.D_train, self.loss
+        cfg = self.config
         real, s.labels, ended = self._next_batch()
         s.epoch_end |= ended
         s.images += real.shape[0]
-        z = torch.randn(cfg.train.batch_size, cfg.model.z_dim, device=self.device)
+        z = torch.randn(cfg.train.batch_size, cfg.model.z_dim, device=self._device)
         # With one D step, G's forward is shared with the G step, as in the DCGAN reference loop.
         with torch.set_grad_enabled(keep_fake), self._amp():
-            fake = G(z, s.labels)
-        fake_in = fake.detach()
-        if s.sigma:
-            real = real + s.sigma * torch.randn_like(real)
-            fake_in = fake_in + s.sigma * torch.randn_like(fake_in)
+            fake = self._G_train(z, s.labels)
         self.d_updates += 1
-        # Lazy R1 (Karras 2020): every r1_interval-th D step, weighted by the interval.
-        r1_now = lo.r1_weight > 0 and self.d_updates % lo.r1_interval == 0
-        if r1_now:
-            real.requires_grad_(True)
-        with self._amp():
-            real_out, s.real_features = D(real, s.labels, return_features=True)
-            fake_out = D(fake_in, s.labels)
-            loss_d = loss.d_loss(real_out.float(), fake_out.float(), 1.0 - lo.label_smoothing)
-        if lo.name == "wgan-gp":  # penalties in fp32: their inner gradients need the precision
-            gp = gradient_penalty(D, real.float(), fake_in.float(), s.labels)
-            loss_d = loss_d + lo.gp_weight * gp
-            s.extras["gp"] = gp.item()
-        if r1_now:
-            r1 = r1_penalty(real_out.float(), real)
-            loss_d = loss_d + lo.r1_weight * lo.r1_interval * r1
-            s.extras["r1"] = r1.item()
-        s.loss_d = self._agreed_loss(loss_d, "discriminator")
-        self.opt_D.zero_grad(set_to_none=True)
-        self.scaler_d.scale(loss_d).backward()
-        self.scaler_d.unscale_(self.opt_D)
+        terms = self._objective.d_terms(self._view, real, fake.detach(), s.labels, self.d_updates)
+        s.real_features = terms.real_features
+        s.extras.update(terms.extras)
+        s.loss_d = self._agreed_loss(terms.loss, "discriminator")
+        self._opt_D.zero_grad(set_to_none=True)
+        self._scaler_d.scale(terms.loss).backward()
+        self._scaler_d.unscale_(self._opt_D)
         s.gn_d = _grad_norm(self._d_params).item()
-        self.scaler_d.step(self.opt_D)
-        self.scaler_d.update()
-        if lo.name == "wgan":
-            with torch.no_grad():
-                torch._foreach_clamp_min_(self._d_params, -lo.clip_value)
-                torch._foreach_clamp_max_(self._d_params, lo.clip_value)
-        with torch.no_grad():
-            s.d_real = loss.d_output(real_out.detach().float()).mean().item()
-            s.d_fake = loss.d_output(fake_out.detach().float()).mean().item()
+        self._scaler_d.step(self._opt_D)
+        self._scaler_d.update()
+        self._objective.after_d_update(self._d_params)
+        s.d_real = self._objective.reported(terms.real_outputs)
+        s.d_fake = self._objective.reported(terms.fake_outputs)
         s.fake = fake if keep_fake else None
 
     def _g_step(self, s: "_StepState") -> None:
-        cfg, lo = self.config, self.config.loss
-        G, D, loss = self.G_train, self.D_train, self.loss
+        cfg = self.config
         b = cfg.train.batch_size
         labels = s.labels
-        with self._amp():
-            fake = s.fake
-            if fake is None:
-                if labels is None and cfg.model.conditional:
-                    labels = torch.randint(cfg.model.num_classes, (b,), device=self.device)
-                fake = G(torch.randn(b, cfg.model.z_dim, device=self.device), labels)
-            fake_in = fake + s.sigma * torch.randn_like(fake) if s.sigma else fake
-            if lo.feature_matching:
-                real_features = s.real_features
-                if real_features is None:
-                    real, real_labels, ended = self._next_batch()
-                    s.epoch_end |= ended
-                    with torch.no_grad():
-                        _, real_features = D(real, real_labels, return_features=True)
-                fake_out, fake_features = D(fake_in, labels, return_features=True)
-                loss_g = feature_matching(real_features.float(), fake_features.float())
-            else:
-                fake_out = D(fake_in, labels)
-                loss_g = loss.g_loss(fake_out.float())
-        s.loss_g = self._agreed_loss(loss_g, "generator")
-        self.opt_G.zero_grad(set_to_none=True)
-        self.scaler_g.scale(loss_g).backward()
-        self.scaler_g.unscale_(self.opt_G)
+        fake = s.fake
+        if fake is None:
+            if labels is None and cfg.model.conditional:
+                labels = torch.randint(cfg.model.num_classes, (b,), device=self._device)
+            with self._amp():
+                fake = self._G_train(torch.randn(b, cfg.model.z_dim, device=self._device), labels)
+        terms = self._objective.g_terms(self._g_view, fake, labels, lambda: self._real_features(s))
+        s.loss_g = self._agreed_loss(terms.loss, "generator")
+        self._opt_G.zero_grad(set_to_none=True)
+        self._scaler_g.scale(terms.loss).backward()
+        self._scaler_g.unscale_(self._opt_G)
         s.gn_g = _grad_norm(self._g_params).item()
-        self.scaler_g.step(self.opt_G)
-        self.scaler_g.update()
-        if self.ema is not None:
-            self.ema.update()
+        self._scaler_g.step(self._opt_G)
+        self._scaler_g.update()
+        if self._ema is not None:
+            self._ema.update()
         if s.d_fake is None:
-            s.d_fake = loss.d_output(fake_out.detach().float()).mean().item()
+            s.d_fake = self._objective.reported(terms.fake_outputs)
+
+    def _real_features(self, s: "_StepState") -> list[torch.Tensor]:
+        """D's features on real data for the G step: the D step's, or a fresh real batch's (a G-only step)."""
+        if s.real_features is None:
+            real, real_labels, ended = self._next_batch()
+            s.epoch_end |= ended
+            with torch.no_grad():
+                (seen,) = self._g_view.see([real], real_labels, features=(True,))
+            s.real_features = seen.features
+        return s.real_features
 
     def _after_step(self, report: StepReport) -> None:
         t = self.config.train
@@ -433,8 +502,7 @@ class Trainer:
         if grid_step and self.dist.is_main:
             report.samples = self.sample_fixed()
             if self.run is not None:
-                tag = f"epoch-{self.epoch:04d}" if report.epoch_end else f"step-{self.step:07d}"
-                path = self.run.samples_dir / f"{tag}.png"
+                path = self.run.grid_path(self.step, self.epoch if report.epoch_end else None)
                 save_image(self.render_samples(report.samples), path)
                 report.grid_path = str(path)
         if self.evaluator is not None and (last or self.step % t.eval_every == 0):
@@ -449,14 +517,14 @@ class Trainer:
         from ganstudio.core.metrics.evaluate import Evaluator
 
         t = self.config.train
-        return Evaluator(self.data, t.eval_metrics or None, t.eval_samples, t.eval_extractor, seed=t.seed)
+        return Evaluator(self._data, t.eval_metrics or None, t.eval_samples, t.eval_extractor, seed=t.seed)
 
     def evaluate(self) -> dict:
         """Measure the sampling generator now (FID, modes ...); the record also goes to evals.jsonl."""
         if self.evaluator is None:
             self.evaluator = self._evaluator()
         record = self.evaluator.evaluate(self.sampling_generator, step=self.step)
-        record["epoch"] = round(self.epoch + self.position / max(1, len(self.data)), 4)
+        record["epoch"] = round(self.epoch + self.position / max(1, len(self._data)), 4)
         if self.run is not None:
             with open(self.run.evals_path, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record) + "\n")
@@ -466,7 +534,8 @@ class Trainer:
 
     @property
     def sampling_generator(self) -> nn.Module:
-        return self.ema.model if self.ema is not None else self.G
+        """The generator to sample from: the EMA copy when EMA is on, else G."""
+        return self._ema.model if self._ema is not None else self._G
 
     @torch.no_grad()
     def sample_fixed(self):
@@ -474,45 +543,45 @@ class Trainer:
         G = self.sampling_generator
         was_training = G.training
         G.eval()
-        c = self.fixed_c.to(self.device) if self.fixed_c is not None else None
-        out = G(self.fixed_z.to(self.device), c).float().cpu().numpy()
+        c = self.fixed_c.to(self._device) if self.fixed_c is not None else None
+        out = G(self.fixed_z.to(self._device), c).float().cpu().numpy()
         G.train(was_training)
         return out
 
     def render_samples(self, samples):
         """A PIL image of samples: a grid for images, a scatter over real points for toy data."""
         if self.config.model.toy:
-            real = self.data.get(torch.arange(min(len(self.data), 1000)))[0].cpu().numpy()
-            return scatter_image(samples, real)
+            return scatter_image(samples, self.real_sample(1000))
         return image_grid(samples)
 
     def checkpoint(self) -> Checkpoint:
         """The complete state of the run, enough to continue on the same trajectory."""
-        modules = {"G": self.G.state_dict(), "D": self.D.state_dict()}
-        if self.ema is not None:
-            modules["G_ema"] = self.ema.model.state_dict()
+        modules = {"G": self._G.state_dict(), "D": self._D.state_dict()}
+        if self._ema is not None:
+            modules["G_ema"] = self._ema.model.state_dict()
         extra_tensors = {"fixed_z": self.fixed_z}
         if self.fixed_c is not None:
             extra_tensors["fixed_c"] = self.fixed_c
         # Every rank's random state (a collective under torchrun), so that each rank resumes exactly.
-        cpu_states = distributed.gather_rng_states(self.dist, torch.get_rng_state(), self.device)
+        cpu_states = distributed.gather_rng_states(self.dist, torch.get_rng_state(), self._device)
         extra_tensors["rng_cpu"] = cpu_states[0]
         for rank, state in enumerate(cpu_states[1:], start=1):
             extra_tensors[f"rng_cpu_rank{rank}"] = state
-        if self.device.type == "cuda":
-            cuda_states = distributed.gather_rng_states(self.dist, torch.cuda.get_rng_state(self.device), self.device)
+        if self._device.type == "cuda":
+            cuda_states = distributed.gather_rng_states(self.dist, torch.cuda.get_rng_state(self._device),
+                                                        self._device)
             extra_tensors["rng_cuda"] = cuda_states[0]
             for rank, state in enumerate(cuda_states[1:], start=1):
                 extra_tensors[f"rng_cuda_rank{rank}"] = state
-        cfg = self.config.with_updates("train", lr_g=self.opt_G.param_groups[0]["lr"],
-                                       lr_d=self.opt_D.param_groups[0]["lr"])
+        lr_g, lr_d = self.learning_rates
+        cfg = self.config.with_updates("train", lr_g=lr_g, lr_d=lr_d)
         return Checkpoint(
             config=cfg, step=self.step, modules=modules,
-            optimizers={"G": self.opt_G.state_dict(), "D": self.opt_D.state_dict()},
+            optimizers={"G": self._opt_G.state_dict(), "D": self._opt_D.state_dict()},
             extra_tensors=extra_tensors,
             extra={"epoch": self.epoch, "position": self.position, "d_steps": self.d_steps,
                    "d_updates": self.d_updates,
-                   "ema_updates": self.ema.updates if self.ema else 0},
+                   "ema_updates": self._ema.updates if self._ema else 0},
         )
 
     def save_checkpoint(self) -> Path:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -11,28 +10,10 @@ from PIL import Image
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from ganstudio.core.runs import GridEntry
+
 PADDING = 2  # pixels between samples, as core.images.image_grid draws them
 CACHE_SIZE = 24  # decoded grids kept in memory; older ones are read again from their PNG
-
-
-@dataclass
-class GridEntry:
-    """One grid on the timeline: made at a step, stored as a PNG and/or held in memory."""
-
-    step: int | None
-    epoch: float | None
-    path: str | None
-    image: np.ndarray | None = None  # uint8 [H, W] or [H, W, 3]
-    count: int = 0  # samples in the grid (0 when unknown: clicks do nothing)
-    side: int = 0  # pixels per sample
-
-    def label(self) -> str:
-        parts = []
-        if self.step is not None:
-            parts.append(f"step {self.step:,}")
-        if self.epoch is not None:
-            parts.append(f"epoch {self.epoch:.2f}".rstrip("0").rstrip("."))
-        return ", ".join(parts) or (self.path or "")
 
 
 def grid_cell(x: float, y: float, count: int, side: int, padding: int = PADDING) -> int | None:

@@ -5,7 +5,6 @@ resumes either from the latest checkpoint.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, QUrl, Qt, Signal
@@ -17,7 +16,7 @@ from PySide6.QtWidgets import (
 from ganstudio.core.config import RunConfig
 from ganstudio.core.errors import GanStudioError, as_sentence
 from ganstudio.core.losses import get_loss
-from ganstudio.core.runs import RunFolder
+from ganstudio.core.runs import GridEntry, RunFolder, checkpoint_step
 from ganstudio.gui.describe import describe_config, tricks_in_use
 from ganstudio.gui.history import MetricHistory
 from ganstudio.gui.settings import Settings
@@ -26,13 +25,12 @@ from ganstudio.gui.widgets.evaluation_plot import EvaluationPlot
 from ganstudio.gui.widgets.message_banner import MessageBanner
 from ganstudio.gui.widgets.metric_plots import MetricPlots
 from ganstudio.gui.widgets.sample_dialog import SampleDialog
-from ganstudio.gui.widgets.sample_grid import GridEntry, SampleGridView
+from ganstudio.gui.widgets.sample_grid import SampleGridView
 from ganstudio.gui.widgets.toy_view import ToyView
 from ganstudio.gui.widgets.training_controls import TrainingControls
 from ganstudio.gui.workers import METRIC_COLUMNS, NewRun, ResumeRun, RunEnded, TrainingSession
 
 CONTROLS_MS = 250  # the progress bar and the ETA update at most 4 times a second
-GRID_NAME = re.compile(r"^(step|epoch)-(\d+)\.png$")
 
 
 class TrainingView(QWidget):
@@ -154,10 +152,10 @@ class TrainingView(QWidget):
         self.plots.history = self.history
         self.plots.redraw()
         self.evaluations.set_records(run.read_evals())
-        entries = self._grid_entries(run, records, config)
+        entries = run.grid_entries(config, records)
         (self.snapshots if config.model.toy else self.grid).set_entries(entries)
         latest = run.latest_checkpoint()
-        self.step = int(latest.stem.split("-")[1]) if latest else (int(records[-1]["step"]) if records else 0)
+        self.step = checkpoint_step(latest) if latest else (int(records[-1]["step"]) if records else 0)
         self.total_steps = self._planned_steps(config, records)
         self.controls.set_live(config.train.lr_g, config.train.lr_d, config.train.d_steps)
         self.controls.set_progress(self.step, self.total_steps, None)
@@ -276,8 +274,7 @@ class TrainingView(QWidget):
             self._show_latest()
             self._controls_timer.start()
         for grid in batch.grids:
-            entry = GridEntry(grid.step, grid.epoch, grid.path, grid.image, grid.count, grid.side)
-            (self.snapshots if grid.image is None else self.grid).add_entry(entry)
+            (self.snapshots if grid.image is None else self.grid).add_entry(grid)
         if batch.toy is not None:
             self.toy.show_frame(batch.toy)
         for record in batch.evaluations:
@@ -385,24 +382,3 @@ class TrainingView(QWidget):
         if last is None:
             return 0
         return max(int(last["step"]), int(round(t.epochs * last["step"] / last["epoch"])))
-
-    @staticmethod
-    def _grid_entries(run: RunFolder, records: list[dict], config: RunConfig) -> list[GridEntry]:
-        """The run's saved grids in the order they were made, labelled with their step."""
-        epoch_steps = [int(r["step"]) for r in records if r.get("epoch_end")]
-        count = 0 if config.model.toy else config.train.grid_size
-        side = 0 if config.model.toy else config.model.resolution
-        entries = []
-        for path in run.sample_grids():
-            match = GRID_NAME.match(path.name)
-            if not match:
-                continue
-            number = int(match.group(2))
-            if match.group(1) == "step":
-                step, epoch = number, None
-            else:
-                step = epoch_steps[number - 1] if number <= len(epoch_steps) else None
-                epoch = float(number)
-            entries.append(GridEntry(step, epoch, str(path), None, count, side))
-        entries.sort(key=lambda e: (e.step if e.step is not None else float("inf"), e.path))
-        return entries

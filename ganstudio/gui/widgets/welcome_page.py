@@ -6,7 +6,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
-from ganstudio.core.config import RunConfig
+from ganstudio.core.runs import RunFolder
 from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.describe import describe_config
 
@@ -14,7 +14,7 @@ from ganstudio.gui.describe import describe_config
 def _describe(path: str) -> str:
     """A recent run in a few words: its model and data, or why it cannot be opened."""
     try:
-        return describe_config(RunConfig.load(Path(path) / "config.json"))
+        return describe_config(RunFolder(path).config())
     except GanStudioError:
         return "missing or unreadable"
 
@@ -67,7 +67,7 @@ class WelcomePage(QWidget):
         for path in paths:
             item = QListWidgetItem(f"{Path(path).name}   ·   {_describe(path)}\n{path}")
             item.setData(Qt.UserRole, path)
-            if not (Path(path) / "config.json").is_file():
+            if not RunFolder.is_run(path):
                 item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.recent.addItem(item)
         rows = sum(self.recent.sizeHintForRow(i) for i in range(self.recent.count()))

@@ -1,0 +1,33 @@
+"""The run folder's names: written and parsed back in one module, and a saved run's grids read back in order."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganstudio.core import runs
+from ganstudio.core.runs import GridEntry, RunFolder
+from ganstudio.core.training.loop import Trainer
+from tests.conftest import tiny_config, tiny_images
+
+
+def test_names_are_parsed_back_and_others_ignored():
+    assert runs.checkpoint_step(Path("x") / runs.checkpoint_name(1234)) == 1234
+    assert runs.checkpoint_step("step-12.png") is None and runs.checkpoint_step("notes.safetensors") is None
+    assert runs.parse_grid_name(runs.grid_name(500)) == ("step", 500)
+    assert runs.parse_grid_name(runs.grid_name(500, epoch=3)) == ("epoch", 3)
+    assert runs.parse_grid_name("step-500.jpg") is None and runs.parse_grid_name("preview.png") is None
+    assert RunFolder("r").checkpoint_path(7).name == "step-0000007.safetensors"
+    assert RunFolder("r").grid_path(7).name == "step-0000007.png" and RunFolder("r").grid_path(9, 1).name == "epoch-0001.png"
+
+
+def test_grid_entries_of_a_saved_run_follow_the_steps(tmp_path):
+    cfg = tiny_config(steps=12).with_updates("train", sample_every=5)
+    trainer = Trainer(cfg, tmp_path / "run", data=tiny_images(n=48))  # 6 steps an epoch
+    list(trainer)
+    run = RunFolder(tmp_path / "run")
+    (run.samples_dir / "notes.png").write_bytes(b"")  # not a grid name: ignored
+    assert not RunFolder.is_run(tmp_path) and RunFolder.is_run(run.path)
+    entries = run.grid_entries(run.config(), run.read_metrics())
+    assert [(e.step, e.epoch) for e in entries] == [(5, None), (6, 1.0), (10, None), (12, 2.0)]
+    assert all(e.count == 8 and e.side == 16 and e.image is None for e in entries)
+    assert entries[1].label() == "step 6, epoch 1" and GridEntry(None, None, "a.png").label() == "a.png"
+    assert runs.checkpoint_step(run.latest_checkpoint()) == 12
