@@ -30,9 +30,11 @@ def add_parser(sub) -> None:
                     help=f"comma-separated: {','.join(METRIC_HELP)}; auto (default) or all")
     ev.add_argument("--n", type=int, default=10_000, help="generated and real samples (default 10000)")
     ev.add_argument("--extractor", default="auto",
-                    help="feature space: inception, mnist, celeba, points; auto picks the one for the data")
+                    help="feature space: inception, fid-inception (the FID papers report; needs "
+                         "pt_inception-2015-12-05-6726825d.pth), mnist, celeba, points; auto picks the one for the data")
     ev.add_argument("--inception-weights", metavar="FILE",
-                    help="torchvision Inception-v3 weights (inception_v3_google-0cc3c7bd.pth or .safetensors)")
+                    help="Inception weights: torchvision's (inception_v3_google-0cc3c7bd.pth or .safetensors) for "
+                         "--extractor inception, pt_inception-2015-12-05-6726825d.pth for fid-inception")
     ev.add_argument("--seed", type=int, default=0, help="seed of the latent vectors and real samples")
     ev.add_argument("--device", default="auto")
     ev.add_argument("--raw", action="store_true", help="measure G, not its moving average")
@@ -60,9 +62,10 @@ def run(args: argparse.Namespace) -> int:
     data_cfg = _eval_data_config(args, cfg)
     extractor = args.extractor
     if args.inception_weights:
-        if extractor not in ("auto", "inception"):
-            raise GanStudioError(f"--inception-weights goes with --extractor inception, not {extractor}")
-        extractor = f"inception:{args.inception_weights}"
+        if extractor not in ("auto", "inception", "fid-inception"):
+            raise GanStudioError(f"--inception-weights goes with --extractor inception or fid-inception, "
+                                 f"not {extractor}")
+        extractor = f"{'inception' if extractor == 'auto' else extractor}:{args.inception_weights}"
     if not args.quiet:
         print(f"Loading {data_cfg.source} ...", file=sys.stderr)
     data = load_data(data_cfg, device, seed=cfg.train.seed)

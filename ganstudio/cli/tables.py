@@ -65,7 +65,7 @@ def eval_table(record: dict, metrics) -> str:
             spread = f" +- {record['kid_std']:.5f}" if record.get("kid_std") is not None else ""
             rows.append(("KID", num("kid", ".5f") + spread))
         elif name == "is":
-            rows.append(("IS" if record["extractor"] == "inception" else "IS (analogue)",
+            rows.append(("IS" if record["extractor"] in ("inception", "fid-inception") else "IS (analogue)",
                          f"{num('is', '.3f')} +- {num('is_std', '.3f')}"))
         elif name == "pr":
             rows += [("precision", num("precision")), ("recall", num("recall"))]

@@ -103,8 +103,8 @@ def test_precision_and_recall_of_a_set_against_itself_are_one():
 
 
 def test_distances_survive_a_large_common_offset_and_repeated_samples():
-    """float32 distances by matrix products round by about sqrt(eps) x |x|: features far from the origin with
-    a small spread, or a collapsed set of identical samples, must still match themselves."""
+    """Distances by matrix products round by about sqrt(eps) x |x|: features far from the origin with a small
+    spread, or a collapsed set of identical samples (every k-NN radius 0), must still match themselves."""
     torch.manual_seed(0)
     offset = 1000 + 0.01 * torch.randn(300, 64)
     assert precision_recall(offset, offset) == (1.0, 1.0)

@@ -26,7 +26,7 @@ from ganstudio.core.metrics.fid import GaussianStats, gaussian_stats
 from ganstudio.core.metrics.prdc import DC_K, PR_K, knn_radii
 from ganstudio.core.errors import GanStudioError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: k-NN radii from float64 distances (as prdc)
 CACHE_ENV = "GANSTUDIO_CACHE"  # overrides the platform cache folder
 PROBE = 64  # images whose pixels enter the cache key, so that a folder whose images changed is recomputed
 Progress = Callable[[int, int], None]
