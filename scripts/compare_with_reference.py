@@ -78,6 +78,12 @@ def use_reference(path: Path) -> None:
         import requests  # noqa: F401  (dnnlib imports it for downloads this comparison never makes)
     except ImportError:
         sys.modules["requests"] = types.ModuleType("requests")
+    try:
+        import pkg_resources  # noqa: F401  (stylegan3's ops ask it for torch's version; gone with new setuptools)
+    except ImportError:
+        from packaging.version import parse
+
+        sys.modules["pkg_resources"] = types.SimpleNamespace(parse_version=parse)
 
 
 @torch.no_grad()

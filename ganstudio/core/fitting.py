@@ -47,6 +47,15 @@ def check_fits(meta: nn.Module, state: dict[str, torch.Tensor], what: str, name:
                               f"{held / 2**20:.0f} MB, so its settings do not describe these weights")
 
 
+def _all_in_state_dict(module: nn.Module) -> bool:
+    """True when the state dict restores every tensor of the module (no non-persistent buffers, no tensors kept
+    as plain attributes), so an uninitialized copy is complete once loaded."""
+    for m in module.modules():
+        if m._non_persistent_buffers_set or any(isinstance(v, torch.Tensor) for v in vars(m).values()):
+            return False
+    return True
+
+
 def build_fitted(build: Callable[[], nn.Module], state: dict[str, torch.Tensor], what: str, name: str,
                  device: torch.device | str = "cpu", skip_init: bool = False) -> nn.Module:
     """`build()` checked on the meta device against `state`, then made real on `device` with those weights, in
@@ -62,7 +71,7 @@ def build_fitted(build: Callable[[], nn.Module], state: dict[str, torch.Tensor],
         raise CheckpointError(f"the {what} settings in {name} cannot be built ({detail})") from None
     check_fits(meta, state, what, name)
     # to_empty skips random initialization, which a 1024-px generator would spend seconds on
-    module = meta.to_empty(device="cpu") if skip_init else build()
+    module = meta.to_empty(device="cpu") if skip_init and _all_in_state_dict(meta) else build()
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:

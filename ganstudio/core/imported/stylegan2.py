@@ -109,6 +109,7 @@ def bias_act(x: torch.Tensor, b: torch.Tensor | None, act: str = "linear", gain:
 
 
 def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Scale each row to unit mean square (the mapping network's input normalization)."""
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
 
 
