@@ -74,6 +74,7 @@ def use_reference(path: Path) -> None:
             del sys.modules[name]
     sys.path[:] = [p for p in sys.path if not p.startswith("/") or Path(p).resolve() != path.resolve()]
     sys.path.insert(0, str(path))
+    sys.dont_write_bytecode = True  # leave the reference checkout as it is
     try:
         import requests  # noqa: F401  (dnnlib imports it for downloads this comparison never makes)
     except ImportError:
@@ -94,9 +95,9 @@ def randomize(module: torch.nn.Module, seed: int) -> None:
         if "resample_filter" in name or "blur" in name or "kernel" in name:
             continue
         noise = torch.randn(t.shape, generator=gen)
-        if name.endswith("affine.bias") or name.endswith("modulation.bias"):
+        if name.endswith(("affine.bias", "modulation.bias")):
             t.copy_(1 + 0.2 * noise)
-        elif name.endswith("bias") or "noise_strength" in name or name.endswith("noise.weight"):
+        elif name.endswith(("bias", "noise.weight")) or "noise_strength" in name:
             t.copy_(0.2 * noise)
         elif "w_avg" in name or "latent_avg" in name:
             t.copy_(0.5 * noise)

@@ -97,7 +97,8 @@ def rosinality_g_ema(G: stylegan2.Generator) -> dict[str, torch.Tensor]:
     sd = G.state_dict()
     out = {}
     for i in range(G.mapping.num_layers):
-        out[f"style.{i + 1}.weight"], out[f"style.{i + 1}.bias"] = sd[f"mapping.fc{i}.weight"], sd[f"mapping.fc{i}.bias"]
+        out[f"style.{i + 1}.weight"] = sd[f"mapping.fc{i}.weight"]
+        out[f"style.{i + 1}.bias"] = sd[f"mapping.fc{i}.bias"]
     out["input.input"] = sd["synthesis.b4.const"][None]
 
     def styled(dst: str, src: str, noise: str) -> None:

@@ -36,7 +36,8 @@ def check_fits(meta: nn.Module, state: dict[str, torch.Tensor], what: str, name:
     elif missing:
         problem = f"the file lacks {len(missing)} tensor{'s' * (len(missing) > 1)} such as {missing[0]}"
     elif unexpected:
-        problem = f"the file has {len(unexpected)} tensor{'s' * (len(unexpected) > 1)} the settings do not, such as {unexpected[0]}"
+        problem = (f"the file has {len(unexpected)} tensor{'s' * (len(unexpected) > 1)} the settings do not, "
+                   f"such as {unexpected[0]}")
     if problem:
         raise CheckpointError(f"the {what} weights in {name} do not match the architecture its settings describe "
                               f"({problem})")

@@ -12,7 +12,7 @@ import torch
 
 from ganstudio.core.checkpoints import load_checkpoint, load_generator, save_checkpoint
 from ganstudio.core.errors import CheckpointError
-from ganstudio.core.imported import STYLEGAN3, convert, import_network, read_network, stylegan2
+from ganstudio.core.imported import STYLEGAN3, card_summary, convert, import_network, read_network, stylegan2
 from ganstudio.core.latent.sampling import is_style_based
 from ganstudio.core.render import Renderer, RenderRequest
 from tests.imported_fixtures import (TINY, TINY_CONDITIONAL, RunsCode, marker_source, random_generator,
@@ -127,7 +127,7 @@ def test_rosinality_checkpoint_maps_onto_the_same_network(tmp_path):
 
 
 def test_load_checkpoint_and_convert_accept_foreign_files(nvidia, tmp_path):
-    original, path = nvidia
+    _, path = nvidia
     ckpt = load_checkpoint(path)
     assert ckpt.extra["imported"]["architecture"] == stylegan2.ADA
     G, cfg = load_generator(path)
@@ -135,6 +135,7 @@ def test_load_checkpoint_and_convert_accept_foreign_files(nvidia, tmp_path):
     converted = load_checkpoint(out)
     card = converted.extra["imported"]["card"]
     assert card["source_file"] == path.name and "non-commercial" in card["licence"]
+    assert card_summary(card).startswith(f"{stylegan2.ADA} 16 px from {path.name} (SHA-256 ")
     G2, cfg2 = load_generator(out)
     z = torch.randn(1, 16)
     with torch.no_grad():
@@ -164,7 +165,7 @@ def test_embedded_module_source_is_never_run(tmp_path):
     marker = tmp_path / "pwned"
     G = random_generator(stylegan2.ADA, TINY)
     path = write_nvidia_pickle(tmp_path / "network.pkl", G, TINY, module_src=marker_source(marker))
-    G2, _, _ = import_network(path)  # the weights are fine; the source is only text
+    assert import_network(path)[0].num_ws == 6  # the weights are fine; the source is only text
     assert not marker.exists()
     broken = write_nvidia_pickle(tmp_path / "broken.pkl", torch.nn.Linear(2, 2), {}, module_src=marker_source(marker),
                                  rename={"Linear": "Generator"})

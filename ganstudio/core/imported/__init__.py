@@ -187,6 +187,14 @@ def import_network(path: str | Path, device: torch.device | str = "cpu") -> tupl
     return G, ckpt.config, ckpt.extra["imported"]["card"]
 
 
+def card_summary(card: dict[str, Any]) -> str:
+    """One line about an imported model: architecture, size, source and its SHA-256, licence."""
+    kw = card.get("kwargs", {})
+    cond = f", {kw['c_dim']} classes" if kw.get("c_dim") else ""
+    return (f"{card.get('architecture')} {kw.get('img_resolution')} px{cond} from {card.get('source_file')} "
+            f"(SHA-256 {str(card.get('source_sha256'))[:16]}...); licence: {card.get('licence')}")
+
+
 def convert(path: str | Path, out: str | Path) -> Path:
     """Write a foreign generator as a GAN Studio safetensors model file carrying its model card (after checking
     that it builds); what `ganstudio import FILE --out OUT` runs."""

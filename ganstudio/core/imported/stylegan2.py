@@ -119,7 +119,7 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     """Scale the weight's input channels by each sample's style, normalize each output channel to unit norm
     (demodulation), convolve every sample with its own weight (one grouped convolution)."""
     n = x.shape[0]
-    out_ch, in_ch, kh, kw = weight.shape
+    _, in_ch, kh, kw = weight.shape
     if styles.shape != (n, in_ch):
         raise ValueError(f"styles must have shape [{n}, {in_ch}], got {list(styles.shape)}")
     w = weight.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)  # [N, O, I, k, k]

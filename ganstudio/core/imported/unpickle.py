@@ -47,7 +47,7 @@ class PersistentObject:
     def init_args(self) -> tuple:
         return tuple(self.state.get("_init_args") or ())
 
-    def child(self, name: str) -> "PersistentObject | None":
+    def child(self, name: str) -> PersistentObject | None:
         """A submodule by attribute name (None when absent)."""
         child = (self.state.get("_modules") or {}).get(name)
         return child if isinstance(child, PersistentObject) else None
