@@ -24,6 +24,7 @@ import torch
 
 from ganstudio.core.fitting import build_fitted
 from ganstudio.core.imported import build_generator, read_network_from
+from ganstudio.core.imported.stylegan2 import build_discriminator
 
 NVIDIA_PACKAGES = ("training", "torch_utils", "dnnlib", "model", "op")
 
@@ -128,9 +129,15 @@ def compare_nvidia(root: Path, configs, repo: str) -> float:
         torch.manual_seed(i)
         ref = module.Generator(**kwargs).eval().requires_grad_(False)
         randomize(ref, i)
+        flat = {**kwargs, **kwargs.get("synthesis_kwargs", {})}
+        d_kwargs = {k: flat[k] for k in ("c_dim", "img_resolution", "img_channels", "channel_base", "channel_max",
+                                         "num_fp16_res", "conv_clamp") if k in flat}
+        d_kwargs["architecture"] = "skip" if "orig" in label else "resnet"
+        ref_d = module.Discriminator(**d_kwargs, epilogue_kwargs=dnnlib.EasyDict(mbstd_group_size=2)).eval()
+        randomize(ref_d.requires_grad_(False), i + 100)
         buffer = io.BytesIO()
-        pickle.dump({"G_ema": ref, "training_set_kwargs": dnnlib.EasyDict(resolution=kwargs["img_resolution"])},
-                    buffer)
+        pickle.dump({"G_ema": ref, "D": ref_d,
+                     "training_set_kwargs": dnnlib.EasyDict(resolution=kwargs["img_resolution"])}, buffer)
         net = read_network_from(io.BytesIO(buffer.getvalue()), label, "pickle")
         G = ours(net, label)
         diffs = []
@@ -141,9 +148,16 @@ def compare_nvidia(root: Path, configs, repo: str) -> float:
                     noise_mode=noise_mode, **extra)
             b = G(z, c, truncation_psi=psi, truncation_cutoff=cutoff, noise_mode=noise_mode)
             diffs.append((a - b).abs().max().item())
-        worst = max(worst, *diffs)
+        if net.discriminator is None:
+            raise SystemExit(f"{label}: the discriminator was not imported ({net.notes})")
+        D = build_fitted(lambda: build_discriminator(net.discriminator["architecture"], net.discriminator["kwargs"]),
+                         net.d_state, "discriminator", label, skip_init=True)
+        logits_ref = ref_d(b.repeat(2, 1, 1, 1), c.repeat(2, 1) if c is not None else None, force_fp32=True)
+        d_diff = (logits_ref - D(b.repeat(2, 1, 1, 1), c.repeat(2, 1) if c is not None else None)).abs().max().item()
+        worst = max(worst, *diffs, d_diff)
         print(f"{repo:>4} {net.architecture:<40} {label:<34} max |diff| " + "  ".join(f"{d:.2e}" for d in diffs)
-              + f"   (pixel std {a.std().item():.2f})", flush=True)
+              + f"   (pixel std {a.std().item():.2f});  D logits {d_diff:.2e} (std {logits_ref.std().item():.2f})",
+              flush=True)
     return worst
 
 

@@ -36,6 +36,20 @@ def random_generator(arch: str = stylegan2.ADA, kwargs: dict | None = None, seed
     return G.eval()
 
 
+TINY_D = dict(c_dim=0, img_resolution=16, img_channels=3, channel_base=256, channel_max=32,
+              epilogue_kwargs=dict(mbstd_group_size=2))
+
+
+@torch.no_grad()
+def random_discriminator(kwargs: dict | None = None, seed: int = 0) -> stylegan2.Discriminator:
+    """Our Discriminator with random weights (biases included)."""
+    torch.manual_seed(seed)
+    D = stylegan2.build_discriminator(stylegan2.D_ADA, kwargs or TINY_D)
+    for name, t in D.named_parameters():
+        t.copy_(torch.randn_like(t) * (0.2 if "bias" in name else 1.0))
+    return D.eval()
+
+
 @contextlib.contextmanager
 def nvidia_globals() -> Iterator[types.SimpleNamespace]:
     """Stand-ins for `torch_utils.persistence._reconstruct_persistent_obj` and `dnnlib.util.EasyDict`, installed
@@ -66,7 +80,8 @@ def nvidia_globals() -> Iterator[types.SimpleNamespace]:
 
 
 def write_nvidia_pickle(path: Path, G: nn.Module, init_kwargs: dict, module_src: str = MODULE_SRC,
-                        extra: dict | None = None, rename: dict[str, str] | None = None) -> Path:
+                        extra: dict | None = None, rename: dict[str, str] | None = None,
+                        D: nn.Module | None = None, d_kwargs: dict | None = None) -> Path:
     """Pickle G as NVIDIA's persistent classes are pickled: every module reduces to
     `_reconstruct_persistent_obj(meta)` with its class name, module source and __dict__ state."""
     with nvidia_globals() as g:
@@ -77,6 +92,8 @@ def write_nvidia_pickle(path: Path, G: nn.Module, init_kwargs: dict, module_src:
                 state = dict(obj.__dict__)
                 if obj is G:
                     state["_init_args"], state["_init_kwargs"] = (), g.EasyDict(init_kwargs)
+                if obj is D:
+                    state["_init_args"], state["_init_kwargs"] = (), g.EasyDict(d_kwargs)
                 if "weight_gain" in state:  # NVIDIA computes these with numpy: numpy scalars in the pickle
                     state["weight_gain"] = np.float64(state["weight_gain"])
                 name = type(obj).__name__
@@ -86,7 +103,7 @@ def write_nvidia_pickle(path: Path, G: nn.Module, init_kwargs: dict, module_src:
 
         with open(path, "wb") as fh:
             Writer(fh, protocol=pickle.DEFAULT_PROTOCOL).dump({
-                "G": G, "D": None, "G_ema": G, "augment_pipe": None,
+                "G": G, "D": D, "G_ema": G, "augment_pipe": None,
                 "training_set_kwargs": g.EasyDict(resolution=init_kwargs.get("img_resolution"), use_labels=True),
                 **(extra or {})})
     return path

@@ -12,11 +12,12 @@ import torch
 
 from ganstudio.core.checkpoints import load_checkpoint, load_generator, save_checkpoint
 from ganstudio.core.errors import CheckpointError
-from ganstudio.core.imported import STYLEGAN3, card_summary, convert, import_network, read_network, stylegan2
+from ganstudio.core.imported import (STYLEGAN3, card_summary, convert, import_network, imported_discriminator,
+                                     read_network, stylegan2)
 from ganstudio.core.latent.sampling import is_style_based
 from ganstudio.core.render import Renderer, RenderRequest
-from tests.imported_fixtures import (TINY, TINY_CONDITIONAL, RunsCode, marker_source, random_generator,
-                                     write_nvidia_pickle, write_rosinality)
+from tests.imported_fixtures import (TINY, TINY_CONDITIONAL, TINY_D, RunsCode, marker_source, random_discriminator,
+                                     random_generator, write_nvidia_pickle, write_rosinality)
 
 
 @pytest.fixture
@@ -143,6 +144,23 @@ def test_load_checkpoint_and_convert_accept_foreign_files(nvidia, tmp_path):
     assert cfg2.model == cfg.model
     result = Renderer(G2, cfg2).render(RenderRequest(seed=1, psi=0.5))
     assert result.error is None and result.image.shape == (16, 16, 3)
+
+
+@torch.no_grad()
+def test_the_discriminator_comes_along_when_it_fits(tmp_path):
+    G, D = random_generator(stylegan2.ADA, TINY), random_discriminator(TINY_D)
+    path = write_nvidia_pickle(tmp_path / "snapshot.pkl", G, TINY, D=D, d_kwargs=TINY_D)
+    out = convert(path, tmp_path / "snapshot.safetensors")
+    ckpt = load_checkpoint(out)
+    assert set(ckpt.modules) == {"G_ema", "D"}
+    D2 = imported_discriminator(ckpt, name=out.name)
+    img = torch.randn(4, 3, 16, 16)
+    assert D2(img).shape == (4, 1) and torch.equal(D2(img), D(img))
+    wrong = write_nvidia_pickle(tmp_path / "wrong.pkl", G, TINY, D=D, d_kwargs=dict(TINY_D, channel_max=64))
+    net = read_network(wrong)  # the generator still imports; the discriminator is left out, with the reason
+    assert net.discriminator is None and "discriminator was left out" in net.notes[0]
+    with pytest.raises(CheckpointError, match="no discriminator"):
+        imported_discriminator(load_checkpoint(wrong))
 
 
 # -- refusals -----------------------------------------------------------------------------------------

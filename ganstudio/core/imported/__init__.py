@@ -43,6 +43,8 @@ class ImportedNetwork:
     state: dict[str, torch.Tensor] = field(repr=False)
     source_format: str
     notes: list[str] = field(default_factory=list)
+    discriminator: dict[str, Any] | None = None  # {"architecture", "kwargs"} when the file has a usable D
+    d_state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
 
 def read_network(path: str | Path) -> ImportedNetwork:
@@ -79,8 +81,29 @@ def _read_nvidia(source: Path | BinaryIO, name: str) -> ImportedNetwork:
         arch = stylegan2.ADA
     else:
         arch = stylegan2.SG3_STYLEGAN2
-    notes = [] if isinstance(data.get("D"), PersistentObject) else ["the file has no discriminator"]
-    return ImportedNetwork(arch, kwargs, G.state_dict(), "NVIDIA network pickle", notes)
+    net = ImportedNetwork(arch, kwargs, G.state_dict(), "NVIDIA network pickle")
+    _add_discriminator(net, data.get("D"), name)
+    return net
+
+
+def _add_discriminator(net: ImportedNetwork, D: Any, name: str) -> None:
+    """Keep the file's discriminator when its settings fit its tensors; otherwise say why in the notes."""
+    from ganstudio.core.fitting import check_fits
+
+    if not isinstance(D, PersistentObject):
+        net.notes.append("the file has no discriminator")
+        return
+    arch = stylegan2.D_ADA if net.architecture == stylegan2.ADA else stylegan2.D_SG3_STYLEGAN2
+    kwargs = plain({**dict(zip(("c_dim", "img_resolution", "img_channels"), D.init_args)), **D.init_kwargs})
+    state = D.state_dict()
+    try:
+        with torch.device("meta"):
+            meta = stylegan2.build_discriminator(arch, kwargs)
+        check_fits(meta, state, "discriminator", name)
+    except (CheckpointError, RuntimeError, ValueError, TypeError, KeyError) as exc:
+        net.notes.append(f"the discriminator was left out ({str(exc)[:160]})")
+        return
+    net.discriminator, net.d_state = {"architecture": arch, "kwargs": kwargs}, state
 
 
 def _read_rosinality(source: Path | BinaryIO, name: str) -> ImportedNetwork:
@@ -164,8 +187,10 @@ def import_checkpoint(path: str | Path):
     net = read_network(path)
     card = model_card(path, net)
     info = {"architecture": net.architecture, "kwargs": net.kwargs, "card": card}
-    return Checkpoint(config=run_config(net, path.stem), step=0, modules={"G_ema": net.state},
-                      extra={"imported": info})
+    modules = {"G_ema": net.state}
+    if net.discriminator is not None:
+        info["discriminator"], modules["D"] = net.discriminator, net.d_state
+    return Checkpoint(config=run_config(net, path.stem), step=0, modules=modules, extra={"imported": info})
 
 
 def imported_generator(ckpt, device: torch.device | str = "cpu", name: str = "the checkpoint") -> nn.Module:
@@ -178,6 +203,17 @@ def imported_generator(ckpt, device: torch.device | str = "cpu", name: str = "th
         raise CheckpointError(f"{name} has no generator weights")
     net = ImportedNetwork(info["architecture"], info["kwargs"], state, info.get("card", {}).get("source_format", ""))
     return _generator(net, device, name)
+
+
+def imported_discriminator(ckpt, device: torch.device | str = "cpu", name: str = "the checkpoint") -> nn.Module:
+    """The StyleGAN2 discriminator of an imported Checkpoint (a CheckpointError when the file had none)."""
+    from ganstudio.core.fitting import build_fitted
+
+    info = (ckpt.extra.get("imported") or {}).get("discriminator")
+    if not info or "D" not in ckpt.modules:
+        raise CheckpointError(f"{name} has no discriminator GAN Studio can rebuild")
+    return build_fitted(lambda: stylegan2.build_discriminator(info["architecture"], info["kwargs"]), ckpt.modules["D"],
+                        "discriminator", name, device, skip_init=True)
 
 
 def import_network(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, RunConfig, dict]:

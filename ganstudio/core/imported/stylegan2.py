@@ -91,6 +91,16 @@ def conv2d_up(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor, padding: int, g
     return upfirdn2d(x, f, pad=(p0 + pt, p1 + pt, p0 + pt, p1 + pt), gain=4)
 
 
+def conv2d_down(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor, padding: int) -> torch.Tensor:
+    """Convolve with `w` at half the resolution: the FIR filter, then a stride-2 convolution."""
+    kw = w.shape[-1]
+    fw = _filter_2d(f).shape[-1]
+    p0, p1 = padding + (fw - 1) // 2, padding + (fw - 2) // 2
+    if kw == 1:
+        return F.conv2d(upfirdn2d(x, f, down=2, pad=(p0, p1, p0, p1)), w)
+    return F.conv2d(upfirdn2d(x, f, pad=(p0, p1, p0, p1)), w, stride=2)
+
+
 def bias_act(x: torch.Tensor, b: torch.Tensor | None, act: str = "linear", gain: float | None = None,
              clamp: float | None = None) -> torch.Tensor:
     """Add the bias (per channel), apply the activation and its gain, clamp to +-clamp."""
@@ -162,10 +172,10 @@ class Conv2dLayer(nn.Module):
     """A plain convolution with equalized learning rate, optionally at twice the resolution (resnet skips)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True,
-                 activation: str = "linear", up: int = 1, resample_filter: Any = (1, 3, 3, 1),
+                 activation: str = "linear", up: int = 1, down: int = 1, resample_filter: Any = (1, 3, 3, 1),
                  conv_clamp: float | None = None):
         super().__init__()
-        self.activation, self.up, self.conv_clamp = activation, up, conv_clamp
+        self.activation, self.up, self.down, self.conv_clamp = activation, up, down, conv_clamp
         self.register_buffer("resample_filter", setup_filter(resample_filter))
         self.padding = kernel_size // 2
         self.weight_gain = 1 / math.sqrt(in_channels * kernel_size ** 2)
@@ -176,6 +186,8 @@ class Conv2dLayer(nn.Module):
         w = (self.weight * self.weight_gain).to(x.dtype)
         if self.up > 1:
             x = conv2d_up(x, w, self.resample_filter, self.padding)
+        elif self.down > 1:
+            x = conv2d_down(x, w, self.resample_filter, self.padding)
         else:
             x = F.conv2d(x, w, padding=self.padding)
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
@@ -198,7 +210,8 @@ class MappingNetwork(nn.Module):
         for idx in range(num_layers):
             setattr(self, f"fc{idx}", FullyConnectedLayer(features[idx], features[idx + 1], activation=activation,
                                                           lr_multiplier=lr_multiplier))
-        self.register_buffer("w_avg", torch.zeros([w_dim]))
+        if num_ws is not None and w_avg_beta is not None:
+            self.register_buffer("w_avg", torch.zeros([w_dim]))
 
     def labels(self, c: torch.Tensor | None, n: int) -> torch.Tensor | None:
         """c as the file's network wants it: a [N, c_dim] float vector (class indices become one-hot)."""
@@ -219,12 +232,14 @@ class MappingNetwork(nn.Module):
             if z.dim() != 2 or z.shape[1] != self.z_dim:
                 raise ValueError(f"z must have shape [N, {self.z_dim}], got {list(z.shape)}")
             x = normalize_2nd_moment(z.to(torch.float32))
-        c = self.labels(c, z.shape[0])
+        c = self.labels(c, z.shape[0] if z is not None else len(c))
         if c is not None:
             y = normalize_2nd_moment(self.embed(c))
             x = torch.cat([x, y], dim=1) if x is not None else y
         for idx in range(self.num_layers):
             x = getattr(self, f"fc{idx}")(x)
+        if self.num_ws is None:
+            return x
         x = x.unsqueeze(1).repeat([1, self.num_ws, 1])
         if truncation_psi != 1:
             rows = self.num_ws if truncation_cutoff is None else truncation_cutoff
@@ -381,6 +396,108 @@ class Generator(nn.Module):
         return self.synthesis(ws, noise_mode=noise_mode)
 
 
+class DiscriminatorBlock(nn.Module):
+    """One resolution of the discriminator: (from RGB), two convolutions halving the size, a residual skip."""
+
+    def __init__(self, in_channels: int, tmp_channels: int, out_channels: int, resolution: int, img_channels: int,
+                 architecture: str = "resnet", activation: str = "lrelu", resample_filter: Any = (1, 3, 3, 1),
+                 conv_clamp: float | None = None):
+        super().__init__()
+        self.in_channels, self.resolution, self.architecture = in_channels, resolution, architecture
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
+        if in_channels == 0 or architecture == "skip":
+            self.fromrgb = Conv2dLayer(img_channels, tmp_channels, 1, activation=activation, conv_clamp=conv_clamp)
+        self.conv0 = Conv2dLayer(tmp_channels, tmp_channels, 3, activation=activation, conv_clamp=conv_clamp)
+        self.conv1 = Conv2dLayer(tmp_channels, out_channels, 3, activation=activation, down=2,
+                                 resample_filter=resample_filter, conv_clamp=conv_clamp)
+        if architecture == "resnet":
+            self.skip = Conv2dLayer(tmp_channels, out_channels, 1, bias=False, down=2, resample_filter=resample_filter)
+
+    def forward(self, x: torch.Tensor | None, img: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.in_channels == 0 or self.architecture == "skip":
+            y = self.fromrgb(img)
+            x = x + y if x is not None else y
+            img = downsample2d(img, self.resample_filter) if self.architecture == "skip" else None
+        if self.architecture == "resnet":
+            y = self.skip(x, gain=math.sqrt(0.5))
+            x = y + self.conv1(self.conv0(x), gain=math.sqrt(0.5))
+        else:
+            x = self.conv1(self.conv0(x))
+        return x, img
+
+
+class MinibatchStdLayer(nn.Module):
+    """Append the standard deviation across groups of samples as extra feature maps (Karras et al. 2018)."""
+
+    def __init__(self, group_size: int | None, num_channels: int = 1):
+        super().__init__()
+        self.group_size, self.num_channels = group_size, num_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        g = min(self.group_size, n) if self.group_size is not None else n
+        f = self.num_channels
+        y = x.reshape(g, -1, f, c // f, h, w)
+        y = (y - y.mean(dim=0)).square().mean(dim=0).add(1e-8).sqrt().mean(dim=[2, 3, 4])
+        return torch.cat([x, y.reshape(-1, f, 1, 1).repeat(g, 1, h, w)], dim=1)
+
+
+class DiscriminatorEpilogue(nn.Module):
+    """The 4x4 head: minibatch std-dev, a convolution, two fully connected layers, the class projection."""
+
+    def __init__(self, in_channels: int, cmap_dim: int, resolution: int, img_channels: int,
+                 architecture: str = "resnet", mbstd_group_size: int | None = 4, mbstd_num_channels: int = 1,
+                 activation: str = "lrelu", conv_clamp: float | None = None):
+        super().__init__()
+        self.cmap_dim, self.architecture = cmap_dim, architecture
+        if architecture == "skip":
+            self.fromrgb = Conv2dLayer(img_channels, in_channels, 1, activation=activation)
+        self.mbstd = MinibatchStdLayer(mbstd_group_size, mbstd_num_channels) if mbstd_num_channels > 0 else None
+        self.conv = Conv2dLayer(in_channels + mbstd_num_channels, in_channels, 3, activation=activation,
+                                conv_clamp=conv_clamp)
+        self.fc = FullyConnectedLayer(in_channels * resolution ** 2, in_channels, activation=activation)
+        self.out = FullyConnectedLayer(in_channels, 1 if cmap_dim == 0 else cmap_dim)
+
+    def forward(self, x: torch.Tensor, img: torch.Tensor | None, cmap: torch.Tensor | None) -> torch.Tensor:
+        if self.architecture == "skip":
+            x = x + self.fromrgb(img)
+        if self.mbstd is not None:
+            x = self.mbstd(x)
+        x = self.out(self.fc(self.conv(x).flatten(1)))
+        if self.cmap_dim > 0:
+            x = (x * cmap).sum(dim=1, keepdim=True) * (1 / math.sqrt(self.cmap_dim))
+        return x
+
+
+class Discriminator(nn.Module):
+    """NVIDIA's StyleGAN2 discriminator (resnet by default): D(img, c) -> [N, 1] logits."""
+
+    def __init__(self, c_dim: int, img_resolution: int, img_channels: int, architecture: str = "resnet",
+                 channel_base: int = 32768, channel_max: int = 512, conv_clamp: float | None = None,
+                 cmap_dim: int | None = None, block_kwargs: dict | None = None, mapping_kwargs: dict | None = None,
+                 epilogue_kwargs: dict | None = None):
+        super().__init__()
+        self.c_dim, self.img_resolution, self.img_channels = c_dim, img_resolution, img_channels
+        self.block_resolutions = [2 ** i for i in range(int(math.log2(img_resolution)), 2, -1)]
+        channels = {res: min(channel_base // res, channel_max) for res in self.block_resolutions + [4]}
+        cmap_dim = 0 if c_dim == 0 else (channels[4] if cmap_dim is None else cmap_dim)
+        common = dict(img_channels=img_channels, architecture=architecture, conv_clamp=conv_clamp)
+        for res in self.block_resolutions:
+            block = DiscriminatorBlock(channels[res] if res < img_resolution else 0, channels[res], channels[res // 2],
+                                       res, **(block_kwargs or {}), **common)
+            setattr(self, f"b{res}", block)
+        if c_dim > 0:
+            self.mapping = MappingNetwork(0, c_dim, cmap_dim, num_ws=None, w_avg_beta=None, **(mapping_kwargs or {}))
+        self.b4 = DiscriminatorEpilogue(channels[4], cmap_dim, 4, **(epilogue_kwargs or {}), **common)
+
+    def forward(self, img: torch.Tensor, c: torch.Tensor | None = None, **_ignored: Any) -> torch.Tensor:
+        x = None
+        for res in self.block_resolutions:
+            x, img = getattr(self, f"b{res}")(x, img)
+        cmap = self.mapping(None, c) if self.c_dim > 0 else None
+        return self.b4(x, img, cmap)
+
+
 # -- building from a file's recorded settings ------------------------------------------------------------
 
 _MAPPING_KEYS = {"num_layers", "embed_features", "layer_features", "activation", "lr_multiplier", "w_avg_beta"}
@@ -436,6 +553,29 @@ def generator_kwargs(arch: str, init_kwargs: dict[str, Any]) -> dict[str, Any]:
 def build_stylegan2(arch: str, init_kwargs: dict[str, Any]) -> Generator:
     """Our Generator for a file's recorded class and init kwargs (on the current default device)."""
     return Generator(**generator_kwargs(arch, init_kwargs))
+
+
+D_ADA = "training.networks.Discriminator"
+D_SG3_STYLEGAN2 = "training.networks_stylegan2.Discriminator"
+_D_KEYS = {"c_dim", "img_resolution", "img_channels", "architecture", "channel_base", "channel_max", "conv_clamp",
+           "cmap_dim", "block_kwargs", "mapping_kwargs", "epilogue_kwargs"}
+
+
+def build_discriminator(arch: str, init_kwargs: dict[str, Any]) -> Discriminator:
+    """Our Discriminator for a file's recorded class (D_ADA or D_SG3_STYLEGAN2) and init kwargs."""
+    kw = {k: v for k, v in init_kwargs.items() if k != "num_fp16_res"}
+    unknown = sorted(set(kw) - _D_KEYS)
+    if unknown:
+        raise CheckpointError(f"the discriminator has a setting GAN Studio does not know ({unknown[0]})")
+    if arch == D_SG3_STYLEGAN2:
+        kw.setdefault("conv_clamp", 256)  # that repository's default; stylegan2-ada's is None
+    for key in ("block_kwargs", "mapping_kwargs"):
+        kw[key] = {k: v for k, v in (kw.get(key) or {}).items()
+                   if k not in ("use_fp16", "fp16_channels_last", "freeze_layers", "w_avg_beta")}
+    res = int(kw.get("img_resolution", 0))
+    if not 4 <= res <= MAX_RESOLUTION or res & (res - 1):
+        raise CheckpointError(f"the discriminator's resolution {res} is not a power of two from 4 to {MAX_RESOLUTION}")
+    return Discriminator(**kw)
 
 
 # -- rosinality stylegan2-pytorch ---------------------------------------------------------------------
