@@ -94,9 +94,9 @@ def _add_discriminator(net: ImportedNetwork, D: Any, name: str) -> None:
         net.notes.append("the file has no discriminator")
         return
     arch = stylegan2.D_ADA if net.architecture == stylegan2.ADA else stylegan2.D_SG3_STYLEGAN2
-    kwargs = plain({**dict(zip(("c_dim", "img_resolution", "img_channels"), D.init_args)), **D.init_kwargs})
-    state = D.state_dict()
     try:
+        kwargs = plain({**dict(zip(("c_dim", "img_resolution", "img_channels"), D.init_args)), **D.init_kwargs})
+        state = D.state_dict()
         with torch.device("meta"):
             meta = stylegan2.build_discriminator(arch, kwargs)
         check_fits(meta, state, "discriminator", name)
