@@ -75,6 +75,10 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             head = fh.read(8)
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    if head.startswith(PICKLE_MAGIC) and path.suffix.lower() in (".pkl", ".pt", ".pth"):
+        from ganstudio.core.imported import import_checkpoint  # read as data only, never unpickled naively
+
+        return import_checkpoint(path)
     if head.startswith(PICKLE_MAGIC):
         raise CheckpointError(
             f"{path.name} is a Python pickle (a torch.save file), not a GAN Studio checkpoint; "
@@ -157,14 +161,19 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu", prefer_
 def generator_from_checkpoint(ckpt: Checkpoint, device: torch.device | str = "cpu", prefer_ema: bool = True,
                               name: str = "the checkpoint") -> nn.Module:
     """The generator of a loaded checkpoint (EMA weights when present), in eval mode on `device`."""
+    from ganstudio.core.fitting import build_fitted
     from ganstudio.core.models.registry import build_models
 
-    G, _ = build_models(ckpt.config.model, ckpt.config.loss)
+    if "imported" in ckpt.extra:
+        from ganstudio.core.imported import imported_generator
+
+        return imported_generator(ckpt, device, name)
     key = "G_ema" if prefer_ema and "G_ema" in ckpt.modules else "G"
     if key not in ckpt.modules:
         raise CheckpointError(f"{name} has no generator weights")
-    load_module_state(G, ckpt.modules[key], "generator", name)
-    return G.to(device).eval().requires_grad_(False)
+    # checked on the meta device first: a config that lies about the size must not allocate it
+    return build_fitted(lambda: build_models(ckpt.config.model, ckpt.config.loss)[0], ckpt.modules[key],
+                        "generator", name, device)
 
 
 def export_generator(source: str | Path, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
@@ -172,7 +181,8 @@ def export_generator(source: str | Path, out: str | Path, extra: dict[str, Any] 
     what the app ships and shares. It opens in the explorer and `ganstudio sample`, not for resuming training."""
     ckpt = load_checkpoint(source)
     key = "G_ema" if "G_ema" in ckpt.modules else "G"
+    kept = {"imported": ckpt.extra["imported"]} if "imported" in ckpt.extra else {}
     slim = Checkpoint(config=ckpt.config, step=ckpt.step, modules={"G_ema": ckpt.modules[key]},
-                      extra={"exported_from_step": ckpt.step, **(extra or {})})
+                      extra={**kept, "exported_from_step": ckpt.step, **(extra or {})})
     save_checkpoint(Path(out), slim)
     return Path(out)
