@@ -150,7 +150,7 @@ def compare_nvidia(root: Path, configs, repo: str) -> float:
             diffs.append((a - b).abs().max().item())
         if net.discriminator is None:
             raise SystemExit(f"{label}: the discriminator was not imported ({net.notes})")
-        D = build_fitted(lambda: build_discriminator(net.discriminator["architecture"], net.discriminator["kwargs"]),
+        D = build_fitted(lambda net=net: build_discriminator(net.discriminator["architecture"], net.discriminator["kwargs"]),
                          net.d_state, "discriminator", label, skip_init=True)
         logits_ref = ref_d(b.repeat(2, 1, 1, 1), c.repeat(2, 1) if c is not None else None, force_fp32=True)
         d_diff = (logits_ref - D(b.repeat(2, 1, 1, 1), c.repeat(2, 1) if c is not None else None)).abs().max().item()
