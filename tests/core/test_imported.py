@@ -236,3 +236,18 @@ def test_an_own_checkpoint_whose_config_lies_about_its_size_is_refused_without_a
         load_generator(path)
     assert "\n" not in str(info.value)
     assert json.loads(json.dumps(str(info.value)))  # a plain sentence
+
+
+def test_cli_imports_a_pickle_and_samples_from_it(nvidia, tmp_path, capsys):
+    from ganstudio.cli import main
+
+    _, path = nvidia
+    out = tmp_path / "model.safetensors"
+    assert main(["import", str(path), "--out", str(out)]) == 0
+    assert out.exists() and "non-commercial" in capsys.readouterr().err
+    assert main(["sample", "--checkpoint", str(path), "--n", "2", "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").exists()
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(b"not a pickle at all")
+    assert main(["import", str(bad), "--out", str(tmp_path / "x.safetensors")]) == 1
+    assert "error:" in capsys.readouterr().err and not (tmp_path / "x.safetensors").exists()
