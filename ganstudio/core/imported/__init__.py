@@ -1,0 +1,1 @@
+"""Networks rebuilt from other projects' checkpoints (NVIDIA StyleGAN2/StyleGAN3), in plain PyTorch."""
