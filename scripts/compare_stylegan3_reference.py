@@ -25,8 +25,9 @@ T_CONFIG = dict(conv_kernel=3, use_radial_filters=False)
 R_CONFIG = dict(conv_kernel=1, use_radial_filters=True)
 
 
-def configurations(sizes: list[int], wide: bool = False) -> list[tuple[str, dict]]:
-    """Named init kwargs: -T and -R, channel base/max, c_dim > 0, clamping, at the requested resolutions."""
+def configurations(sizes: list[int], wide: bool = False, extras: bool = True) -> list[tuple[str, dict]]:
+    """Named init kwargs: -T and -R at each resolution; with `extras`, also other channel widths, c_dim,
+    clamping and depth at the first; with `wide`, the released networks' widths at the first."""
     out = []
     for res in sizes:
         small = dict(channel_base=1024 if res <= 64 else 2048, channel_max=64 if res <= 256 else 32)
@@ -36,6 +37,8 @@ def configurations(sizes: list[int], wide: bool = False) -> list[tuple[str, dict
         out.append((f"R {res}px c_dim=5", dict(z_dim=32, c_dim=5, w_dim=48, img_resolution=res, img_channels=3,
                                                 mapping_kwargs=dict(num_layers=3), **small, **R_CONFIG)))
     res = sizes[0]
+    if not extras:
+        return out
     out.append((f"T {res}px wide, clamp 0.5", dict(z_dim=64, c_dim=0, w_dim=64, img_resolution=res,
                                                     img_channels=3, channel_base=4096, channel_max=128,
                                                     conv_clamp=0.5, **T_CONFIG)))
@@ -135,13 +138,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="64,128", help="resolutions, comma separated")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--wide", action="store_true", help="also the released networks' channel widths")
+    parser.add_argument("--no-extras", action="store_true", help="only the -T and -R networks per resolution")
     args = parser.parse_args()
     sys.path.insert(0, args.reference)
     _stand_ins_for_missing_modules()
     from training import networks_stylegan3  # noqa: E402  (the reference checkout)
     sizes = [int(s) for s in args.sizes.split(",")]
     results = [compare(networks_stylegan3, name, kwargs, args.seed + i)
-               for i, (name, kwargs) in enumerate(configurations(sizes, args.wide))]
+               for i, (name, kwargs) in enumerate(configurations(sizes, args.wide, not args.no_extras))]
     print(f"largest difference over all configurations: {max(results):.3g}")
     sys.exit(0 if max(results) < 1e-3 else 1)
 

@@ -179,11 +179,17 @@ def test_designed_filters_match_scipy():
 
 
 def test_builds_on_the_meta_device_for_shape_checks():
+    released_r = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=1024, img_channels=3, channel_base=65536,
+                      channel_max=1024, conv_kernel=1, use_radial_filters=True, mapping_kwargs={"num_layers": 2})
     with torch.device("meta"):
-        G = build_stylegan3({**TINY, "img_resolution": 1024, "channel_base": 32768, "channel_max": 512,
+        T = build_stylegan3({**TINY, "img_resolution": 1024, "channel_base": 32768, "channel_max": 512,
                              "num_layers": 14})
-    assert G.num_ws == 16 and G.synthesis.layer_names[-1] == "L14_1024_3"
-    assert all(t.is_meta for t in G.state_dict().values())
+        R = build_stylegan3(released_r)
+    assert T.num_ws == R.num_ws == 16 and T.synthesis.layer_names[-1] == "L14_1024_3"
+    assert R.synthesis.layer_names[:2] == ["L0_36_1024", "L1_36_1024"]
+    assert R.synthesis.layer_names[9:] == ["L9_532_256", "L10_1044_161", "L11_1044_102", "L12_1044_64",
+                                           "L13_1024_64", "L14_1024_3"]
+    assert all(t.is_meta for G in (T, R) for t in G.state_dict().values())
 
 
 def test_unknown_or_missing_settings_are_refused():
