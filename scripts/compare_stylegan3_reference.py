@@ -142,7 +142,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, args.reference)
     _stand_ins_for_missing_modules()
-    from training import networks_stylegan3  # noqa: E402  (the reference checkout)
+    from training import networks_stylegan3  # the reference checkout, now on the path
     sizes = [int(s) for s in args.sizes.split(",")]
     results = [compare(networks_stylegan3, name, kwargs, args.seed + i)
                for i, (name, kwargs) in enumerate(configurations(sizes, args.wide, not args.no_extras))]

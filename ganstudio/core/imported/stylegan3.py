@@ -381,7 +381,7 @@ class AliasFreeLayer(nn.Module):
 
 def _whole_ratio(high: float, low: float) -> int:
     """high / low as an int, refusing rates that are not whole multiples."""
-    ratio = int(round(high / low))
+    ratio = round(high / low)
     if ratio * low != high:
         raise ValueError(f"sampling rates {high} and {low} are not whole multiples")
     return ratio
