@@ -3,6 +3,7 @@ a mask keeps the rest of the picture, Undo is exact, bad points are refused in o
 protocol for NVIDIA-layout generators."""
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -171,12 +172,15 @@ def test_nvidia_stylegan2_layout_is_dragged_through_its_blocks():
     assert not torch.equal(session.latent, session.start_ws)
 
 
-def test_a_feature_map_with_a_margin_is_cropped_to_the_image():
+def test_a_feature_map_with_a_margin_is_cropped_and_other_threads_renders_are_not_captured():
     layer = nn.Identity()
     x = torch.arange(20 * 20, dtype=torch.float32).reshape(1, 1, 20, 20)
     with captured_features(layer, 16) as store:
+        other = threading.Thread(target=layer, args=(x * 0,))  # the explorer rendering meanwhile
+        other.start()
+        other.join()
         layer(x)
-    assert torch.equal(store[0], x[..., 2:18, 2:18])
+    assert len(store) == 1 and torch.equal(store[0], x[..., 2:18, 2:18])
 
 
 def test_settings_are_frozen():

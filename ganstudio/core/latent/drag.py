@@ -19,6 +19,7 @@ A module's output (or the first item of a tuple) is the feature map [N, C, S, S]
 from __future__ import annotations
 
 import math
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ Points = Sequence[Sequence[float]]
 class DragSettings:
     """How a drag optimises; the defaults were tuned on the bundled 64 x 64 face model (benchmarks/drag.py)."""
 
-    lr: float = 0.02  # Adam's learning rate on the style rows
+    lr: float = 0.04  # Adam's learning rate on the style rows
     rows: int | None = None  # style rows optimised (the first ones); None: the first 6, as in the paper
     feature_size: int | None = None  # the feature map's size; None: feature_size_for(output size)
     motion_radius: float = 2.0  # output pixels around a handle whose features are pulled along
@@ -127,10 +128,14 @@ def choose_feature_layer(G: nn.Module, resolution: int, size: int | None = None)
 
 @contextmanager
 def captured_features(module: nn.Module, size: int) -> Iterator[list[torch.Tensor]]:
-    """While open, every forward of `module` appends its feature map [N, C, size, size] (margin cropped)."""
+    """While open, every forward of `module` in this thread appends its feature map [N, C, size, size] (margin
+    cropped); renders of the same generator in other threads (the explorer's) are not captured."""
     store: list[torch.Tensor] = []
+    thread = threading.get_ident()
 
     def hook(_module, _inputs, output):
+        if threading.get_ident() != thread:
+            return
         x = output[0] if isinstance(output, (tuple, list)) else output
         margin = (x.shape[-1] - size) // 2
         store.append(x[..., margin:margin + size, margin:margin + size] if margin > 0 else x)
