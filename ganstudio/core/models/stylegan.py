@@ -210,6 +210,10 @@ class SynthesisNetwork(nn.Module):
             img = upsample(img)              # skips are, so that a level fading in changes it continuously
         return img if self.training else img.clamp(-1.0, 1.0)
 
+    def feature_layers(self) -> list[tuple[int, nn.Module]]:
+        """(size, module) of each resolution's last styled conv, 4x4 up: the feature maps DragGAN reads."""
+        return [(4, self.conv)] + [(4 * 2 ** k, block.conv1) for k, block in enumerate(self.blocks, start=1)]
+
 
 class StyleGANGenerator(nn.Module):
     """G(z, c, truncation_psi) with G.mapping(z, c) -> ws and G.synthesis(ws, noise_mode) -> image.
