@@ -187,3 +187,23 @@ def test_settings_are_frozen():
     with pytest.raises(FrozenInstanceError):
         DragSettings().lr = 1.0  # type: ignore[misc]
     assert replace(DragSettings(), rows=4).rows == 4
+
+
+def test_cli_drags_an_imported_stylegan2_and_writes_the_report(tmp_path, capsys):
+    """`ganstudio drag` on an NVIDIA-layout pickle written by our fixtures: picture, latent and report."""
+    import json
+
+    from ganstudio.cli import main
+    from ganstudio.core.imported import stylegan2
+    from tests.imported_fixtures import TINY, random_generator, write_nvidia_pickle
+
+    path = write_nvidia_pickle(tmp_path / "net.pkl", random_generator(stylegan2.ADA, TINY), TINY)
+    out, report, latent = tmp_path / "d.png", tmp_path / "r.json", tmp_path / "w.npz"
+    assert main(["drag", "--checkpoint", str(path), "--seed", "3", "--handle", "6,6", "--target", "9,8",
+                 "--steps", "3", "--out", str(out), "--report", str(report), "--latent-out", str(latent)]) == 0
+    data = json.loads(report.read_text())
+    assert data["targets"] == [[9.0, 8.0]] and len(data["handles_per_step"]) >= 2 and data["steps"] <= 3
+    assert out.exists() and np.load(latent)["ws"].ndim == 3
+    assert main(["drag", "--checkpoint", str(path), "--handle", "6,6", "--target", "99,8", "--out",
+                 str(out)]) == 1
+    assert "error:" in capsys.readouterr().err
