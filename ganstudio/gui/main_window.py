@@ -1,6 +1,7 @@
 """The main window: a Train area and an Explore area, the menus, and the device in the status bar."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray
@@ -18,6 +19,8 @@ from ganstudio.gui.explorer.explorer_view import ExplorerView
 from ganstudio.gui.widgets.training_view import TrainingView
 from ganstudio.gui.widgets.welcome_page import WelcomePage
 from ganstudio.gui.wizard.new_run_wizard import NewRunWizard
+
+log = logging.getLogger(__name__)
 
 
 def default_device_text() -> str:
@@ -199,7 +202,8 @@ class MainWindow(QMainWindow):
         try:
             ckpt = load_checkpoint(path)
         except GanStudioError as exc:
-            self.explore.show_error(str(exc))
+            log.warning("refused to explore %s: %s", path, exc)
+            self.explore.show_open_error(str(exc))
             return
         if self.explore.show_checkpoint(Path(path), ckpt):
             self._remember("recent_checkpoints", path)
