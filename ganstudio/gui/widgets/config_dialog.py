@@ -59,10 +59,10 @@ class ConfigDialog(QDialog):
 
 def summary_html(config: RunConfig) -> str:
     """The sections of config_sections as HTML tables, with the palette's own colours."""
-    parts = [f"<h3>{html.escape(config.name)}</h3>"]
-    for section, rows in config_sections(config):
-        parts.append(f"<p style='margin-top:10px; margin-bottom:2px'><b>{section}</b></p><table cellspacing='0'>")
+    parts = [f"<h3>{html.escape(config.name)}</h3><table cellspacing='0'>"]
+    for section, rows in config_sections(config):  # one table, so that the values line up across sections
+        parts.append(f"<tr><td colspan='2' style='padding:10px 0 2px 0'><b>{section}</b></td></tr>")
         parts += [f"<tr><td style='padding:1px 18px 1px 8px'>{html.escape(k)}</td>"
                   f"<td style='padding:1px 0'>{html.escape(v)}</td></tr>" for k, v in rows]
-        parts.append("</table>")
+    parts.append("</table>")
     return "".join(parts)
