@@ -307,6 +307,7 @@ class ExportDialog(QDialog):
         self.model.message.emit(f"exported {self.written}")
 
     def _show_error(self, message: str) -> None:
+        log.warning("export to %s not written: %s", self.path.text(), message)
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.status.setStyleSheet("color: #b00020;")
