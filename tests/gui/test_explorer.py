@@ -401,6 +401,9 @@ def test_a_source_s_sliders_come_back_when_it_is_chosen_again(dcgan, qtbot):
     qtbot.waitUntil(lambda: bool(model.state.edits()), timeout=WAIT)
     source.method.setCurrentIndex(source.method.findData("pca"))
     assert model.state.directions is sefa and "press Compute" in source.summary.text()  # nothing to switch to yet
+    source.method.setCurrentIndex(source.method.findData("sefa"))
+    assert source.summary.text() == "8 SeFa directions in z space"  # the set on the sliders, said again
+    source.method.setCurrentIndex(source.method.findData("pca"))
     source.count.setValue(3)
     source.compute_button.click()
     qtbot.waitUntil(lambda: model.state.directions.method == "pca" and not model.computing_directions,

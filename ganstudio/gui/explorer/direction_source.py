@@ -87,7 +87,10 @@ class DirectionSource(QWidget):
         """The user chose a source: its set comes back at once when it was made before for this model."""
         method = self.method.currentData()
         self._method_chosen()
-        if self.model.computing_directions or self.model.use_kept(method):
+        if self.model.computing_directions:
+            return
+        if self.model.use_kept(method):
+            self._describe(self.model.state.directions)  # also when the chosen set was on the sliders already
             return
         if self.model.is_open:
             self.summary.setText(f"No {METHOD_LABELS[method]} directions yet for this model: press Compute.")

@@ -76,6 +76,7 @@ class AboutDialog(QDialog):
         self.logs_note.setText(f"The log folder is {folder} (copied to the clipboard); attach {LOG_FILE} "
                                "to a bug report.")
         self.logs_note.show()
+        self.adjustSize()  # room for the note, without squeezing the versions
         if self.open_url(QUrl.fromLocalFile(str(folder))):
             return None
         box = QMessageBox(QMessageBox.Icon.Information, "Log folder",
