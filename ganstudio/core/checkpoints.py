@@ -3,6 +3,7 @@ fixed noise, the config and the package version. Written atomically; never unpic
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from ganstudio.core.errors import CheckpointError, ConfigError
 FORMAT = "ganstudio-checkpoint"
 FORMAT_VERSION = 1
 PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")  # a raw pickle protocol 2+, or torch.save's zip archive
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,6 +60,7 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
         tensors[f"extra.{key}"] = value
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    log.info("saved checkpoint %s (step %d)", path, ckpt.step)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -80,6 +83,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
         return import_checkpoint(path)
     if head.startswith(PICKLE_MAGIC):
+        log.warning("refused %s: a Python pickle (never unpickled)", path)
         raise CheckpointError(
             f"{path.name} is a Python pickle (a torch.save file), not a GAN Studio checkpoint; "
             "pickles can run code when loaded, so GAN Studio never opens them"
@@ -88,16 +92,29 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             meta = f.metadata() or {}
             if meta.get("format") != FORMAT:
+                log.warning("refused %s: safetensors with format %r, not %r", path, meta.get("format"), FORMAT)
                 raise CheckpointError(f"{path.name} is a safetensors file but not a GAN Studio checkpoint")
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except CheckpointError:
         raise
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        # the library's words ("header too large") help a bug report, not the user: they go to the log
+        log.warning("refused %s (%d bytes): %s: %s", path, _size(path), type(exc).__name__,
+                    str(exc).splitlines()[0][:300] if str(exc) else "")
         raise CheckpointError(
-            f"{path.name} is not a readable GAN Studio checkpoint (damaged, truncated or another format: "
-            f"{str(exc).splitlines()[0][:120]})"
+            f"{path.name} is not a GAN Studio checkpoint (it is damaged or another kind of file)"
         ) from None
-    return _unpack(path, meta, tensors)
+    ckpt = _unpack(path, meta, tensors)
+    log.info("loaded checkpoint %s (step %d, %s, written by GAN Studio %s)", path, ckpt.step,
+             ckpt.config.model.arch, ckpt.version)
+    return ckpt
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
 
 
 def _unpack(path: Path, meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> Checkpoint:
@@ -135,6 +152,7 @@ def _unpack(path: Path, meta: dict[str, str], tensors: dict[str, torch.Tensor]) 
     except CheckpointError:
         raise
     except (KeyError, ValueError, TypeError, ConfigError) as exc:
+        log.warning("refused %s: damaged metadata: %s", path, exc)
         raise CheckpointError(f"{path.name} is a damaged GAN Studio checkpoint ({exc})") from None
     return Checkpoint(config=config, step=step, modules=modules, optimizers=optimizers,
                       extra_tensors=extra_tensors, extra=extra, version=meta.get("ganstudio_version", "?"))
@@ -185,4 +203,5 @@ def export_generator(source: str | Path, out: str | Path, extra: dict[str, Any] 
     slim = Checkpoint(config=ckpt.config, step=ckpt.step, modules={"G_ema": ckpt.modules[key]},
                       extra={**kept, "exported_from_step": ckpt.step, **(extra or {})})
     save_checkpoint(Path(out), slim)
+    log.info("exported the generator of %s to %s", source, out)
     return Path(out)

@@ -6,6 +6,7 @@ adapter (gui/explorer/model.py) turns them into signals and renders, the tests d
 """
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -111,6 +112,9 @@ class ExplorerState:
         self.psi = float(psi)
         self.directions: Directions | None = None
         self.amounts: list[float] = []
+        # every source's set computed or loaded for this model, with its slider amounts: switching the source
+        # back (PCA, then Face attributes again) puts the set back at once instead of computing it again
+        self.direction_sets: dict[str, tuple[Directions, list[float]]] = {}
         self.seed_b: int | None = None
         self.seed_t = 0.0
         self.frames = 8
@@ -165,13 +169,41 @@ class ExplorerState:
 
     # -- sliders -----------------------------------------------------------------------------------------
 
-    def set_directions(self, directions: Directions | None) -> None:
-        """Put a direction set on the sliders, all at zero."""
+    def set_directions(self, directions: Directions | None, amounts: list[float] | None = None) -> None:
+        """Put a direction set on the sliders (at `amounts`, or all at zero); it is kept for its method."""
         if directions is not None and len(directions.layers) != len(directions):
             directions.layers = [None] * len(directions)
+        self._keep_current_set()
         self.directions = directions
-        self.amounts = [0.0] * (len(directions) if directions is not None else 0)
+        n = len(directions) if directions is not None else 0
+        self.amounts = [float(a) for a in amounts] if amounts is not None and len(amounts) == n else [0.0] * n
+        if directions is not None:
+            self.direction_sets[directions.method] = (directions, self.amounts)
         self.events.directions.emit(directions)
+
+    def kept_set(self, method: str) -> tuple[Directions, list[float]] | None:
+        """The set of this method already made for the open model, with its slider amounts (None: none yet)."""
+        kept = self.direction_sets.get(method)
+        return (kept[0], list(kept[1])) if kept is not None else None
+
+    def _keep_current_set(self) -> None:
+        if self.directions is not None:
+            self.direction_sets[self.directions.method] = (self.directions, list(self.amounts))
+
+    # -- the whole state, kept while another model is open -----------------------------------------------
+
+    def remember(self) -> dict:
+        """The user's choices as they are now, for restore() when the same model is opened again."""
+        self._keep_current_set()
+        saved = {k: v for k, v in vars(self).items() if k not in ("events", "random")}
+        return copy.copy({**saved, "amounts": list(self.amounts), "direction_sets": dict(self.direction_sets)})
+
+    def restore(self, saved: dict) -> None:
+        """Put back choices from remember() (no events: whoever opens the model announces it)."""
+        for key, value in saved.items():
+            setattr(self, key, value)
+        self.amounts = list(self.amounts)
+        self.direction_sets = dict(self.direction_sets)
 
     def set_amount(self, index: int, amount: float) -> None:
         self.amounts[index] = float(amount)

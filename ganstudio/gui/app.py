@@ -29,13 +29,30 @@ def create_main_window():
 
 def run_app(argv: list[str] | None = None) -> int:
     """Show the main window and run the event loop until it closes."""
+    import logging
+
     from ganstudio.logs import setup_logging
 
-    setup_logging()
+    log_file = setup_logging()
+    log = logging.getLogger("ganstudio.gui.app")
     app = create_app(argv)
     window = create_main_window()
+    _log_versions(log, window.device_text, log_file)
     window.show()
     window.open_start_page()
     code = app.exec()
     window.shutdown()  # no thread may outlive the application
+    log.info("GAN Studio closed (exit code %d)", code)
     return code
+
+
+def _log_versions(log, device: str, log_file) -> None:
+    """What a bug report needs first: the versions of everything, the device and where the settings are."""
+    from ganstudio.gui.settings import settings_path
+    from ganstudio.gui.widgets.about_dialog import version_lines
+
+    try:
+        versions = "; ".join(f"{what} {version}" for what, version in version_lines(device))
+    except Exception as exc:  # a log line must never stop the app
+        versions = f"versions unknown ({exc})"
+    log.info("GAN Studio started: %s; settings %s; log %s", versions, settings_path(), log_file)

@@ -7,10 +7,11 @@ from ganstudio.core.config import RunConfig
 
 DATA_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "celeba": "CelebA"}
 DATA_BLURBS = {
-    "mnist": "70,000 handwritten digits, 28 x 28 grey, 10 classes. The classic first GAN.",
-    "fashion-mnist": "70,000 clothing pictures, 28 x 28 grey, 10 classes. Harder than digits.",
-    "cifar10": "60,000 small photos, 32 x 32 colour, 10 classes (planes, cats, ships...).",
-    "celeba": "200,000 aligned celebrity faces in colour; a large download (needs the gdown package).",
+    "mnist": "60,000 handwritten digits to train on, 28 x 28 grey, 10 classes. The classic first GAN.",
+    "fashion-mnist": "60,000 clothing pictures to train on, 28 x 28 grey, 10 classes. Harder than digits.",
+    "cifar10": "50,000 small photos to train on, 32 x 32 colour, 10 classes (planes, cats, ships...).",
+    "celeba": "162,770 aligned celebrity faces in colour to train on; a large download, which needs the gdown "
+              "package (install it with: pip install gdown).",
     "folder": "Your own pictures. One subfolder per class gives labels for a conditional model.",
     "toy": "Points in the plane. Trains in seconds and shows, live, how D and G play the game (as GAN Lab).",
 }

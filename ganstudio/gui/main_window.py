@@ -1,6 +1,7 @@
 """The main window: a Train area and an Explore area, the menus, and the device in the status bar."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray
@@ -12,13 +13,23 @@ from PySide6.QtWidgets import (
 from ganstudio.core.config import RunConfig
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.bundled import DEFAULT_MODEL
-from ganstudio.core.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError, as_sentence
 from ganstudio.gui.settings import Settings, load_settings, save_settings
 from ganstudio.gui.widgets.about_dialog import AboutDialog
 from ganstudio.gui.explorer.explorer_view import ExplorerView
 from ganstudio.gui.widgets.training_view import TrainingView
 from ganstudio.gui.widgets.welcome_page import WelcomePage
 from ganstudio.gui.wizard.new_run_wizard import NewRunWizard
+
+log = logging.getLogger(__name__)
+
+
+def _same(a: str | Path, b: str | Path) -> bool:
+    """Two paths name the same folder."""
+    try:
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+    except OSError:
+        return False
 
 
 def default_device_text() -> str:
@@ -59,6 +70,9 @@ class MainWindow(QMainWindow):
         self.welcome.new_run_requested.connect(self.new_run)
         self.welcome.open_run_requested.connect(self.choose_run)
         self.welcome.recent_run_chosen.connect(self.open_run)
+        self.welcome.explore_run_requested.connect(self.open_checkpoint)
+        self.welcome.remove_run_requested.connect(self.forget_run)
+        self.welcome.current_run_requested.connect(self.show_run)
         self.explore.open_checkpoint_requested.connect(self.choose_checkpoint)
         self.welcome.set_recent(self.settings.recent_runs)
         self._restore_geometry()
@@ -154,6 +168,9 @@ class MainWindow(QMainWindow):
 
     def open_run(self, path: str | Path) -> TrainingView | None:
         """Show a run from its folder: plots, grids, config; it can be resumed from there."""
+        if self.view is not None and self.view.run_dir is not None and _same(self.view.run_dir, path):
+            self.show_run()  # the run on show (perhaps training): back to it
+            return self.view
         if self._refuse_while_training():
             return None
         view = TrainingView(self.settings)
@@ -161,8 +178,10 @@ class MainWindow(QMainWindow):
             view.open_run(path)
         except GanStudioError as exc:
             view.deleteLater()
-            QMessageBox.warning(self, "Cannot open the run", str(exc))
+            log.warning("could not open the run %s: %s", path, exc)
+            QMessageBox.warning(self, "Cannot open the run", as_sentence(str(exc)))
             return None
+        log.info("opened the run %s", path)
         self._show_view(view)
         self._remember("recent_runs", path)
         return view
@@ -172,9 +191,31 @@ class MainWindow(QMainWindow):
         self._show_view(view)
         return view
 
+    def show_runs_list(self) -> None:
+        """The Train page's start: new run, open run, recent runs (a run in progress keeps training)."""
+        self.welcome.set_recent(self.settings.recent_runs)
+        if self.view is not None and self.view.config is not None:
+            self.welcome.set_current(self.view.config.name, self.is_training)
+        self.train_stack.setCurrentWidget(self.welcome)
+        self.tabs.setCurrentWidget(self.train_stack)
+
+    def show_run(self) -> None:
+        """The run on show, again (after the list of runs)."""
+        if self.view is not None:
+            self.train_stack.setCurrentWidget(self.view)
+            self.tabs.setCurrentWidget(self.train_stack)
+
+    def forget_run(self, path: str) -> None:
+        """Take a run off the recent list (its folder is kept)."""
+        self.settings.recent_runs[:] = [p for p in self.settings.recent_runs if p != path]
+        self.welcome.set_recent(self.settings.recent_runs)
+        self.save_settings()
+
     def _show_view(self, view: TrainingView) -> None:
         old, self.view = self.view, view
         view.run_started.connect(lambda path: self._remember("recent_runs", path))
+        view.explore_requested.connect(self.open_checkpoint)
+        view.back_requested.connect(self.show_runs_list)
         view.device_changed.connect(lambda text: self.device_label.setText(f"Device: {text}"))
         self.train_stack.addWidget(view)
         self.train_stack.setCurrentWidget(view)
@@ -200,7 +241,8 @@ class MainWindow(QMainWindow):
         try:
             ckpt = load_checkpoint(path)
         except GanStudioError as exc:
-            self.explore.show_error(str(exc))
+            log.warning("refused to explore %s: %s", path, exc)
+            self.explore.show_open_error(str(exc))
             return
         if self.explore.show_checkpoint(Path(path), ckpt):
             self._remember("recent_checkpoints", path)

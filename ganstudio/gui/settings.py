@@ -34,6 +34,12 @@ def default_runs_folder() -> str:
     return str(Path(docs or Path.home()) / "GAN Studio runs")
 
 
+def default_exports_folder() -> Path:
+    """Where exports go unless a run folder is at hand: Documents/GAN Studio exports (made on the first export)."""
+    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(docs or Path.home()) / "GAN Studio exports"
+
+
 def default_data_root() -> str:
     """Where torchvision datasets are looked for and downloaded: the app's data folder."""
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)

@@ -14,6 +14,7 @@ then quit() and wait(); never terminate().
 from __future__ import annotations
 
 import inspect
+import logging
 import threading
 import traceback
 from typing import Any, Callable
@@ -21,6 +22,8 @@ from typing import Any, Callable
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from ganstudio.core.errors import Cancelled, GanStudioError, user_message
+
+log = logging.getLogger(__name__)
 
 _live: dict[QObject, tuple[QThread, Callable[[], None]]] = {}  # owner -> (its thread, how to ask it to stop)
 
@@ -70,7 +73,10 @@ class _Runner(QObject):
         except Cancelled:
             self.aborted.emit()
         except Exception as exc:  # reported as one sentence, never lost
-            if not isinstance(exc, GanStudioError):
+            if isinstance(exc, GanStudioError):
+                log.warning("%s: %s", self.doing or "a background task", exc)
+            else:
+                log.exception("%s failed with an unexpected error", self.doing or "a background task")
                 traceback.print_exc()
             if self.abort.is_set():
                 self.aborted.emit()

@@ -13,6 +13,7 @@ one for 2D toy models (see training_threads). Only one training worker runs at a
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -31,6 +32,8 @@ from ganstudio.core.runs import GridEntry
 from ganstudio.core.training.control import LiveSettings, TrainingControl
 from ganstudio.core.errors import GanStudioError, user_message
 from ganstudio.gui import threads
+
+log = logging.getLogger(__name__)
 
 METRIC_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
                   "images_per_sec")
@@ -53,6 +56,13 @@ def training_threads(config: RunConfig, requested: int = 0) -> int:
     if requested > 0:
         return requested
     return 1 if config.data.is_toy else _DEFAULT_TORCH_THREADS
+
+
+def torch_threads() -> int:
+    """PyTorch's intra-op threads in this thread (for the log)."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def lower_this_threads_priority() -> None:
@@ -181,14 +191,17 @@ class TrainingWorker(QObject):
             trainer = self._make_trainer()
             ended = self._train(trainer)
         except Exception as exc:  # reported, never lost: the GUI shows it and stays usable
-            if not isinstance(exc, GanStudioError):
+            if isinstance(exc, GanStudioError):
+                log.warning("run %s failed: %s", self._run_dir(), exc)
+            else:
+                log.exception("run %s failed with an unexpected error", self._run_dir())
                 traceback.print_exc()
             trainer = self.trainer
             if trainer is not None:
                 try:
                     self._flush(trainer, force=True)  # the steps before the failure still reach the plots
                 except Exception:
-                    traceback.print_exc()
+                    log.exception("could not send the last steps of %s to the GUI", self._run_dir())
             if trainer is None and self.control.stopped:  # Stop while the data was loading
                 ended = RunEnded("stopped", 0, 0, None, "Stopped while the data was loading; nothing was trained.",
                                  self._run_dir())
@@ -197,6 +210,9 @@ class TrainingWorker(QObject):
                                  self._checkpoint, user_message(exc), self._run_dir())
         finally:
             self.trainer = None
+            log.info("run %s ended: %s at step %s of %s%s%s", ended.run_dir or self._run_dir(), ended.reason,
+                     ended.step, ended.total_steps, f"; checkpoint {ended.checkpoint}" if ended.checkpoint else "",
+                     f"; {ended.message}" if ended.message else "")
             self.ended.emit(ended)
             app = QCoreApplication.instance()
             if app is not None:
@@ -244,6 +260,15 @@ class TrainingWorker(QObject):
             real = trainer.real_sample(1000)
             self._real = real
         start = trainer.step
+        cfg = trainer.config
+        log.info("run %s %s at step %d of %d: %s %dpx on %s, %s loss, data %s (%d %s), batch %d, lr G %g D %g, "
+                 "%d torch threads", trainer.run.path, "resumed" if isinstance(self.job, ResumeRun) else "started",
+                 trainer.step, trainer.total_steps, cfg.model.arch, cfg.model.resolution,
+                 trainer.device_name, cfg.loss.name, cfg.data.source, trainer.data_size,
+                 "points" if cfg.model.toy else "images", cfg.train.batch_size, *trainer.learning_rates,
+                 torch_threads())
+        if trainer.dataset_info.skipped_report:
+            log.warning("run %s: %s", trainer.run.path, trainer.dataset_info.skipped_report)
         self.started.emit(RunStarted(str(trainer.run.path), trainer.config, trainer.step, trainer.total_steps,
                                      trainer.device_name, trainer.data_size, trainer.dataset_info.skipped_report,
                                      real, isinstance(self.job, ResumeRun)))

@@ -60,18 +60,30 @@ def test_a_pickle_that_would_run_code_is_rejected_and_the_code_does_not_run(tmp_
     assert not marker.exists()
 
 
+def test_a_refused_file_is_logged_with_the_library_s_reason(tmp_path, caplog):
+    text = tmp_path / "notes.safetensors"
+    text.write_text("hello, this is a text file\n" * 20)
+    with caplog.at_level("INFO", logger="ganstudio"), pytest.raises(CheckpointError):
+        load_checkpoint(text)
+    assert any("refused" in r.getMessage() and str(text) in r.getMessage() and "header" in r.getMessage()
+               for r in caplog.records)
+
+
 def test_truncated_and_foreign_files_get_one_sentence(trained, tmp_path):
     _, path = trained
     data = path.read_bytes()
     cut = tmp_path / "cut.safetensors"
     cut.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="not a readable GAN Studio checkpoint") as info:
+    with pytest.raises(CheckpointError, match="not a GAN Studio checkpoint") as info:
         load_checkpoint(cut)
     assert "\n" not in str(info.value)
     text = tmp_path / "notes.safetensors"
-    text.write_text("hello")
-    with pytest.raises(CheckpointError, match="not a readable"):
+    text.write_text("hello, this is a text file\n" * 20)
+    with pytest.raises(CheckpointError) as info:
         load_checkpoint(text)
+    # plain words, without the library's jargon (which goes to the log)
+    assert str(info.value) == "notes.safetensors is not a GAN Studio checkpoint (it is damaged or another kind of file)"
+    assert "header" not in str(info.value) and "deserializ" not in str(info.value)
     with pytest.raises(CheckpointError, match="cannot read checkpoint"):
         load_checkpoint(tmp_path / "missing.safetensors")
     from safetensors.torch import save_file

@@ -77,11 +77,19 @@ def test_missing_torchvision_dataset_offline_names_root(tmp_path, monkeypatch, s
         raise URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(getattr(torchvision.datasets, cls), "download", offline)
+    monkeypatch.setattr("ganstudio.core.data.torchvision_sets._has_gdown", lambda: True)  # offline, not missing a package
     root = tmp_path / "data"
     with pytest.raises(DatasetError) as info:
         load_data(DataConfig(source=source, root=str(root), download=True))
     message = str(info.value)
     assert str(root) in message and "no network" in message and "\n" not in message
+
+
+def test_celeba_without_gdown_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("ganstudio.core.data.torchvision_sets._has_gdown", lambda: False)
+    with pytest.raises(DatasetError) as info:
+        load_data(DataConfig(source="celeba", root=str(tmp_path / "data"), download=True))
+    assert "pip install gdown" in str(info.value) and str(tmp_path / "data") in str(info.value)
 
 
 def test_native_sizes():

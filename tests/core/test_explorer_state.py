@@ -107,3 +107,40 @@ def test_the_state_needs_no_qt():
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_each_source_s_set_is_kept_with_its_amounts_for_the_open_model():
+    G, cfg = fake_stylegan(num_ws=10)
+    sefa, pca = compute_directions(G, cfg, "sefa", 3), compute_directions(G, cfg, "pca", 2, n_samples=200)
+    state = ExplorerState(num_ws=10)
+    assert state.kept_set("sefa") is None
+    state.set_directions(sefa)
+    state.set_amount(1, 2.0)
+    state.rename(0, "Pose")
+    state.set_directions(pca)  # switching the source...
+    assert state.amounts == [0.0, 0.0]
+    kept, amounts = state.kept_set("sefa")  # ...keeps the other set as it was left
+    assert kept is sefa and kept.names[0] == "Pose" and amounts == [0.0, 2.0, 0.0]
+    state.set_directions(kept, amounts)
+    assert state.amounts == [0.0, 2.0, 0.0] and state.kept_set("pca")[0] is pca
+    state.reset(num_ws=10)  # another model: nothing kept
+    assert state.kept_set("sefa") is None and state.directions is None
+
+
+def test_remember_and_restore_bring_back_a_model_s_choices():
+    G, cfg = fake_stylegan(num_ws=10)
+    sefa = compute_directions(G, cfg, "sefa", 3)
+    state = ExplorerState(num_ws=10, seed=4, psi=0.7)
+    state.set_directions(sefa)
+    state.set_seed(1234)
+    state.set_psi(0.5)
+    state.set_amount(2, -1.5)
+    state.set_interpolation(77, t=0.25)
+    saved = state.remember()
+    state.reset(num_ws=0, conditional=True, seed=0, psi=1.0)  # another model in between
+    state.set_seed(9)
+    assert state.directions is None and state.seed == 9
+    state.restore(saved)
+    assert (state.seed, state.psi, state.num_ws, state.seed_b, state.seed_t) == (1234, 0.5, 10, 77, 0.25)
+    assert state.directions is sefa and state.amounts == [0.0, 0.0, -1.5]
+    assert state.request().edits == (LatentEdit(2, -1.5, None),)

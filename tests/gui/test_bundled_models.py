@@ -2,7 +2,10 @@
 sliders, the digit model is one click away, later launches return to the area that was open."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from ganstudio.core.bundled import bundled_model, bundled_models
 from ganstudio.core.latent.directions import Directions
@@ -127,3 +130,55 @@ def test_a_damaged_model_list_is_explained_and_checkpoints_still_open(qtbot, mon
     qtbot.addWidget(view, before_close_func=lambda v: v.shutdown())
     assert view.bundled_models == [] and not view.bundled.isVisibleTo(view)
     assert "models.json" in view.status.text() and view.open_button.isEnabled()
+
+
+def test_switching_digits_and_faces_keeps_each_model_s_seed_sliders_and_psi(qtbot):
+    window = make_window(qtbot, Settings(opened_before=True))
+    window.open_bundled("faces")
+    wait_rendered(qtbot, window)
+    view, model = window.explore, window.explore.model
+    model.state.set_seed(1234)
+    model.state.set_psi(0.55)
+    view.sliders.rows[0].field.setValue(1.5)
+    wait_rendered(qtbot, window)
+    window.open_bundled("digits")
+    wait_rendered(qtbot, window)
+    qtbot.waitUntil(lambda: model.state.directions is not None and not model.computing_directions, timeout=WAIT)
+    model.state.set_class(7)
+    window.open_bundled("faces")
+    wait_rendered(qtbot, window)
+    assert (model.state.seed, model.state.psi) == (1234, 0.55)
+    assert view.seed_field.seed() == 1234 and view.truncation.psi() == pytest.approx(0.55, abs=0.01)
+    assert model.state.directions.method == "attributes" and view.sliders.rows[0].field.value() == 1.5
+    assert model.last_result.request.seed == 1234 and model.last_result.request.edits[0].amount == 1.5
+    window.open_bundled("digits")
+    wait_rendered(qtbot, window)
+    assert model.state.class_index == 7 and not model.computing_directions  # its SeFa set kept too
+
+
+def test_the_face_model_s_hints_name_only_what_it_has(qtbot):
+    window = make_window(qtbot, Settings(opened_before=True))
+    window.open_bundled("faces")
+    wait_rendered(qtbot, window)
+    hint = window.explore.interpolation.path_label.text()
+    assert "class" not in hint and "lerp in w" in hint
+    window.open_bundled("digits")
+    wait_rendered(qtbot, window)
+    assert "class" in window.explore.interpolation.path_label.text()
+
+
+def test_exports_of_a_bundled_model_go_to_the_user_s_folder(qtbot, tmp_path, monkeypatch):
+    exports = tmp_path / "Documents" / "GAN Studio exports"
+    monkeypatch.setattr("ganstudio.gui.explorer.export_dialog.default_exports_folder", lambda: exports)
+    window = make_window(qtbot, Settings(opened_before=True))
+    window.open_bundled("digits")
+    wait_rendered(qtbot, window)
+    dialog = window.explore.show_export()
+    dialog.choose("image")
+    suggested = Path(dialog.path.text())
+    assert suggested.parent == exports and not exports.exists()  # made when needed
+    assert "resources" not in suggested.parts
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=WAIT)
+    assert dialog.written == suggested and suggested.is_file()
+    dialog.close()

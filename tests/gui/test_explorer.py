@@ -217,8 +217,12 @@ def test_a_wrong_or_damaged_checkpoint_gets_one_sentence(window, qtbot, tmp_path
     damaged = tmp_path / "damaged.safetensors"
     damaged.write_bytes(write_checkpoint(tmp_path / "good.safetensors").read_bytes()[:300])
     assert not window.open_checkpoint(damaged)
-    assert "damaged.safetensors is not a readable GAN Studio checkpoint" in window.view.status.text()
+    sentence = "damaged.safetensors is not a GAN Studio checkpoint (it is damaged or another kind of file)."
+    assert window.view.status.text() == sentence
+    # shown where the user looks, not only in the status line
+    assert window.view.banner.isVisible() and window.view.banner.text.text() == sentence
     assert window.open_checkpoint(tmp_path / "good.safetensors")
+    assert not window.view.banner.isVisible()  # a model that opens clears it
     settle(qtbot, window.view.model)
 
 
@@ -387,3 +391,51 @@ def test_the_view_embeds_with_a_loaded_checkpoint_and_refuses_toy_models(qtbot, 
         assert view.model.is_open  # the model that was open stays open
     finally:
         view.shutdown()
+
+
+def test_a_source_s_sliders_come_back_when_it_is_chosen_again(dcgan, qtbot):
+    view, model = dcgan.view, dcgan.view.model
+    source = view.direction_source
+    sefa = model.state.directions
+    view.sliders.rows[1].field.setValue(1.5)
+    qtbot.waitUntil(lambda: bool(model.state.edits()), timeout=WAIT)
+    source.method.setCurrentIndex(source.method.findData("pca"))
+    assert model.state.directions is sefa and "press Compute" in source.summary.text()  # nothing to switch to yet
+    source.method.setCurrentIndex(source.method.findData("sefa"))
+    assert source.summary.text() == "8 SeFa directions in z space"  # the set on the sliders, said again
+    source.method.setCurrentIndex(source.method.findData("pca"))
+    source.count.setValue(3)
+    source.compute_button.click()
+    qtbot.waitUntil(lambda: model.state.directions.method == "pca" and not model.computing_directions,
+                    timeout=WAIT)
+    pca = model.state.directions
+    source.method.setCurrentIndex(source.method.findData("sefa"))  # back: at once, no Compute
+    assert model.state.directions is sefa and not model.computing_directions
+    assert len(view.sliders.rows) == 8 and view.sliders.rows[1].field.value() == pytest.approx(1.5)
+    source.method.setCurrentIndex(source.method.findData("pca"))
+    assert model.state.directions is pca and len(view.sliders.rows) == 3
+    settle(qtbot, model)
+
+
+def test_a_model_opened_again_comes_back_as_it_was_left(window, qtbot, tmp_path):
+    view, model = window.view, window.view.model
+    first = write_checkpoint(tmp_path / "first.safetensors")
+    second = write_checkpoint(tmp_path / "second.safetensors", conditional=False, seed=3)
+    assert window.open_checkpoint(first)
+    settle(qtbot, model)
+    sefa = model.state.directions
+    view.seed_field.set_seed(321)
+    model.state.set_seed(321)
+    model.state.set_class(2)
+    view.sliders.rows[0].field.setValue(2.0)
+    settle(qtbot, model)
+    assert window.open_checkpoint(second)
+    settle(qtbot, model)
+    assert model.state.seed == 0 and model.state.directions is not sefa
+    assert window.open_checkpoint(first)
+    qtbot.waitUntil(lambda: model.idle() and model.last_result is not None, timeout=WAIT)
+    settle(qtbot, model)
+    assert not model.computing_directions and model.state.directions is sefa
+    assert (model.state.seed, model.state.class_index) == (321, 2) and view.seed_field.seed() == 321
+    assert view.sliders.rows[0].field.value() == pytest.approx(2.0)
+    assert model.last_result.request.seed == 321 and model.last_result.request.edits[0].amount == 2.0

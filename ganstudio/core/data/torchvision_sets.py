@@ -43,6 +43,10 @@ def open_torchvision(source: str, root: Path, download: bool):
                                f"the dataset into {where}, or turn on download to fetch it again.")
         raise DatasetError(f"{name} is not in {root} and downloading is turned off. "
                            f"Turn on download, or copy the dataset into {where}.")
+    if source == "celeba" and not _has_gdown():
+        raise DatasetError(f"{name} is not in {root}, and downloading it needs the gdown package, which is not "
+                           f"installed. Install it with: pip install gdown (in the Python environment GAN Studio "
+                           f"runs in), or copy the dataset into {where}.")
     try:
         return dataset_class(str(root), download=True, **options)
     except Exception as exc:  # no network, no gdown, a full disk, a changed mirror: all end the same way
@@ -50,10 +54,20 @@ def open_torchvision(source: str, root: Path, download: bool):
                            f"Connect to the internet once, or copy the dataset into {where}.") from None
 
 
+def _has_gdown() -> bool:
+    """torchvision downloads CelebA from Google Drive with gdown, an optional package."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("gdown") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _download_failure(exc: BaseException) -> str:
     """A short cause for a failed download."""
     if isinstance(exc, ImportError) or "gdown" in str(exc):
-        return "the gdown package is needed: pip install gdown"
+        return "it needs the gdown package; install it with: pip install gdown"
     text = short_reason(exc)
     if isinstance(exc, URLError) or "urlopen error" in text or "Name or service" in text:
         return f"no network: {short_reason(exc.reason) if isinstance(exc, URLError) else text}"

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout,
 from ganstudio.core.latent.directions import Directions
 from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.explorer.model import METHOD_LABELS, ExplorerModel
+from ganstudio.gui.colours import secondary_css
 
 METHOD_TIPS = {
     "axes": "The first coordinates of the latent itself: simple, rarely meaningful one by one",
@@ -55,7 +56,7 @@ class DirectionSource(QWidget):
         self.load_button.setToolTip("Load a direction set saved for this model")
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        self.summary.setStyleSheet("color: palette(mid);")
+        self.summary.setStyleSheet(secondary_css())
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(QLabel("Directions"), 0, 0)
@@ -72,7 +73,7 @@ class DirectionSource(QWidget):
         self.compute_button.clicked.connect(self.compute)
         self.save_button.clicked.connect(self._choose_save)
         self.load_button.clicked.connect(self._choose_load)
-        self.method.currentIndexChanged.connect(self._method_chosen)
+        self.method.currentIndexChanged.connect(self._method_picked)
         model.directions_busy.connect(self._busy)
         model.directions_changed.connect(self._describe)
         model.amounts_changed.connect(lambda: self._describe(model.state.directions))
@@ -81,6 +82,18 @@ class DirectionSource(QWidget):
 
     def compute(self) -> None:
         self.model.compute_directions(self.method.currentData(), self.count.value())
+
+    def _method_picked(self) -> None:
+        """The user chose a source: its set comes back at once when it was made before for this model."""
+        method = self.method.currentData()
+        self._method_chosen()
+        if self.model.computing_directions:
+            return
+        if self.model.use_kept(method):
+            self._describe(self.model.state.directions)  # also when the chosen set was on the sliders already
+            return
+        if self.model.is_open:
+            self.summary.setText(f"No {METHOD_LABELS[method]} directions yet for this model: press Compute.")
 
     def _method_chosen(self) -> None:
         method = self.method.currentData()

@@ -27,6 +27,8 @@ from ganstudio.gui.explorer.model import ExplorerModel
 from ganstudio.gui.explorer.seed_field import SeedField
 from ganstudio.gui.explorer.slider_panel import SliderPanel
 from ganstudio.gui.explorer.truncation_slider import TruncationSlider
+from ganstudio.gui.colours import secondary_css
+from ganstudio.gui.widgets.message_banner import MessageBanner
 
 PLACEHOLDER = "Open a checkpoint to explore what its generator learned, or a pretrained model above"
 TAB_SLIDERS, TAB_INTERPOLATE, TAB_MIXING = "Sliders", "Interpolate", "Style mixing"
@@ -50,7 +52,8 @@ class ExplorerView(QWidget):
         self.title = QLabel("No model open")
         self.title.setStyleSheet("font-weight: 600;")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # may be cut short on a narrow window (the tooltip has it all) rather than widen the explorer's minimum
+        # wraps on a narrow window (the tooltip has it all) rather than widen the explorer's minimum
+        self.title.setWordWrap(True)
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.open_button = QPushButton("Open checkpoint…")
         self.open_button.clicked.connect(self.open_checkpoint_requested)
@@ -62,14 +65,19 @@ class ExplorerView(QWidget):
         header.addWidget(self.bundled)
         header.addSpacing(12)
         header.addWidget(self.title, 1)
-        # image side
+        header.addSpacing(12)
+        header.addWidget(self.export_button)
+        header.addWidget(self.open_button)
+        # image side, with its zoom buttons above it (in the header they squeezed the model's title)
         self.image_view = ImageView(PLACEHOLDER)
+        zoom_bar = QHBoxLayout()
+        zoom_bar.setContentsMargins(0, 0, 0, 0)
         for key, text, tip in (("out", "−", "Zoom out"), ("fit", "Fit", "Fit the image to the view (double-click)"),
                                ("actual", "1:1", "One screen pixel per image pixel"), ("in", "+", "Zoom in")):
             button = QToolButton()
             button.setText(text)
             button.setToolTip(tip)
-            header.addWidget(button)
+            zoom_bar.addWidget(button)
             self.zoom_buttons[key] = button
         self.zoom_buttons["out"].clicked.connect(self.image_view.zoom_out)
         self.zoom_buttons["fit"].clicked.connect(self.image_view.fit)
@@ -81,19 +89,18 @@ class ExplorerView(QWidget):
         self.smooth_button.setChecked(True)
         self.smooth_button.setToolTip("Smooth enlargement; off: see the generator's real pixels")
         self.smooth_button.toggled.connect(self.image_view.set_smooth)
-        header.addWidget(self.smooth_button)
+        zoom_bar.addWidget(self.smooth_button)
         self.zoom_label = QLabel()
         self.zoom_label.setMinimumWidth(44)
         self.image_view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:g}×"))
-        header.addWidget(self.zoom_label)
-        header.addSpacing(12)
-        header.addWidget(self.export_button)
-        header.addWidget(self.open_button)
+        zoom_bar.addWidget(self.zoom_label)
+        zoom_bar.addStretch(1)
         self.strip = FrameStrip(m)
         self.mixing_view = MixingView(m)
         image_page = QWidget()
         page_layout = QVBoxLayout(image_page)
         page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.addLayout(zoom_bar)
         page_layout.addWidget(self.image_view, 1)
         page_layout.addWidget(self.strip)
         self.left = QStackedWidget()
@@ -140,7 +147,9 @@ class ExplorerView(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
+        self.banner = MessageBanner()  # what stops the user (a file that cannot be opened), where they look
         layout.addLayout(header)
+        layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status)
         # wiring: controls -> model
@@ -154,7 +163,7 @@ class ExplorerView(QWidget):
         self.bundled.chosen.connect(self.open_bundled)
         # model -> views
         m.opened.connect(self._opened)
-        m.open_failed.connect(self.show_error)
+        m.open_failed.connect(self.show_open_error)
         m.state_changed.connect(self._sync)
         m.rendered.connect(self._rendered)
         m.message.connect(self._message)
@@ -183,18 +192,24 @@ class ExplorerView(QWidget):
         try:
             self.model.open_loaded(ckpt, Path(path) if path else None)
         except GanStudioError as exc:
-            self.show_error(str(exc))
+            self.show_open_error(str(exc))
             return False
         if path:
             self.checkpoint_opened.emit(str(path))
         return True
 
     def show_error(self, message: str) -> None:
+        """A problem in the status line (a render or a direction set that failed)."""
         self.status.setStyleSheet("color: #b00020;")
         self.status.setText(html.escape(as_sentence(message)))
 
+    def show_open_error(self, message: str) -> None:
+        """A model or file that could not be opened: in the banner above the image, and in the status line."""
+        self.banner.show_message(html.escape(as_sentence(message)), "error", "Cannot open:")
+        self.show_error(message)
+
     def _message(self, message: str) -> None:
-        self.status.setStyleSheet("color: palette(mid);")
+        self.status.setStyleSheet(secondary_css())
         self.status.setText(html.escape(as_sentence(message)))
 
     def _opened(self, info: ModelInfo) -> None:
@@ -210,7 +225,8 @@ class ExplorerView(QWidget):
         self.image_view.set_image(None)
         self.image_view.set_placeholder("Rendering…")
         self._set_enabled(True)
-        self.status.setStyleSheet("color: palette(mid);")
+        self.banner.hide()
+        self.status.setStyleSheet(secondary_css())
         self.status.setText(f"Opened {html.escape(str(info.path or info.title))}")
 
     def _set_enabled(self, on: bool) -> None:
@@ -248,7 +264,7 @@ class ExplorerView(QWidget):
         if r.edits:
             parts.append(f"{len(r.edits)} slider{'s' if len(r.edits) > 1 else ''} moved")
         parts.append(f"rendered in {result.seconds * 1000:.1f} ms")
-        self.status.setStyleSheet("color: palette(mid);")
+        self.status.setStyleSheet(secondary_css())
         self.status.setText(" · ".join(parts))
 
     def _tab_changed(self, index: int) -> None:

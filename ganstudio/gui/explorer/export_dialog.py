@@ -3,6 +3,8 @@ style-mixing grid), and GIF or MP4 animations of an interpolation or a slider sw
 background task with a progress bar and Cancel."""
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +19,11 @@ from ganstudio.core.latent.sampling import MAX_SEED
 from ganstudio.core.render import RenderRequest
 from ganstudio.gui.explorer.mixing_panel import parse_seeds
 from ganstudio.gui.explorer.model import ExplorerModel
+from ganstudio.gui.settings import default_exports_folder
 from ganstudio.gui.threads import WorkerBase, create_worker
+from ganstudio.gui.colours import secondary_css
+
+log = logging.getLogger(__name__)
 
 KINDS = {  # key: (label, animated)
     "image": ("Current image (PNG)", False),
@@ -95,7 +101,7 @@ class ExportDialog(QDialog):
             self.format.setItemData(1, self.mp4_problem, Qt.ItemDataRole.ToolTipRole)
         self.format_note = QLabel(self.mp4_problem or "")
         self.format_note.setWordWrap(True)
-        self.format_note.setStyleSheet("color: palette(mid);")
+        self.format_note.setStyleSheet(secondary_css())
         self.path = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -190,13 +196,17 @@ class ExportDialog(QDialog):
             self.path.setText(str(Path(current).with_suffix(suffix)))
 
     def _folder(self) -> Path:
+        """A run's exports/ folder for a run's checkpoint; the user's exports folder for a bundled model (the
+        installation may be read-only) and wherever the checkpoint's folder cannot be written."""
         info = self.model.info
-        if info.path is not None:
+        if info.path is not None and self.model.bundled_key is None:
             if info.path.is_dir():  # a run folder
-                return info.path / "exports"
-            run = info.path.parent.parent if info.path.parent.name == "checkpoints" else info.path.parent
-            return run / "exports"
-        return Path.home() / "ganstudio-exports"
+                run = info.path
+            else:
+                run = info.path.parent.parent if info.path.parent.name == "checkpoints" else info.path.parent
+            if os.access(run, os.W_OK):
+                return run / "exports"
+        return default_exports_folder()
 
     def _browse(self) -> None:
         suffix = Path(self.path.text()).suffix or ".png"
@@ -293,9 +303,11 @@ class ExportDialog(QDialog):
         self.progress.setValue(1)
         self.status.setStyleSheet("color: #1b5e20;")
         self.status.setText(f"Saved {self.written}")
+        log.info("exported %s from %s", self.written, self.model.info.path or self.model.info.title)
         self.model.message.emit(f"exported {self.written}")
 
     def _show_error(self, message: str) -> None:
+        log.warning("export to %s not written: %s", self.path.text(), message)
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.status.setStyleSheet("color: #b00020;")

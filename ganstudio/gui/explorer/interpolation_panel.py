@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QSlid
 
 from ganstudio.gui.explorer.model import ExplorerModel
 from ganstudio.gui.explorer.seed_field import SeedField
+from ganstudio.gui.colours import secondary_css
 
 STEPS = 100
 
@@ -34,7 +35,7 @@ class InterpolationPanel(QWidget):
         t_row.addWidget(self.t_label)
         self.path_label = QLabel()
         self.path_label.setWordWrap(True)
-        self.path_label.setStyleSheet("color: palette(mid);")
+        self.path_label.setStyleSheet(secondary_css())
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.enabled_check)
@@ -79,4 +80,5 @@ class InterpolationPanel(QWidget):
         self.seed_a_label.setText(f"{m.state.seed}  (the seed above)")
         space = "lerp in w (the StyleGAN's style space)" if m.info and m.info.style_based else \
             "slerp in z (along the sphere where Gaussian latents live)"
-        self.path_label.setText(f"Path: {space}. Sliders and class apply to every frame.")
+        kept = "Sliders and class apply" if m.info and m.info.conditional else "The sliders apply"
+        self.path_label.setText(f"Path: {space}. {kept} to every frame.")

@@ -8,6 +8,7 @@ computed on a background worker with a copy of the generator, so the sliders sta
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -29,6 +30,7 @@ METHOD_LABELS = {"axes": "Latent axes", "pca": "PCA (GANSpace)", "sefa": "SeFa (
                  "attributes": "Face attributes (InterFaceGAN)"}
 ATTRIBUTE_SAMPLES = 4000  # faces scored for attribute directions in the app (about a minute on a laptop CPU)
 CHANNEL_STRIP, CHANNEL_MIX, CHANNEL_GRID = "strip", "mix", "grid"
+log = logging.getLogger(__name__)
 
 
 class ExplorerModel(QObject):
@@ -64,6 +66,7 @@ class ExplorerModel(QObject):
         self._shown: dict[str, int] = {}
         self._strip_key: tuple | None = None
         self._generation = 0  # results of a previously open model are ignored
+        self._remembered: dict[str, dict] = {}  # each model's choices this session, by model_key()
         self._result_ready.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self.mixing_shown = False  # the mixing views are on screen (no mix renders otherwise)
 
@@ -75,6 +78,7 @@ class ExplorerModel(QObject):
             ckpt = load_checkpoint(path)
             self.open_loaded(ckpt, Path(path))
         except GanStudioError as exc:
+            log.warning("could not explore %s: %s", path, exc)
             self.open_failed.emit(str(exc))
             return False
         return True
@@ -100,6 +104,7 @@ class ExplorerModel(QObject):
                                directions=directions, bundled_key=bundled.key, seed=bundled.start_seed,
                                psi=bundled.start_psi)
         except GanStudioError as exc:
+            log.error("the bundled model %s (%s) cannot be opened: %s", bundled.key, bundled.file, exc)
             self.open_failed.emit(f"the bundled {bundled.title} model cannot be opened: {exc}")
             return False
         return True
@@ -112,6 +117,9 @@ class ExplorerModel(QObject):
         SeFa directions are computed for the sliders."""
         renderer = Renderer(G, config)  # raises for toy models before anything is replaced
         self.close()
+        key = self.model_key(self.info, self.bundled_key) if self.info is not None else None
+        if key is not None:  # Digits, then Faces again: the face model comes back as it was left
+            self._remembered[key] = self.state.remember()
         self.G, self.renderer = G, renderer
         m = config.model
         names = tuple(m.class_names) if m.class_names else tuple(str(i) for i in range(m.num_classes))
@@ -119,6 +127,10 @@ class ExplorerModel(QObject):
         self.info = ModelInfo(title, path, step, config, style, int(G.num_ws) if style else 0,
                               names if m.conditional else (), device_name(renderer.device))
         self.state.reset(self.info.num_ws, m.conditional, seed, psi)
+        saved = self._remembered.get(self.model_key(self.info, bundled_key) or "")
+        if saved is not None:
+            self.state.restore(saved)
+            directions = self.state.directions
         self.last_result = None
         self._strip_key = None
         self._shown = {}
@@ -126,14 +138,23 @@ class ExplorerModel(QObject):
         generation = self._generation
         self._async = AsyncRenderer(renderer, lambda result: self._result_ready.emit((generation, result)))
         self.bundled_key = bundled_key
+        log.info("explorer opened %s (%s)", path or title, self.info.describe())
         self.opened.emit(self.info)
         self.directions_changed.emit(None)
         self.state_changed.emit()
         if directions is not None:
-            self.set_directions(directions)  # renders
+            self.set_directions(directions, list(self.state.amounts) if saved is not None else None)  # renders
         else:
             self.render()
             self.compute_directions("sefa", 10)  # closed form: sliders are there at once
+
+    @staticmethod
+    def model_key(info: ModelInfo, bundled_key: str | None) -> str | None:
+        """What identifies a model for the session's memory: a bundled model's key, or its file and step (None
+        for a generator without a file, such as a live run's copy, whose weights change)."""
+        if bundled_key:
+            return f"bundled:{bundled_key}"
+        return f"{info.path.resolve()}@{info.step}" if info.path is not None else None
 
     def close(self) -> None:
         """Stop the render thread and any direction computation (joined); the model stays loaded in memory
@@ -177,12 +198,22 @@ class ExplorerModel(QObject):
 
     # -- directions --------------------------------------------------------------------------------------
 
-    def set_directions(self, directions: Directions | None) -> None:
-        """Put a direction set on the sliders (all at zero); raises when it belongs to another model."""
+    def set_directions(self, directions: Directions | None, amounts: list[float] | None = None) -> None:
+        """Put a direction set on the sliders (all at zero unless `amounts`); raises when it belongs to another
+        model."""
         if self.renderer is None:
             raise GanStudioError("open a checkpoint first")
         self.renderer.set_directions(directions)
-        self.state.set_directions(directions)
+        self.state.set_directions(directions, amounts)
+
+    def use_kept(self, method: str) -> bool:
+        """Put back the set of `method` made earlier for this model, as it was left; False when there is none."""
+        kept = self.state.kept_set(method)
+        if kept is None or self.renderer is None:
+            return False
+        if kept[0] is not self.state.directions:
+            self.set_directions(*kept)
+        return True
 
     def compute_directions(self, method: str, k: int, n_samples: int = 5000) -> None:
         """Find directions on a background worker; the sliders follow when they are ready."""

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVB
 from ganstudio.core.latent.directions import Directions
 from ganstudio.gui.explorer.direction_slider import DirectionSlider
 from ganstudio.gui.explorer.model import ExplorerModel
+from ganstudio.gui.colours import secondary_css
 
 
 class SliderPanel(QWidget):
@@ -20,7 +21,7 @@ class SliderPanel(QWidget):
         self.reset_all_button.setToolTip("Put every slider back to 0")
         self.reset_all_button.clicked.connect(model.state.reset_all)
         self.hint = QLabel()
-        self.hint.setStyleSheet("color: palette(mid);")
+        self.hint.setStyleSheet(secondary_css())
         self.hint.setWordWrap(True)
         header = QHBoxLayout()
         header.addWidget(self.hint, 1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import platform
 
 from PySide6.QtCore import Qt, QUrl, qVersion
-from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMessageBox, QVBoxLayout, QWidget
 
 
 def version_lines(device: str) -> list[tuple[str, str]]:
@@ -53,16 +53,42 @@ class AboutDialog(QDialog):
         layout.addWidget(blurb)
         layout.addSpacing(8)
         layout.addWidget(self.versions)
+        self.logs_note = QLabel()
+        self.logs_note.setWordWrap(True)
+        self.logs_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.logs_note.hide()
+        layout.addWidget(self.logs_note)
         layout.addStretch(1)
         layout.addWidget(buttons)
         self.setMinimumWidth(460)
 
-    def _open_logs(self) -> None:
-        from ganstudio.logs import log_dir
+    def _open_logs(self) -> QMessageBox | None:
+        """Open the log folder in the file manager; the path is copied and shown, since a desktop without a file
+        manager answers nothing; a message box says where it is when nothing could be asked to open it."""
+        from ganstudio.logs import LOG_FILE, log_dir
 
         folder = log_dir()
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError:
-            pass  # the file manager says that the folder is missing
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+            pass  # the message below names the folder all the same
+        QGuiApplication.clipboard().setText(str(folder))
+        self.logs_note.setText(f"The log folder is {folder} (copied to the clipboard); attach {LOG_FILE} "
+                               "to a bug report.")
+        self.logs_note.show()
+        self.adjustSize()  # room for the note, without squeezing the versions
+        if self.open_url(QUrl.fromLocalFile(str(folder))):
+            return None
+        box = QMessageBox(QMessageBox.Icon.Information, "Log folder",
+                          f"No file manager could be opened. The logs are in:\n\n{folder}\n\n"
+                          f"(the path is on the clipboard; the current log is {LOG_FILE})",
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    @staticmethod
+    def open_url(url: QUrl) -> bool:
+        """Ask the desktop to open a URL (a seam for tests)."""
+        return QDesktopServices.openUrl(url)

@@ -11,11 +11,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from ganstudio.gui.colours import plot_colours
 from ganstudio.gui.history import MetricHistory
 
 D_COLOUR, G_COLOUR = (31, 119, 180), (255, 127, 14)
 REAL_COLOUR, FAKE_COLOUR = (44, 160, 44), (148, 103, 189)
 SPEED_COLOUR = (80, 80, 80)
+EQUILIBRIUM_COLOUR = (120, 120, 120)
+EQUILIBRIUM_KEY = "<span style='color:#787878'>┄</span>&nbsp;0.5 equilibrium"
 REDRAW_MS = 250
 
 
@@ -35,20 +38,38 @@ class _LogAxis(pg.AxisItem):
         return labels
 
 
-class _Panel:
-    """One plot with a raw and a smoothed curve per series."""
+def _hex(colour: tuple[int, int, int]) -> str:
+    return "#%02x%02x%02x" % colour
 
-    def __init__(self, widget: pg.PlotWidget, series: list[tuple[str, str, tuple[int, int, int]]]):
+
+class _Panel:
+    """One plot with a raw and a smoothed curve per series; the key to the colours is in the title, above the
+    plot, so that no curve runs under it."""
+
+    def __init__(self, widget: pg.PlotWidget, title: str, series: list[tuple[str, str, tuple[int, int, int]]],
+                 key: bool = True):
         self.widget = widget
         self.plot = widget.getPlotItem()
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setClipToView(True)
-        self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 210))
+        self.key = [(label, colour) for _, label, colour in series] if key else []
         self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
         for column, label, colour in series:
             raw = self.plot.plot(pen=_pen(colour, 1, 70), connect="finite")
             smooth = self.plot.plot(pen=_pen(colour, 2), name=label, connect="finite")
             self.curves[column] = (raw, smooth)
+        self.set_title(title)
+
+    def set_title(self, title: str, extra_key: str = "") -> None:
+        """The plot's title in the palette's text colour, with the colour key on a line below it."""
+        foreground = plot_colours()[1].name()
+        items = [f"<span style='color:{_hex(c)}'>━</span>&nbsp;{label}" for label, c in self.key]
+        if extra_key:
+            items.append(extra_key)
+        key = "&nbsp;&nbsp;".join(items)
+        self.title = title
+        self.plot.setTitle(f"<b>{title}</b>" + (f"<br><span style='font-size:8pt'>{key}</span>" if key else ""),
+                           size="9pt", color=foreground)
 
 
 class MetricPlots(QWidget):
@@ -86,19 +107,19 @@ class MetricPlots(QWidget):
         controls.addWidget(self.window)
         controls.addStretch(1)
 
-        self.losses = _Panel(self._plot_widget("Losses"), [("loss_d", "D loss", D_COLOUR),
-                                                           ("loss_g", "G loss", G_COLOUR)])
-        self.outputs = _Panel(self._plot_widget("Mean D output"), [("d_real", "D(x) real", REAL_COLOUR),
-                                                                   ("d_fake", "D(G(z)) fake", FAKE_COLOUR)])
-        self.grads = _Panel(self._plot_widget("Gradient norms", log_y=True), [("grad_norm_d", "D", D_COLOUR),
-                                                                  ("grad_norm_g", "G", G_COLOUR)])
+        self.losses = _Panel(self._plot_widget(), "Losses", [("loss_d", "D loss", D_COLOUR),
+                                                             ("loss_g", "G loss", G_COLOUR)])
+        self.outputs = _Panel(self._plot_widget(), "Mean D output", [("d_real", "D(x)", REAL_COLOUR),
+                                                                     ("d_fake", "D(G(z))", FAKE_COLOUR)])
+        self.grads = _Panel(self._plot_widget(log_y=True), "Gradient norms", [("grad_norm_d", "D", D_COLOUR),
+                                                                              ("grad_norm_g", "G", G_COLOUR)])
         self.grads.plot.setLogMode(y=True)
-        self.speed = _Panel(self._plot_widget("Speed (images/s)"), [("images_per_sec", "images/s", SPEED_COLOUR)])
+        self.speed = _Panel(self._plot_widget(), "Speed (images/s)",
+                            [("images_per_sec", "images/s", SPEED_COLOUR)], key=False)
         self.panels = [self.losses, self.outputs, self.grads, self.speed]
-        self.equilibrium = pg.InfiniteLine(0.5, angle=0, pen=pg.mkPen((120, 120, 120), width=1, style=Qt.DashLine),
-                                           label="0.5 equilibrium",
-                                           labelOpts={"position": 0.98, "color": (90, 90, 90),
-                                                      "anchors": [(1, 1), (1, 1)]})
+        # unlabelled on the plot (a label there sits under the curves): the title's key names it
+        self.equilibrium = pg.InfiniteLine(0.5, angle=0, pen=pg.mkPen(EQUILIBRIUM_COLOUR, width=1,
+                                                                      style=Qt.DashLine))
         self.outputs.plot.addItem(self.equilibrium)
         for panel in self.panels[1:]:
             panel.plot.setXLink(self.losses.plot)
@@ -121,16 +142,16 @@ class MetricPlots(QWidget):
         self._timer.timeout.connect(self._redraw_if_dirty)
         self._timer.start()
 
-    def _plot_widget(self, title: str, log_y: bool = False) -> pg.PlotWidget:
+    def _plot_widget(self, log_y: bool = False) -> pg.PlotWidget:
         axes = {"left": _LogAxis("left")} if log_y else None
-        widget = pg.PlotWidget(background="w", axisItems=axes)
+        background, foreground = plot_colours()
+        widget = pg.PlotWidget(background=background, axisItems=axes)
         widget.setMinimumSize(260, 170)
         plot = widget.getPlotItem()
-        plot.setTitle(title, size="9pt")
-        plot.setLabel("bottom", "step")
         for axis in ("left", "bottom"):
-            plot.getAxis(axis).setTextPen("k")
-            plot.getAxis(axis).setPen((150, 150, 150))
+            plot.getAxis(axis).setPen((150, 150, 150))  # this also greys the axis label: colour it after
+            plot.getAxis(axis).setTextPen(foreground)
+        plot.setLabel("bottom", "step", color=foreground.name())
         plot.getAxis("bottom").enableAutoSIPrefix(False)  # "epoch (x0.001)" reads worse than 0.05, 0.1
         return widget
 
@@ -139,8 +160,8 @@ class MetricPlots(QWidget):
     def set_probability(self, probability: bool) -> None:
         """Probability losses show D's output in [0, 1] with the 0.5 line; others show the raw critic score."""
         self.equilibrium.setVisible(probability)
-        self.outputs.plot.setTitle("Mean D output (probability)" if probability else "Mean D output (raw score)",
-                                   size="9pt")
+        self.outputs.set_title("Mean D output (probability)" if probability else "Mean D output (raw score)",
+                               EQUILIBRIUM_KEY if probability else "")
 
     def set_x_axis(self, column: str) -> None:
         index = self.x_choice.findData(column)
@@ -210,7 +231,7 @@ class MetricPlots(QWidget):
     def _on_x_axis(self) -> None:
         self.x_column = self.x_choice.currentData()
         for panel in self.panels:
-            panel.plot.setLabel("bottom", self.x_column)
+            panel.plot.setLabel("bottom", self.x_column, color=plot_colours()[1].name())
             panel.plot.enableAutoRange()
         self.redraw()
         self._fit_x()

@@ -39,6 +39,8 @@ class TrainingView(QWidget):
     run_started = Signal(str)  # the run folder, once its trainer is built
     state_changed = Signal(str)  # TrainingControls.STATES
     device_changed = Signal(str)
+    explore_requested = Signal(str)  # the run's newest checkpoint, to open in the explorer
+    back_requested = Signal()  # show the Train page's list of runs
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
         super().__init__(parent)
@@ -64,6 +66,11 @@ class TrainingView(QWidget):
         self.where = QLabel("")
         self.where.setStyleSheet("color: #666;")
         self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.back_button = QPushButton("‹ All runs")
+        self.back_button.setToolTip("Back to the Train page: new run, open a run, recent runs (a run in progress "
+                                    "keeps training)")
+        self.explore_button = QPushButton("Explore")
+        self.explore_button.setToolTip("Open the run's newest checkpoint in the explorer")
         self.config_button = QPushButton("Configuration…")
         self.folder_button = QPushButton("Open folder")
         header_text = QVBoxLayout()
@@ -72,7 +79,10 @@ class TrainingView(QWidget):
         header_text.addWidget(self.summary)
         header_text.addWidget(self.where)
         header = QHBoxLayout()
+        header.addWidget(self.back_button, 0, Qt.AlignTop)
+        header.addSpacing(8)
         header.addLayout(header_text, 1)
+        header.addWidget(self.explore_button, 0, Qt.AlignTop)
         header.addWidget(self.config_button, 0, Qt.AlignTop)
         header.addWidget(self.folder_button, 0, Qt.AlignTop)
 
@@ -111,6 +121,8 @@ class TrainingView(QWidget):
         layout.addWidget(self.status)
 
         self.config_button.clicked.connect(self.show_config)
+        self.explore_button.clicked.connect(self.explore)
+        self.back_button.clicked.connect(self.back_requested)
         self.folder_button.clicked.connect(self._open_folder)
         self.controls.pause_requested.connect(self.pause)
         self.controls.resume_requested.connect(self.resume)
@@ -122,6 +134,7 @@ class TrainingView(QWidget):
         self.plots.x_axis_changed.connect(lambda axis: setattr(self.settings, "x_axis", axis))
         self.plots.smoothing_changed.connect(lambda window: setattr(self.settings, "smoothing", window))
         self._set_state("idle")
+        self._update_explore_button()
 
     # -- starting, opening, resuming ------------------------------------------------------------------
 
@@ -164,6 +177,7 @@ class TrainingView(QWidget):
         self._set_state("ended")
         if config.model.toy and latest is not None:
             self._show_toy_checkpoint(latest)
+        self._update_explore_button()
         finished = self.step >= self.total_steps
         if latest is None:
             self.banner.show_message("This run has no checkpoint, so it cannot be resumed (it stopped before its "
@@ -254,6 +268,7 @@ class TrainingView(QWidget):
         self.status.setText(f"{'Resumed' if started.resumed else 'Training'} on {started.device} with {size}.")
         if started.skipped_report:
             self.banner.show_message(started.skipped_report, "warning")
+        self._update_explore_button()
         self.device_changed.emit(started.device)
         self.run_started.emit(started.run_dir)
 
@@ -312,6 +327,7 @@ class TrainingView(QWidget):
         self.controls.set_continue_target(self.step, self.total_steps)
         has_checkpoint = self.run_dir is not None and RunFolder(self.run_dir).latest_checkpoint() is not None
         self.controls.continue_button.setEnabled(has_checkpoint)
+        self._update_explore_button()
         self.controls.continue_until.setVisible(has_checkpoint)
         self.controls.continue_button.setVisible(has_checkpoint)
         if ended.reason == "failed":
@@ -349,9 +365,30 @@ class TrainingView(QWidget):
         where = str(self.run_dir / "config.json") if self.run_dir else "config.json"
         ConfigDialog(self.config, where, self).show()
 
+    def newest_checkpoint(self) -> Path | None:
+        """The run's newest checkpoint file, if it has one yet."""
+        return RunFolder(self.run_dir).latest_checkpoint() if self.run_dir is not None else None
+
+    def explore(self) -> None:
+        """Ask for the newest checkpoint in the explorer; say why not when there is none yet."""
+        latest = self.newest_checkpoint()
+        if latest is None:
+            self.status.setText("This run has no checkpoint yet to explore; one is written at every checkpoint "
+                                "interval and when training stops.")
+            self._update_explore_button()
+            return
+        self.explore_requested.emit(str(latest))
+
+    def _update_explore_button(self) -> None:
+        has = self.newest_checkpoint() is not None
+        self.explore_button.setEnabled(has or self.is_training)  # a checkpoint may appear while it trains
+        self.explore_button.setToolTip("Open the run's newest checkpoint in the explorer" if has else
+                                       "No checkpoint yet: one is written at every checkpoint interval and at "
+                                       "the end")
+
     def _open_folder(self) -> None:
-        if self.run_dir is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.run_dir)))
+        if self.run_dir is not None and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.run_dir))):
+            self.status.setText(f"No file manager could be opened; the run is in {self.run_dir}")
 
     def _enlarge(self, index: int, entry: GridEntry) -> None:
         pixels = self.grid.sample_pixels(index, entry)
