@@ -50,6 +50,8 @@ class Augmentations:
         self.parts = parts
 
     def __getattr__(self, name: str):
+        if name.startswith("__") or name == "parts":  # copying and pickling look these up before parts exists
+            raise AttributeError(name)
         return getattr(self.parts[0], name)  # ADA's p, observe, adjust ...
 
     def set_training_progress(self, step: int, total_steps: int) -> None:
