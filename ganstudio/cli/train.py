@@ -54,6 +54,19 @@ def add_parser(sub) -> None:
     train.add_argument("--label-smoothing", type=float)
     train.add_argument("--instance-noise", type=float)
     train.add_argument("--feature-matching", action="store_true", default=None)
+    train.add_argument("--augment", choices=["none", "diffaug", "ada"],
+                       help="augment every image D sees: DiffAugment (Zhao 2020) or adaptive ADA (Karras 2020); "
+                            "for small data sets (a few thousand images or fewer)")
+    train.add_argument("--ada-target", type=float, help="ADA: target of r_t = E[sign(D(x_real))] (default 0.6)")
+    train.add_argument("--ada-interval", type=int, help="ADA: D steps between adjustments of p (default 4)")
+    train.add_argument("--ada-speed", type=int, dest="ada_speed_images",
+                       help="ADA: images for p to go from 0 to 1 (default 500000)")
+    train.add_argument("--unroll", type=int, metavar="K",
+                       help="unrolled GAN (Metz 2017): G's update against D advanced K steps (default 0: off)")
+    train.add_argument("--num-d", type=int, metavar="N", help="several discriminators (GMAN, Durugkar 2017)")
+    train.add_argument("--num-d-combine", choices=["mean", "softmax"],
+                       help="GMAN: combine G's losses against the discriminators by mean or soft-max")
+    train.add_argument("--num-d-lambda", type=float, help="GMAN soft-max lambda (default 1; 0 is the mean)")
     train.add_argument("--minibatch-std", action="store_true", default=None)
     train.add_argument("--minibatch-discrimination", action="store_true", default=None)
     train.add_argument("--r1", type=float, dest="r1_weight", help="R1 penalty weight (StyleGAN's gamma)")
@@ -103,14 +116,16 @@ def _flag_overrides(args: argparse.Namespace) -> dict:
                    modulation="modulation", style_mixing_prob="style_mixing_prob", progressive="progressive",
                    spectral_norm="spectral_norm",
                    minibatch_std="minibatch_std", minibatch_discrimination="minibatch_discrimination",
-                   d_dropout="d_dropout")
+                   d_dropout="d_dropout", num_d="num_d")
     loss = _flags(args, loss="name", label_smoothing="label_smoothing", instance_noise="instance_noise",
-                  feature_matching="feature_matching", r1_weight="r1_weight", r1_interval="r1_interval")
+                  feature_matching="feature_matching", r1_weight="r1_weight", r1_interval="r1_interval",
+                  augment="augment", ada_target="ada_target", ada_interval="ada_interval",
+                  ada_speed_images="ada_speed_images", num_d_combine="d_combine", num_d_lambda="d_softmax_lambda")
     train = _flags(args, batch_size="batch_size", d_steps="d_steps", lr_g="lr_g", lr_d="lr_d", seed="seed",
                    device="device", sample_every="sample_every", checkpoint_every="checkpoint_every",
                    precision="precision", tf32="tf32", channels_last="channels_last",
                    sync_batchnorm="sync_batchnorm", eval_every="eval_every", eval_samples="eval_samples",
-                   eval_extractor="eval_extractor")
+                   eval_extractor="eval_extractor", unroll="unroll")
     if args.eval_metrics is not None:
         train["eval_metrics"] = [m.strip() for m in args.eval_metrics.split(",") if m.strip()]
     if args.steps is not None:

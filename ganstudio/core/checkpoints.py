@@ -141,9 +141,7 @@ def _unpack(path: Path, meta: dict[str, str], tensors: dict[str, torch.Tensor]) 
             else:
                 modules.setdefault(head, {})[rest] = value
         optimizers = {}
-        for name in ("G", "D"):
-            if f"opt_{name}" not in meta:
-                continue
+        for name in sorted(key[4:] for key in meta if key.startswith("opt_")):  # G, D, and D1 ... with GMAN
             info = json.loads(meta[f"opt_{name}"])
             state = optim_tensors.get(name, {})
             for idx, scalars in info["scalars"].items():

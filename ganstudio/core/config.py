@@ -11,6 +11,8 @@ from typing import Any
 from ganstudio.core.errors import ConfigError
 
 # Architectures are named by core.models.registry and losses by core.losses: validate() asks them.
+AUGMENTS = ("none", "diffaug", "ada")
+D_COMBINES = ("mean", "softmax")
 DATA_SOURCES = ("mnist", "fashion-mnist", "cifar10", "celeba")
 TOY_NAMES = ("ring8", "grid25", "moons", "spiral")
 STYLEGAN_RESOLUTIONS = (32, 64, 128)
@@ -53,6 +55,7 @@ class ModelConfig:
     d_dropout: float = 0.0  # dropout in D (the MLP discriminator uses 0.3 when this is 0 and arch is mlp)
     minibatch_std: bool = False  # Karras 2018 minibatch standard-deviation feature
     minibatch_discrimination: bool = False  # Salimans 2016 minibatch discrimination layer
+    num_d: int = 1  # independently initialised discriminators, each with its own optimizer (GMAN, Durugkar 2017)
     # StyleGAN (arch "stylegan"; Karras 2019, 2020). capacity is the width at the output size, doubling per halving.
     w_dim: int = 512  # size of the intermediate latent w (the styles)
     mapping_layers: int = 8  # fully connected layers of the mapping network z -> w
@@ -83,6 +86,12 @@ class LossConfig:
     label_smoothing: float = 0.0  # one-sided: real target 1 - s (minimax, bce, lsgan)
     instance_noise: float = 0.0  # std of Gaussian noise on D's inputs, annealed to 0 over the run
     feature_matching: bool = False  # G matches D's mean features on real data (Salimans 2016)
+    augment: str = "none"  # every image D sees: "none", "diffaug" (Zhao 2020) or "ada" (Karras 2020)
+    ada_target: float = 0.6  # ADA: the target of r_t = E[sign(D(x_real))]
+    ada_interval: int = 4  # ADA: D steps between adjustments of p
+    ada_speed_images: int = 500_000  # ADA: images for p to go from 0 to 1
+    d_combine: str = "mean"  # several discriminators: G's losses combined by "mean" or "softmax" (GMAN)
+    d_softmax_lambda: float = 1.0  # GMAN's lambda: softmax weights exp(lambda * loss_i); 0 is the mean
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,7 @@ class TrainConfig:
     precision: str = "fp32"  # "fp32", "bf16" (autocast) or "fp16" (autocast + gradient scaling, CUDA only)
     tf32: bool = False  # TF32 matrix math on CUDA (Ampere and newer)
     sync_batchnorm: bool = False  # under torchrun: batch-norm statistics over all processes' batches
+    unroll: int = 0  # unrolled GAN (Metz 2017): G's update against D advanced this many steps (0 = off)
     log_every: int = 1  # write metrics.jsonl every N steps
     sample_every: int = 500  # sample grid every N steps (and at every epoch end); 0 = epochs only
     checkpoint_every: int = 1000  # 0 = only at the end
@@ -236,12 +246,34 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError("keep at least one checkpoint")
     if lo.r1_interval < 1:
         raise ConfigError(f"the R1 interval must be at least 1 discriminator step, not {lo.r1_interval}")
+    _validate_small_data(cfg)
     if t.eval_every < 0 or t.eval_samples < 10:
         raise ConfigError("eval_every must not be negative and eval_samples must be at least 10")
     if t.eval_metrics:
         from ganstudio.core.metrics.evaluate import parse_metrics
 
         parse_metrics(t.eval_metrics)
+
+
+def _validate_small_data(cfg: RunConfig) -> None:
+    """Augmentation, unrolling and several discriminators."""
+    d, m, lo, t = cfg.data, cfg.model, cfg.loss, cfg.train
+    if lo.augment not in AUGMENTS:
+        raise ConfigError(f"augment must be {', '.join(AUGMENTS)}, not {lo.augment!r}")
+    if lo.augment != "none" and (d.is_toy or m.toy):
+        raise ConfigError(f"{lo.augment} augments images; toy 2D points have none to augment")
+    if not 0.0 < lo.ada_target < 1.0:
+        raise ConfigError(f"the ADA target must be between 0 and 1, not {lo.ada_target}")
+    if lo.ada_interval < 1 or lo.ada_speed_images < 1:
+        raise ConfigError("the ADA interval and speed must be at least 1")
+    if not 0 <= t.unroll <= 100:
+        raise ConfigError(f"unroll takes 0 (off) to 100 D steps, not {t.unroll}")
+    if not 1 <= m.num_d <= 16:
+        raise ConfigError(f"the number of discriminators must be 1 to 16, not {m.num_d}")
+    if lo.d_combine not in D_COMBINES:
+        raise ConfigError(f"d_combine must be {' or '.join(D_COMBINES)}, not {lo.d_combine!r}")
+    if lo.d_softmax_lambda < 0:
+        raise ConfigError(f"the soft-max lambda must not be negative, not {lo.d_softmax_lambda}")
 
 
 def _validate_stylegan(cfg: RunConfig) -> None:

@@ -123,6 +123,17 @@ def average(terms: Sequence[Tensor]) -> Tensor:
     return terms[0] if len(terms) == 1 else torch.stack(list(terms)).mean()
 
 
+def softmax_combination(terms: Sequence[Tensor], lam: float) -> Tensor:
+    """GMAN's soft-max combination of G's losses against several discriminators (Durugkar et al. 2017):
+    sum_i w_i L_i with w = softmax(lam * L), so the D that G fools least weighs most (lam 0: the mean; large
+    lam: the max). The weights are held constant in the gradient, as a weighting of the D's, not a term of G's."""
+    if len(terms) == 1:
+        return terms[0]
+    stacked = torch.stack(list(terms))
+    weights = torch.softmax(lam * stacked.detach(), dim=0)
+    return (weights * stacked).sum()
+
+
 # -- the loss-specific parts of a training step ------------------------------------------------------------
 
 
@@ -176,6 +187,9 @@ class Objective:
         self.adversarial = adversarial
         self.real_target = 1.0 - config.label_smoothing  # one-sided label smoothing
         self.feature_matching = config.feature_matching
+        lam = config.d_softmax_lambda
+        # G's losses against several discriminators: their mean, or GMAN's soft-max
+        self.combine_g = average if config.d_combine == "mean" else (lambda terms: softmax_combination(terms, lam))
         self.clip_value = config.clip_value if adversarial.clip_weights else None
         penalties = []
         if adversarial.gradient_penalty:
@@ -227,10 +241,10 @@ class Objective:
         if self.feature_matching:
             real_f = real_features()
             (seen,) = view.see([fake], labels, features=(True,))
-            loss = average([feature_matching(r.float(), f.float()) for r, f in zip(real_f, seen.features)])
+            loss = self.combine_g([feature_matching(r.float(), f.float()) for r, f in zip(real_f, seen.features)])
         else:
             (seen,) = view.see([fake], labels)
-            loss = average([self.adversarial.g_loss(o.float()) for o in seen.outputs])
+            loss = self.combine_g([self.adversarial.g_loss(o.float()) for o in seen.outputs])
         return GTerms(loss, seen.outputs)
 
 

@@ -168,7 +168,7 @@ def test_scan_keeps_good_images_and_reports_bad_ones(image_folder, channels):
     report = scan.report(first=10)
     assert report.startswith(f"Skipped {len(BAD)} of {len(GOOD) + len(BAD)} files: ")
     assert all(f"{name} ({reason})" in report for name, reason in BAD.items())
-    assert scan.report(first=2).endswith(f", and {len(BAD) - 2} more")
+    assert scan.report(first=2).endswith(f", and {len(BAD) - 2} more. 1 file of a type GAN Studio does not read: .txt")
     assert calls[-1] == (len(GOOD) + len(BAD) - 1, len(GOOD) + len(BAD) - 1)  # loose.png is never decoded
 
 
@@ -276,3 +276,39 @@ def test_epoch_order_is_a_deterministic_permutation():
     assert torch.equal(order, data.epoch_order(2, seed=7))
     assert not torch.equal(order, data.epoch_order(3, seed=7))
     assert not torch.equal(order, data.epoch_order(2, seed=8))
+
+
+def test_folder_reads_pillow_formats_and_counts_the_rest(tmp_path):
+    """PGM, PPM and GIF faces are read (the 400-face folder of issue 18); files of an unknown type are counted and
+    named by extension, never silently ignored."""
+    from PIL import Image as PILImage
+
+    rng = np.random.default_rng(0)
+    for person in ("s1", "s2"):
+        (tmp_path / person).mkdir()
+        for k, ext in enumerate((".pgm", ".ppm", ".gif")):
+            mode = "L" if ext == ".pgm" else ("P" if ext == ".gif" else "RGB")
+            shape = (16, 12) if mode in ("L", "P") else (16, 12, 3)
+            PILImage.fromarray(rng.integers(0, 255, shape, dtype=np.uint8), "L" if mode == "P" else mode) \
+                .convert(mode).save(tmp_path / person / f"{k}{ext}")
+        for k in range(200):
+            (tmp_path / person / f"{k}.xyz").write_text("not an image")
+    (tmp_path / "README").write_text("faces")
+    scan = scan_folder(tmp_path, channels=1, resolution=8)
+    assert len(scan.files) == 6 and scan.class_names == ("s1", "s2") and scan.skipped == []
+    assert {p.suffix for p in scan.files} == {".pgm", ".ppm", ".gif"}
+    assert scan.unread == {".xyz": 400, "(no extension)": 1}
+    assert scan.report() == "401 files of a type GAN Studio does not read: .xyz (400), (no extension) (1)"
+    for path in tmp_path.rglob("*.xyz"):
+        if path.parent.name == "s2":
+            path.unlink()
+    (tmp_path / "README").unlink()
+    assert scan_folder(tmp_path, channels=1, resolution=8).report() == \
+        "200 files of a type GAN Studio does not read: .xyz"
+    info = load_data(DataConfig(source=f"folder:{tmp_path}", resolution=8, channels=1)).info
+    assert "200 files of a type GAN Studio does not read: .xyz" in info.skipped_report
+    for path in tmp_path.rglob("*.*"):
+        if path.suffix != ".xyz":
+            path.unlink()
+    with pytest.raises(DatasetError, match=r"has no images .*200 files of a type GAN Studio does not read: \.xyz"):
+        scan_folder(tmp_path)

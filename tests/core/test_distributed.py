@@ -36,3 +36,17 @@ def test_two_process_gloo_job_keeps_ranks_identical_and_resumes_alone(tmp_path):
     assert [r["step"] for r in run.read_metrics()] == list(range(1, 9))
     G, cfg = load_generator(run_dir)
     assert G(resumed.fixed_z).shape == (8, 1, 16, 16)
+
+
+def test_ada_p_several_ds_and_unrolling_stay_identical_across_ranks(tmp_path):
+    """ADA's p is agreed over the ranks (each rank augments its own images), and with two D's and an unrolled D
+    every rank still holds the same weights."""
+    run_dir = tmp_path / "ddp"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(WORKER),
+         str(run_dir), "6", "small-data"], capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    check = json.loads((run_dir / "ddp-check.json").read_text())
+    assert check["steps"] == [1, 2, 3, 4, 5, 6] and check["mismatches"] == []
+    assert len(check["p"]) == 6 and max(check["p"]) > 0

@@ -8,13 +8,28 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from PIL import Image
 
 from ganstudio.core.data.decode import DECODE_WORKERS, BadImage, bombs_as_errors, decode_image
 from ganstudio.core.errors import DatasetError
 
 Progress = Callable[[int, int], None]
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+# torchvision's IMG_EXTENSIONS plus GIF: read even if this Pillow build lacks a plugin (then the file is skipped
+# with its reason instead of counted as a foreign type).
+_BASE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
+# Pillow registers these, but only as stubs or through external programs (Ghostscript, a video decoder).
+_NOT_DECODED = frozenset({".bufr", ".grib", ".h5", ".hdf", ".emf", ".wmf", ".eps", ".ps", ".mpeg", ".mpg"})
+
+
+def _pillow_extensions() -> frozenset[str]:
+    """The extensions of every format this Pillow opens, and torchvision's list plus GIF."""
+    Image.init()
+    opened = {ext.lower() for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    return frozenset((opened - _NOT_DECODED) | set(_BASE_EXTENSIONS))
+
+
+IMAGE_EXTENSIONS = _pillow_extensions()
 
 
 @dataclass(frozen=True)
@@ -35,13 +50,18 @@ class FolderScan:
     class_names: tuple[str, ...]
     images: np.ndarray | None  # uint8 [N, C, H, W], or None when the set streams from disk
     skipped: list[SkippedFile] = field(default_factory=list)
+    unread: dict[str, int] = field(default_factory=dict)  # files of a type not read, counted by extension
 
     def report(self, first: int = 5) -> str:
-        """One line naming the first skipped files and their reasons; "" when none was skipped."""
-        if not self.skipped:
-            return ""
-        total = len(self.files) + len(self.skipped)
-        return f"Skipped {len(self.skipped):,} of {total:,} files: {self.skipped_list(first)}"
+        """The skipped files (the first named, with their reasons) and the files of a type not read; "" when
+        every file was used."""
+        parts = []
+        if self.skipped:
+            total = len(self.files) + len(self.skipped)
+            parts.append(f"Skipped {len(self.skipped):,} of {total:,} files: {self.skipped_list(first)}")
+        if self.unread:
+            parts.append(unread_text(self.unread))
+        return ". ".join(parts)
 
     def skipped_list(self, first: int = 5) -> str:
         """The first skipped files with their reasons, e.g. "a.jpg (truncated), and 4 more"."""
@@ -55,6 +75,13 @@ class FolderScan:
         except ValueError:
             return path
 
+
+def unread_text(unread: dict[str, int]) -> str:
+    """E.g. "401 files of a type GAN Studio does not read: .xyz (400), .txt (1)"."""
+    total = sum(unread.values())
+    ranked = sorted(unread.items(), key=lambda kv: (-kv[1], kv[0]))
+    kinds = ", ".join(ext if len(unread) == 1 else f"{ext} ({n:,})" for ext, n in ranked)
+    return f"{total:,} file{'s' if total != 1 else ''} of a type GAN Studio does not read: {kinds}"
 
 
 def scan_folder(
@@ -77,21 +104,26 @@ def scan_folder(
         raise DatasetError(f"the folder {root} does not exist")
     if not root.is_dir():
         raise DatasetError(f"{root} is a file, not a folder of images")
-    files, labels, class_names, ignored = _class_layout(root, _list_images(root))
+    images, unread = _list_images(root)
+    files, labels, class_names, ignored = _class_layout(root, images)
     scan = decode_all(root, files, labels, class_names, channels, resolution, center_crop,
                        memory_limit_mb, keep_images, progress, ignored)
+    scan.unread = unread
     if not scan.files:
+        foreign = f"; {unread_text(unread)}" if unread else ""
         if not scan.skipped:
-            kinds = ", ".join(sorted(e[1:] for e in IMAGE_EXTENSIONS))
-            raise DatasetError(f"the folder {root} has no images ({kinds})")
+            kinds = ", ".join(sorted(_BASE_EXTENSIONS))
+            raise DatasetError(f"the folder {root} has no images ({kinds} and the other types Pillow reads)"
+                               f"{foreign}")
         raise DatasetError(f"the folder {root} has no usable image: all {len(scan.skipped):,} files were skipped "
-                           f"({scan.skipped_list(3)})")
+                           f"({scan.skipped_list(3)}){foreign}")
     return scan
 
 
-def _list_images(root: Path) -> list[Path]:
-    """Image files under root by extension, sorted; hidden files and folders are ignored."""
-    found, seen = [], set()
+def _list_images(root: Path) -> tuple[list[Path], dict[str, int]]:
+    """Image files under root by extension, sorted, and the other files counted by extension; hidden files
+    and folders are ignored."""
+    found, seen, unread = [], set(), {}
     for folder, dirs, names in os.walk(root, followlinks=True):
         real = os.path.realpath(folder)
         if real in seen:  # a symlink loop
@@ -99,9 +131,16 @@ def _list_images(root: Path) -> list[Path]:
             continue
         seen.add(real)
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found += [Path(folder, n) for n in names
-                  if not n.startswith(".") and os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS]
-    return sorted(found)
+        for n in names:
+            if n.startswith("."):
+                continue
+            ext = os.path.splitext(n)[1].lower()
+            if ext in IMAGE_EXTENSIONS:
+                found.append(Path(folder, n))
+            else:
+                key = ext or "(no extension)"
+                unread[key] = unread.get(key, 0) + 1
+    return sorted(found), unread
 
 
 def _class_layout(

@@ -1,6 +1,6 @@
 """How the training step shows images to its discriminator(s): the one door every image D sees goes through.
 
-A DiscriminatorView augments the batches (instance noise today; DiffAugment or ADA later), runs every
+A DiscriminatorView augments the batches (DiffAugment or ADA, core.training.augment; instance noise), runs every
 discriminator on them under the step's autocast, and returns one `Sight` per batch with one output per
 discriminator. The losses (`core.losses.Objective`) compute their terms from those lists, so the loop never
 needs to know how many discriminators there are or what happens to the images on the way.
@@ -43,9 +43,43 @@ class InstanceNoise:
         return [x + self.current * torch.randn_like(x) for x in batches]
 
 
-def augmentation(config: "LossConfig") -> Augment | None:
-    """The augmentation a run's D sees its images through, or None (the place DiffAugment/ADA will be chosen)."""
-    return InstanceNoise(config.instance_noise) if config.instance_noise else None
+class Augmentations:
+    """Several augmentations in turn (DiffAugment or ADA, then instance noise); reads as the first one."""
+
+    def __init__(self, parts: list[Augment]):
+        self.parts = parts
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name == "parts":  # copying and pickling look these up before parts exists
+            raise AttributeError(name)
+        return getattr(self.parts[0], name)  # ADA's p, observe, adjust ...
+
+    def set_training_progress(self, step: int, total_steps: int) -> None:
+        """Tell every part the run's progress."""
+        for part in self.parts:
+            part.set_training_progress(step, total_steps)
+
+    def __call__(self, batches: list[Tensor]) -> list[Tensor]:
+        for part in self.parts:
+            batches = part(batches)
+        return batches
+
+
+def augmentation(config: "LossConfig", batch_images: int = 64) -> Augment | None:
+    """The augmentation a run's D sees its images through (DiffAugment or ADA, and instance noise), or None;
+    batch_images is the real images of one D step over all processes (ADA's pace)."""
+    from ganstudio.core.training.augment import AdaptiveAugment, DiffAugment
+
+    parts: list[Augment] = []
+    if config.augment == "diffaug":
+        parts.append(DiffAugment())
+    elif config.augment == "ada":
+        parts.append(AdaptiveAugment(config.ada_target, config.ada_interval, config.ada_speed_images, batch_images))
+    if config.instance_noise:
+        parts.append(InstanceNoise(config.instance_noise))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else Augmentations(parts)
 
 
 @dataclass

@@ -12,13 +12,14 @@ One step is `d_steps` D updates then one G update, and it has no branch on a los
   (core.training.discriminator_view), which augments the batches and returns one output per discriminator.
 
 Extension points, so that later features need no new branch here:
-- augmentation of every image D sees, real and fake, in D and G steps (DiffAugment, ADA): an `Augment` chosen by
-  `discriminator_view.augmentation(config)`; it gets the run's progress through `set_training_progress`, as
-  instance noise does; ADA's overfitting heuristic reads D's outputs on reals from `DTerms.real_outputs`;
-- several discriminators (GMAN): more modules in the view; the objective averages every term over the list of
-  outputs (`losses.average`, the place for GMAN's soft-max combination);
-- an unrolled D: the G step sees D through `self._g_view` (today the same view); an unrolled view would hold a
-  copy of D advanced K steps;
+- augmentation of every image D sees, real and fake, in D and G steps (DiffAugment, ADA: core.training.augment):
+  an `Augment` chosen by `discriminator_view.augmentation(config)`; it gets the run's progress through
+  `set_training_progress`, as instance noise does; ADA's overfitting heuristic reads D's outputs on reals from
+  `DTerms.real_outputs` (`_adapt_augment`, r_t agreed over ranks), and its p is logged as `augment_p`;
+- several discriminators (GMAN, `num_d`): more modules in the view, each with its own optimizer; the objective
+  averages D's terms over the list of outputs and combines G's by `Objective.combine_g` (mean or soft-max);
+- an unrolled D (`unroll`): the G step computes its terms after K D steps on the current batch, then restores
+  D (`_unrolled_g_terms`, the surrogate without the second-order term);
 - CycleGAN's two G/D pairs: a step touches a direction only through its generator (`_G_train`), view,
   objective and optimizers, so a pair-aware trainer runs `_d_step`/`_g_step` once per direction with those as
   arguments, its cycle and identity terms added by its objective's `g_terms`.
@@ -26,6 +27,7 @@ Extension points, so that later features need no new branch here:
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import time
@@ -74,6 +76,11 @@ def resolve_config(config: RunConfig, data: TrainingData) -> RunConfig:
     return replace(config, model=model)
 
 
+def _d_key(i: int) -> str:
+    """The checkpoint's name of discriminator i: "D", then "D1", "D2" ... (GMAN)."""
+    return "D" if i == 0 else f"D{i}"
+
+
 def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
@@ -96,6 +103,7 @@ class _StepState:
     labels: torch.Tensor | None = None
     fake: torch.Tensor | None = None
     real_features: list[torch.Tensor] | None = None
+    real: torch.Tensor | None = None  # the D step's real batch (an unrolled D trains on it)
     extras: dict[str, float] = field(default_factory=dict)
 
 
@@ -106,7 +114,7 @@ class Trainer:
     requests and live settings between steps. For callers to read: `config`, `step`, `total_steps`, `d_steps`, `epoch`,
     `position`, `fixed_z`, `run`, `dist`, `device`, `device_name`, `learning_rates`, `dataset_info`,
     `data_size`, `skipped_files`, `generator`, `discriminator`, `ema_generator`, `sampling_generator`,
-    `evaluator`. Methods: `real_sample`, `toy_frame`, `sample_fixed`, `render_samples`, `evaluate`,
+    `evaluator`, `discriminators`, `augmentation`, `augment_p`. Methods: `real_sample`, `toy_frame`, `sample_fixed`, `render_samples`, `evaluate`,
     `checkpoint`, `save_checkpoint`, and `Trainer.resume`.
     """
 
@@ -133,31 +141,40 @@ class Trainer:
         t = self.config.train
         self._objective = build_objective(self.config.loss)
         self._G, self._D = build_models(self.config.model, self.config.loss)
+        # GMAN: the other discriminators, independently initialised (the first one's stream is unchanged)
+        self._Ds = [self._D] + [build_models(self.config.model, self.config.loss)[1]
+                                for _ in range(self.config.model.num_d - 1)]
         if self.dist.enabled and t.sync_batchnorm:
             if self._device.type != "cuda":
                 raise ConfigError("synchronized batch norm works only on CUDA GPUs; turn it off for CPU runs")
             self._G = nn.SyncBatchNorm.convert_sync_batchnorm(self._G)
-            self._D = nn.SyncBatchNorm.convert_sync_batchnorm(self._D)
+            self._Ds = [nn.SyncBatchNorm.convert_sync_batchnorm(D) for D in self._Ds]
+            self._D = self._Ds[0]
         self._G.to(self._device)
-        self._D.to(self._device)
+        for D in self._Ds:
+            D.to(self._device)
         if t.channels_last and not self.config.model.toy:
             self._G.to(memory_format=torch.channels_last)
-            self._D.to(memory_format=torch.channels_last)
+            for D in self._Ds:
+                D.to(memory_format=torch.channels_last)
         # The modules the step runs: DDP wrappers under torchrun (gradients averaged), else the models.
-        self._G_train, D_train = self._G, self._D
+        self._G_train, Ds_train = self._G, list(self._Ds)
         if self.dist.enabled:
-            self._G_train, D_train = distributed.wrap(self._G, self._device), distributed.wrap(self._D, self._device)
+            self._G_train = distributed.wrap(self._G, self._device)
+            Ds_train = [distributed.wrap(D, self._device) for D in self._Ds]
         self._amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
         # D sees every image through this view (augmentation, autocast); the G step sees D through _g_view.
-        self._view = DiscriminatorView([D_train], self._amp, augmentation(self.config.loss))
+        batch_images = t.batch_size * self.dist.world_size
+        self._view = DiscriminatorView(Ds_train, self._amp, augmentation(self.config.loss, batch_images))
         self._g_view = self._view
         self._scaler_g = torch.amp.GradScaler("cuda", enabled=t.precision == "fp16")
         self._scaler_d = torch.amp.GradScaler("cuda", enabled=t.precision == "fp16")
         self._opt_G = self._optimizer(self._G, t.lr_g, t.betas_g)
-        self._opt_D = self._optimizer(self._D, t.lr_d, t.betas_d)
+        self._opts_D = [self._optimizer(D, t.lr_d, t.betas_d) for D in self._Ds]
+        self._opt_D = self._opts_D[0]
         self._ema = EMA(self._G, t.ema_decay) if t.ema else None
         self._g_params = list(self._G.parameters())
-        self._d_params = list(self._D.parameters())
+        self._d_params = [p for D in self._Ds for p in D.parameters()]
         self._toy_z: torch.Tensor | None = None  # the live GAN Lab view's noise, made at its first frame
         self.d_steps = t.d_steps
         self.step = 0
@@ -231,6 +248,22 @@ class Trainer:
         return self._D
 
     @property
+    def discriminators(self) -> list[nn.Module]:
+        """Every discriminator being trained (more than one with GMAN's --num-d)."""
+        return list(self._Ds)
+
+    @property
+    def augmentation(self):
+        """The augmentation D sees every image through (DiffAugment, ADA, instance noise), or None."""
+        return self._view.augment
+
+    @property
+    def augment_p(self) -> float | None:
+        """The probability (ADA, adapted) or strength (DiffAugment: 1) of D's augmentation; None when off."""
+        aug = self._view.augment
+        return getattr(aug, "p", None) if aug is not None else None
+
+    @property
     def ema_generator(self) -> nn.Module | None:
         """The exponential moving average of G, or None when EMA is off."""
         return self._ema.model if self._ema is not None else None
@@ -299,13 +332,18 @@ class Trainer:
             raise CheckpointError(f"the checkpoint at {name} holds only a generator (an exported model); "
                                   "training can resume only from a run's own checkpoints")
         load_module_state(self._G, ckpt.modules["G"], "generator", name)
-        load_module_state(self._D, ckpt.modules["D"], "discriminator", name)
+        for i, D in enumerate(self._Ds):
+            key = _d_key(i)
+            if key not in ckpt.modules:
+                raise CheckpointError(f"the checkpoint at {name} has no discriminator {key}")
+            load_module_state(D, ckpt.modules[key], "discriminator", name)
         if self._ema is not None and "G_ema" in ckpt.modules:
             load_module_state(self._ema.model, ckpt.modules["G_ema"], "EMA generator", name)
             self._ema.updates = int(ckpt.extra.get("ema_updates", 0))
         try:
             self._opt_G.load_state_dict(ckpt.optimizers["G"])
-            self._opt_D.load_state_dict(ckpt.optimizers["D"])
+            for i, opt in enumerate(self._opts_D):
+                opt.load_state_dict(ckpt.optimizers[_d_key(i)])
         except (KeyError, ValueError) as exc:
             raise CheckpointError(f"the optimizer state at {name} does not fit the model ({exc})") from None
         self.step = ckpt.step
@@ -313,6 +351,8 @@ class Trainer:
         self.position = int(ckpt.extra.get("position", 0))
         self.d_steps = int(ckpt.extra.get("d_steps", self.d_steps))
         self.d_updates = int(ckpt.extra.get("d_updates", self.step * self.d_steps))
+        if "augment" in ckpt.extra and hasattr(self._view.augment, "load_state_dict"):
+            self._view.augment.load_state_dict(ckpt.extra["augment"])
         self.fixed_z = ckpt.extra_tensors["fixed_z"]
         self.fixed_c = ckpt.extra_tensors.get("fixed_c")
         rank = self.dist.rank
@@ -356,7 +396,8 @@ class Trainer:
         if self.run is not None and self.dist.is_main:
             self._metrics_file = open(self.run.metrics_path, "a", encoding="utf-8")
         self._G.train()
-        self._D.train()
+        for D in self._Ds:
+            D.train()
         try:
             while self.step < self.total_steps:
                 kind = self.control.wait_turn()
@@ -382,14 +423,15 @@ class Trainer:
             for group in self._opt_G.param_groups:
                 group["lr"] = changes.lr_g
         if changes.lr_d is not None:
-            for group in self._opt_D.param_groups:
-                group["lr"] = changes.lr_d
+            for opt in self._opts_D:
+                for group in opt.param_groups:
+                    group["lr"] = changes.lr_d
         if changes.d_steps is not None:
             self.d_steps = max(1, int(changes.d_steps))
 
     def _report_progress(self) -> None:
         """Tell what changes over the run (progressive growing, annealed instance noise) which step this is."""
-        for part in (self._G, self._D, self._view):
+        for part in (self._G, *self._Ds, self._view):
             if hasattr(part, "set_training_progress"):
                 part.set_training_progress(self.step, self.total_steps)
 
@@ -447,20 +489,47 @@ class Trainer:
         s.real_features = terms.real_features
         s.extras.update(terms.extras)
         s.loss_d = self._agreed_loss(terms.loss, "discriminator")
-        self._opt_D.zero_grad(set_to_none=True)
-        self._scaler_d.scale(terms.loss).backward()
-        self._scaler_d.unscale_(self._opt_D)
-        s.gn_d = _grad_norm(self._d_params).item()
-        self._scaler_d.step(self._opt_D)
-        self._scaler_d.update()
-        self._objective.after_d_update(self._d_params)
+        s.gn_d = self._update_d(terms.loss)
+        self._adapt_augment(terms.real_outputs, s)
         s.d_real = self._objective.reported(terms.real_outputs)
         s.d_fake = self._objective.reported(terms.fake_outputs)
         s.fake = fake if keep_fake else None
+        s.real = real
+
+    def _update_d(self, loss: torch.Tensor) -> float:
+        """One optimizer step of every discriminator on D's loss; returns the gradient norm."""
+        for opt in self._opts_D:
+            opt.zero_grad(set_to_none=True)
+        self._scaler_d.scale(loss).backward()
+        for opt in self._opts_D:
+            self._scaler_d.unscale_(opt)
+        norm = _grad_norm(self._d_params).item()
+        for opt in self._opts_D:
+            self._scaler_d.step(opt)
+        self._scaler_d.update()
+        self._objective.after_d_update(self._d_params)
+        return norm
+
+    def _adapt_augment(self, real_outputs: list[torch.Tensor], s: "_StepState") -> None:
+        """ADA: feed it D's outputs on reals; when due, agree on r_t over all processes and adjust p."""
+        aug = self._view.augment
+        if aug is None or not hasattr(aug, "observe"):
+            if aug is not None and hasattr(aug, "p"):
+                s.extras["augment_p"] = aug.p
+            return
+        if aug.observe(real_outputs):
+            total, count = distributed.agree(self.dist, list(aug.take_stats()), self._device)
+            aug.adjust(total / max(count, 1.0))
+        s.extras["augment_p"] = aug.p
+        if aug.r_t is not None:
+            s.extras["ada_rt"] = aug.r_t
 
     def _g_step(self, s: "_StepState") -> None:
         cfg = self.config
         b = cfg.train.batch_size
+        if cfg.train.unroll and s.real is None:  # a G-only step: the real batch an unrolled D trains on
+            s.real, s.labels, ended = self._next_batch()
+            s.epoch_end |= ended
         labels = s.labels
         fake = s.fake
         if fake is None:
@@ -468,10 +537,16 @@ class Trainer:
                 labels = torch.randint(cfg.model.num_classes, (b,), device=self._device)
             with self._amp():
                 fake = self._G_train(torch.randn(b, cfg.model.z_dim, device=self._device), labels)
-        terms = self._objective.g_terms(self._g_view, fake, labels, lambda: self._real_features(s))
-        s.loss_g = self._agreed_loss(terms.loss, "generator")
-        self._opt_G.zero_grad(set_to_none=True)
-        self._scaler_g.scale(terms.loss).backward()
+        # Unrolled GAN: G answers D advanced K steps; D is restored once G's gradients are taken.
+        restore_d = self._unroll_d(s, fake, labels) if cfg.train.unroll else None
+        try:
+            terms = self._objective.g_terms(self._g_view, fake, labels, lambda: self._real_features(s))
+            s.loss_g = self._agreed_loss(terms.loss, "generator")
+            self._opt_G.zero_grad(set_to_none=True)
+            self._scaler_g.scale(terms.loss).backward()
+        finally:
+            if restore_d is not None:
+                restore_d()
         self._scaler_g.unscale_(self._opt_G)
         s.gn_g = _grad_norm(self._g_params).item()
         self._scaler_g.step(self._opt_G)
@@ -480,6 +555,34 @@ class Trainer:
             self._ema.update()
         if s.d_fake is None:
             s.d_fake = self._objective.reported(terms.fake_outputs)
+
+    def _unroll_d(self, s: "_StepState", fake: torch.Tensor, labels: torch.Tensor | None):
+        """Advance D `unroll` steps on the current batch (Metz et al. 2017); return what restores it.
+
+        This is the cheap surrogate, not the full unrolled gradient: D's (and its optimizers') state is copied,
+        K D steps are taken on this step's real batch and (detached) fakes, G's loss is computed against the
+        unrolled D, and D is restored after G's backward, with no gradient through the unrolling. The
+        second-order term (through K optimizer steps of D) needs a differentiable optimizer and K graphs of D
+        kept in memory, a double backward that several of our layers (batch-norm statistics, spectral norm's
+        power iteration, Adam's state) make fragile, at several times the cost; the surrogate keeps what Metz et
+        al. credit for the gain in mode coverage, G answering D's near-future reply, at K extra D steps.
+        """
+        snapshot = ([copy.deepcopy(D.state_dict()) for D in self._Ds],
+                    [copy.deepcopy(opt.state_dict()) for opt in self._opts_D], self._scaler_d.state_dict())
+        for k in range(self.config.train.unroll):
+            terms = self._objective.d_terms(self._view, s.real, fake.detach(), labels, self.d_updates + k + 1)
+            self._update_d(terms.loss)
+
+        def restore() -> None:
+            states, opt_states, scaler_state = snapshot
+            with torch.no_grad():
+                for D, state in zip(self._Ds, states):
+                    D.load_state_dict(state)
+            for opt, state in zip(self._opts_D, opt_states):
+                opt.load_state_dict(state)
+            self._scaler_d.load_state_dict(scaler_state)
+
+        return restore
 
     def _real_features(self, s: "_StepState") -> list[torch.Tensor]:
         """D's features on real data for the G step: the D step's, or a fresh real batch's (a G-only step)."""
@@ -556,7 +659,8 @@ class Trainer:
 
     def checkpoint(self) -> Checkpoint:
         """The complete state of the run, enough to continue on the same trajectory."""
-        modules = {"G": self._G.state_dict(), "D": self._D.state_dict()}
+        modules = {"G": self._G.state_dict()}
+        modules.update({_d_key(i): D.state_dict() for i, D in enumerate(self._Ds)})
         if self._ema is not None:
             modules["G_ema"] = self._ema.model.state_dict()
         extra_tensors = {"fixed_z": self.fixed_z}
@@ -575,13 +679,16 @@ class Trainer:
                 extra_tensors[f"rng_cuda_rank{rank}"] = state
         lr_g, lr_d = self.learning_rates
         cfg = self.config.with_updates("train", lr_g=lr_g, lr_d=lr_d)
+        aug = self._view.augment
+        augment = {"augment": aug.state_dict()} if hasattr(aug, "state_dict") else {}
         return Checkpoint(
             config=cfg, step=self.step, modules=modules,
-            optimizers={"G": self._opt_G.state_dict(), "D": self._opt_D.state_dict()},
+            optimizers={"G": self._opt_G.state_dict(),
+                        **{_d_key(i): opt.state_dict() for i, opt in enumerate(self._opts_D)}},
             extra_tensors=extra_tensors,
             extra={"epoch": self.epoch, "position": self.position, "d_steps": self.d_steps,
                    "d_updates": self.d_updates,
-                   "ema_updates": self._ema.updates if self._ema else 0},
+                   "ema_updates": self._ema.updates if self._ema else 0, **augment},
         )
 
     def save_checkpoint(self) -> Path:
