@@ -230,7 +230,8 @@ class TrainingWorker(QObject):
                 last[0] = now
                 self.status.emit(f"Loading {cfg.data.source}: {done:,} of {total:,}")
 
-        data = load_data(cfg.data, device, seed=cfg.train.seed, progress=progress)
+        data = load_data(cfg.data, device, seed=cfg.train.seed, progress=progress,
+                         class_order=cfg.model.class_names)  # a resumed run keeps its labels' numbers
         self.status.emit("Building the models…")
         if isinstance(job, NewRun):
             self.trainer = Trainer(cfg, job.run_dir, control=self.control, data=data)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,13 @@ from ganstudio.core.errors import DatasetError
 Progress = Callable[[int, int], None]
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """A sort key that orders numbers within names by value: s1, s2, s10 (not s1, s10, s2)."""
+    parts = _DIGITS.split(name)
+    return tuple(int(part) if i % 2 else part.casefold() for i, part in enumerate(parts)), name
 
 
 @dataclass(frozen=True)
@@ -65,19 +73,21 @@ def scan_folder(
     memory_limit_mb: int = 4096,
     progress: Progress | None = None,
     keep_images: bool = True,
+    class_order: tuple[str, ...] = (),
 ) -> FolderScan:
     """Find, fully decode and check every image under root; keep the decoded set when it fits in memory.
 
     Class subfolders: when at least two first-level subfolders hold images, their names are the class labels
     and images directly in root are skipped ("not in a class subfolder"). With no subfolder, or only one, the
-    folder is unlabelled and every image under it is used.
+    folder is unlabelled and every image under it is used. Classes are numbered in natural order (s1, s2, s10),
+    except that `class_order` (a trained run's class names) keeps its labels: those names come first, as given.
     """
     root = Path(root).expanduser().absolute()
     if not root.exists():
         raise DatasetError(f"the folder {root} does not exist")
     if not root.is_dir():
         raise DatasetError(f"{root} is a file, not a folder of images")
-    files, labels, class_names, ignored = _class_layout(root, _list_images(root))
+    files, labels, class_names, ignored = _class_layout(root, _list_images(root), class_order)
     scan = decode_all(root, files, labels, class_names, channels, resolution, center_crop,
                        memory_limit_mb, keep_images, progress, ignored)
     if not scan.files:
@@ -105,13 +115,14 @@ def _list_images(root: Path) -> list[Path]:
 
 
 def _class_layout(
-    root: Path, files: list[Path]
+    root: Path, files: list[Path], class_order: tuple[str, ...] = ()
 ) -> tuple[list[Path], list[int] | None, tuple[str, ...], list[SkippedFile]]:
     """Split files into class subfolders (two or more) or one unlabelled set; see scan_folder."""
     tops = {p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1}
     if len(tops) < 2:
         return files, None, (), []
-    class_names = tuple(sorted(tops))
+    known = tuple(name for name in class_order if name in tops)
+    class_names = known + tuple(sorted(tops - set(known), key=natural_key))
     index = {name: i for i, name in enumerate(class_names)}
     kept, labels, ignored = [], [], []
     for path in files:

@@ -124,7 +124,8 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = t.tf32
             torch.backends.cudnn.allow_tf32 = t.tf32
         torch.manual_seed(t.seed)
-        self._data = data or load_data(config.data, self._device, seed=t.seed)
+        stored_classes = checkpoint.config.model.class_names if checkpoint is not None else ()
+        self._data = data or load_data(config.data, self._device, seed=t.seed, class_order=stored_classes)
         self.config = resolve_config(config, self._data) if checkpoint is None else checkpoint.config
         if self.config.train.channels_last is None:  # "auto": the faster layout here, recorded in the run
             m = self.config.model
