@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         last = run_with_progress(trainer, quiet=args.quiet or not main_rank)
         if trainer.step < trainer.total_steps:  # stopped by Ctrl-C (on any rank)
-            path = trainer.save_checkpoint()
+            path = trainer.save_stopped().checkpoint_path  # and a sample grid of this step
             say(f"Stopped at step {trainer.step}; checkpoint saved to {path}. Continue with "
                 f"ganstudio train --resume {where}")
         elif last is not None:
