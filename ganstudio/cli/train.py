@@ -85,8 +85,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     from ganstudio.core.defaults import RunChoices, run_config
     from ganstudio.core.presets import read_config_file
 
+    data_side = None
+    if args.data and args.data.startswith("folder:") and args.resolution is None:
+        from ganstudio.core.data.folders import folder_side
+
+        data_side = folder_side(args.data[len("folder:"):])  # the default resolution follows the images
     choices = RunChoices(source=args.data, arch=args.model, conditional=args.conditional,
-                         resolution=args.resolution, preset=args.preset)
+                         resolution=args.resolution, preset=args.preset, data_side=data_side)
     files = [read_config_file(args.config)] if args.config else []
     cfg = run_config(choices, *files, _flag_overrides(args))
     name = args.name or (Path(args.out).name if args.out else cfg.name)
