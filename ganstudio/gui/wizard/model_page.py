@@ -104,8 +104,11 @@ class ModelPage(WizardPage):
             return "Not used for 2D points"
         if wizard.choices.data_side is not None and side < (native_resolution(d.source) or side):
             return f"Fitted to the images ({side} px)"
-        if side == native_resolution(d.source) and d.source in ("mnist", "fashion-mnist", "cifar10"):
+        native = native_resolution(d.source)
+        if side == native and d.source in ("mnist", "fashion-mnist", "cifar10"):
             return f"The data's own ({side} px)"
+        if side != native:  # StyleGAN on 28 px digits
+            return f"Nearest {arch_title(self.config.model.arch)} size ({side} px)"
         return f"Default ({side} px)"
 
     def refresh(self) -> None:
