@@ -69,3 +69,14 @@ def test_the_default_resolution_follows_what_the_images_allow():
     style = run_config(RunChoices(source=folder, arch="stylegan", data_side=23))
     assert style.loss.r1_weight == 32 * 32 / 16384  # the recipe follows the fitted side
     assert run_config(RunChoices(source="mnist", arch="stylegan", data_side=None)).data.resolution == 32
+
+
+def test_the_command_line_fits_the_default_resolution_to_a_folders_images(tmp_path):
+    from ganstudio.cli import build_parser, config_from_args
+    from tests.run_helpers import make_folder
+
+    folder = make_folder(tmp_path / "faces", n=10, side=23, bad=1)
+    args = ["train", "--data", f"folder:{folder}", "--out", str(tmp_path / "run")]
+    assert config_from_args(build_parser().parse_args(args)).data.resolution == 32
+    chosen = config_from_args(build_parser().parse_args([*args, "--resolution", "16"]))
+    assert chosen.data.resolution == 16
