@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         extractor = f"{'inception' if extractor == 'auto' else extractor}:{args.inception_weights}"
     if not args.quiet:
         print(f"Loading {data_cfg.source} ...", file=sys.stderr)
-    data = load_data(data_cfg, device, seed=cfg.train.seed)
+    data = load_data(data_cfg, device, seed=cfg.train.seed, class_order=cfg.model.class_names)
     bars: dict = {}
     evaluator = Evaluator(data, args.metrics, args.n, extractor, seed=args.seed, device=device,
                           use_cache=not args.no_cache, progress=None if args.quiet else eval_progress(bars))

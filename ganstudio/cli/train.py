@@ -98,8 +98,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     from ganstudio.core.defaults import RunChoices, run_config
     from ganstudio.core.presets import read_config_file
 
+    data_side = None
+    if args.data and args.data.startswith("folder:") and args.resolution is None:
+        from ganstudio.core.data.folders import folder_side
+
+        data_side = folder_side(args.data[len("folder:"):])  # the default resolution follows the images
     choices = RunChoices(source=args.data, arch=args.model, conditional=args.conditional,
-                         resolution=args.resolution, preset=args.preset)
+                         resolution=args.resolution, preset=args.preset, data_side=data_side)
     files = [read_config_file(args.config)] if args.config else []
     cfg = run_config(choices, *files, _flag_overrides(args))
     name = args.name or (Path(args.out).name if args.out else cfg.name)
@@ -171,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         last = run_with_progress(trainer, quiet=args.quiet or not main_rank)
         if trainer.step < trainer.total_steps:  # stopped by Ctrl-C (on any rank)
-            path = trainer.save_checkpoint()
+            path = trainer.save_stopped().checkpoint_path  # and a sample grid of this step
             say(f"Stopped at step {trainer.step}; checkpoint saved to {path}. Continue with "
                 f"ganstudio train --resume {where}")
         elif last is not None:

@@ -286,8 +286,8 @@ def _validate_stylegan(cfg: RunConfig) -> None:
 
         native = native_resolution(d.source)
         if native not in STYLEGAN_RESOLUTIONS:
-            raise ConfigError(f"StyleGAN needs resolution 32, 64 or 128, and {d.source} is {native}x{native}; "
-                              "add --resolution 32")
+            raise ConfigError(f"StyleGAN needs a resolution of 32, 64 or 128 px, and {d.source} is "
+                              f"{native}x{native}; set the resolution to 32")
     if m.w_dim < 1 or m.z_dim < 1 or m.capacity < 1:
         raise ConfigError("w_dim, z_dim and capacity must be positive")
     if not 1 <= m.mapping_layers <= 16:

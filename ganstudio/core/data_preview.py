@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ganstudio.core.config import DataConfig
 from ganstudio.core.data.decode import BadImage, decode_image, min_side
-from ganstudio.core.data.folders import Progress, SkippedFile, scan_folder
+from ganstudio.core.data.folders import Progress, SkippedFile, scan_folder, shorter_side, typical_side
 from ganstudio.core.data.sources import native_channels, native_resolution
 from ganstudio.core.data.torchvision_sets import CELEBA_CROP, TORCHVISION, open_torchvision, torchvision_arrays
 from ganstudio.core.data.toy import toy_distribution
@@ -56,6 +55,11 @@ class DataPreview:
     def labelled(self) -> bool:
         return len(self.class_names) >= 2
 
+    def typical_side(self) -> int | None:
+        """The shorter side that nine images in ten reach (folders), which caps the default resolution; None
+        when the source has no such limit (a dataset, toy points)."""
+        return typical_side(self.sides) if self.sides is not None else None
+
     def too_small(self, resolution: int) -> int:
         """How many images would be skipped as too small at this resolution (the loader's own rule)."""
         if self.sides is None:
@@ -100,7 +104,7 @@ def _preview_folder(cfg: DataConfig, progress: Progress | None, examples: int) -
     channels = cfg.channels or 3
     root = Path(cfg.source[len("folder:"):]).expanduser()
     scan = scan_folder(root, channels, 16, cfg.center_crop, progress=progress, keep_images=False)
-    sides = np.array([_shorter_side(p) for p in scan.files], dtype=np.int64)
+    sides = np.array([shorter_side(p) for p in scan.files], dtype=np.int64)
     picks = _spread(scan.files, scan.labels, examples)
     shown = [_example(p, channels, cfg.center_crop) for p in picks]
     classes = f" in {len(scan.class_names)} classes ({_names(scan.class_names)})" if scan.class_names else ""
@@ -136,14 +140,6 @@ def _preview_torchvision(cfg: DataConfig, examples: int) -> DataPreview:
     shown = [np.ascontiguousarray(images[i].numpy().transpose(1, 2, 0)) for i in order]
     return DataPreview(cfg.source, title, len(images), names, channels, native, examples=shown,
                        note=f"{len(images):,} images in {len(names)} classes, found in {root / subfolder}.")
-
-
-def _shorter_side(path: Path) -> int:
-    try:
-        with Image.open(path) as im:
-            return min(im.size)
-    except Exception:  # the scan decoded it a moment ago; a file that changed since counts as too small
-        return 0
 
 
 def _spread(files: list[Path], labels: list[int] | None, k: int) -> list[Path]:

@@ -27,6 +27,10 @@ class RunChoices:
     conditional: bool | None = None
     resolution: int | None = None
     preset: str | None = None
+    data_side: int | None = None  # the shorter side nine images in ten have (a folder's preview): caps the default
+
+
+DCGAN_RESOLUTIONS = (16, 28, 32, 64, 128)
 
 
 def run_config(choices: RunChoices, *overrides: dict[str, Any]) -> RunConfig:
@@ -35,8 +39,9 @@ def run_config(choices: RunChoices, *overrides: dict[str, Any]) -> RunConfig:
     preset_config = preset.config if preset else {}
     source = choices.source or preset_config.get("data", {}).get("source") or DEFAULT_SOURCE
     arch = choices.arch or preset_config.get("model", {}).get("arch") or family_arch(source)
-    side = choices.resolution or preset_config.get("data", {}).get("resolution") or \
-        stylegan_resolution(arch, source) or _native(source)
+    side = choices.resolution or preset_config.get("data", {}).get("resolution")
+    if side is None:
+        side = fitted_resolution(arch, stylegan_resolution(arch, source) or _native(source), choices.data_side)
     config = merge(RunConfig().to_dict(), family_defaults(source))
     config = merge(config, architecture_defaults(arch, side))
     if preset:
@@ -47,11 +52,30 @@ def run_config(choices: RunChoices, *overrides: dict[str, Any]) -> RunConfig:
               "model": {"arch": choices.arch, "conditional": choices.conditional}}
     chosen = {section: {k: v for k, v in values.items() if v is not None} for section, values in chosen.items()}
     cfg = RunConfig.from_dict(merge(config, chosen))
-    if cfg.data.resolution is None:  # a StyleGAN on 28 px MNIST runs at 32
-        picked = stylegan_resolution(cfg.model.arch, cfg.data.source)
-        if picked is not None:
+    if cfg.data.resolution is None and not cfg.data.is_toy:  # StyleGAN on 28 px MNIST: 32; small images: less
+        native = _native(cfg.data.source)
+        picked = fitted_resolution(cfg.model.arch, stylegan_resolution(cfg.model.arch, cfg.data.source) or native,
+                                   choices.data_side)
+        if picked is not None and picked != native:
             cfg = cfg.with_updates("data", resolution=picked)
     return cfg
+
+
+def supported_resolutions(arch: str) -> tuple[int, ...]:
+    """The image sides an architecture can make."""
+    return STYLEGAN_RESOLUTIONS if arch == "stylegan" else DCGAN_RESOLUTIONS
+
+
+def fitted_resolution(arch: str, side: int | None, data_side: int | None) -> int | None:
+    """The default side kept within what the images allow: the largest the architecture makes, not above `side`,
+    at which images of `data_side` px are used (see core.data.decode.min_side); `side` when the data is unknown
+    or too small for any."""
+    if side is None or data_side is None:
+        return side
+    from ganstudio.core.data.decode import min_side
+
+    fitting = [r for r in supported_resolutions(arch) if r <= side and min_side(r) <= data_side]
+    return fitting[-1] if fitting else side
 
 
 def data_family(source: str | None) -> str:
@@ -79,14 +103,26 @@ def architecture_defaults(arch: str, resolution: int | None = None) -> dict[str,
 
     StyleGAN trains with the recipe of Karras et al. 2020: the non-saturating logistic loss with lazy R1
     (gamma grows with the image area: 0.0625 at 32 px, 0.25 at 64, 1 at 128), Adam at 0.002 with betas
-    (0, 0.99), z and w of 512 and a full-width network (capacity 64)."""
+    (0, 0.99), z and w of 512 and a full-width network (capacity 64). Its steps take seconds on a CPU, so its
+    length is in steps that suit the machine (see stylegan_steps), not five epochs."""
     if arch != "stylegan":
         return {}
     side = resolution or 64
+    steps, sample_every = stylegan_steps()
     return {"model": {"z_dim": 512, "w_dim": 512, "capacity": 64},
             "loss": {"name": "bce", "r1_weight": side * side / 16384, "r1_interval": 16},
             "train": {"lr_g": 0.002, "lr_d": 0.002, "betas_g": [0.0, 0.99], "betas_d": [0.0, 0.99],
-                      "batch_size": 32}}
+                      "batch_size": 32, "steps": steps, "epochs": None, "sample_every": sample_every}}
+
+
+def stylegan_steps() -> tuple[int, int]:
+    """A first StyleGAN run's length and grid interval on this machine: 1,000 steps (about 25 minutes of a
+    full-width 32 px model on 2 CPU cores) with a grid every 100, or 25,000 with a GPU, a grid every 500."""
+    from ganstudio.core.device import resolve_device
+
+    if resolve_device("auto").type == "cpu":
+        return 1000, 100
+    return 25_000, 500
 
 
 def stylegan_resolution(arch: str, source: str) -> int | None:
@@ -102,7 +138,7 @@ def choices_of(config: RunConfig) -> RunChoices:
     """The choices a configuration was made from, as far as it tells: a resolution or class condition that the
     defaults and the preset give by themselves is left to them."""
     choices = RunChoices(config.data.source, config.model.arch, config.model.conditional, config.data.resolution,
-                         config.preset)
+                         config.preset)  # the data's side is not in a config: the wizard learns it from a preview
     try:
         built = run_config(replace(choices, resolution=None, conditional=None))
     except GanStudioError:

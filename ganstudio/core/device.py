@@ -20,11 +20,11 @@ def resolve_device(name: str = "auto") -> torch.device:
         raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ConfigError("CUDA was asked for but no CUDA GPU is available; use --device cpu or auto")
+            raise ConfigError("CUDA was asked for but no CUDA GPU is available; set the device to cpu or auto")
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ConfigError(f"there is no GPU {device.index}; this machine has {torch.cuda.device_count()}")
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ConfigError("Apple MPS was asked for but is not available; use --device cpu or auto")
+        raise ConfigError("Apple MPS was asked for but is not available; set the device to cpu or auto")
     return device
 
 

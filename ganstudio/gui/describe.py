@@ -28,6 +28,14 @@ ARCH_BLURBS = {
                 "generator. Best quality, slowest to train.",
 }
 
+CAPACITY_HINTS = {
+    "mlp": "Width of the hidden layers: at 64 they have 256, 512 and 1,024 units for images, 128 each for 2D "
+           "points. Twice the width is about four times the work.",
+    "dcgan": "Feature maps of the layers at full size; each halving of the image doubles them, up to 8 times "
+             "(ngf = ndf in the paper). Twice the width is about four times the work.",
+    "stylegan": "Channels of the layers at full size; each halving of the image doubles them, up to 8 times. "
+                "Twice the width is about four times the work.",
+}
 LOSS_TITLES = {"minimax": "Minimax (saturating)", "bce": "Non-saturating (BCE)", "wgan": "Wasserstein (clipping)",
                "wgan-gp": "Wasserstein + gradient penalty", "lsgan": "Least squares", "hinge": "Hinge"}
 LOSS_BLURBS = {
@@ -71,6 +79,11 @@ def data_title(source: str) -> str:
 
 def arch_title(arch: str) -> str:
     return ARCH_TITLES.get(arch, arch.upper() if len(arch) <= 5 else arch.capitalize())
+
+
+def capacity_hint(arch: str) -> str:
+    """What the capacity setting means for an architecture."""
+    return CAPACITY_HINTS.get(arch, "Base width of both networks. Twice the width is about four times the work.")
 
 
 def arch_blurb(arch: str) -> str:

@@ -246,7 +246,8 @@ class TrainingWorker(QObject):
                 last[0] = now
                 self.status.emit(f"Loading {cfg.data.source}: {done:,} of {total:,}")
 
-        data = load_data(cfg.data, device, seed=cfg.train.seed, progress=progress)
+        data = load_data(cfg.data, device, seed=cfg.train.seed, progress=progress,
+                         class_order=cfg.model.class_names)  # a resumed run keeps its labels' numbers
         self.status.emit("Building the models…")
         if isinstance(job, NewRun):
             self.trainer = Trainer(cfg, job.run_dir, control=self.control, data=data)
@@ -280,7 +281,10 @@ class TrainingWorker(QObject):
             if paused or time.monotonic() >= self._next_flush:
                 self._flush(trainer, force=paused)
         if self.control.stopped and trainer.step < trainer.total_steps and trainer.run is not None:
-            self._checkpoint = str(trainer.save_checkpoint())
+            stopped = trainer.save_stopped()  # a checkpoint, and a grid of this step when it has none
+            self._checkpoint = stopped.checkpoint_path
+            if stopped.samples is not None:
+                self._grids.append(self._snapshot(stopped))
         self._flush(trainer, force=True)
         if trainer.step >= trainer.total_steps:
             return RunEnded("finished", trainer.step, trainer.total_steps, self._checkpoint, run_dir=self._run_dir())

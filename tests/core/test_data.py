@@ -312,3 +312,22 @@ def test_folder_reads_pillow_formats_and_counts_the_rest(tmp_path):
             path.unlink()
     with pytest.raises(DatasetError, match=r"has no images .*200 files of a type GAN Studio does not read: \.xyz"):
         scan_folder(tmp_path)
+
+
+def _class_folders(root: Path, names: list[str]) -> Path:
+    for name in names:
+        (root / name).mkdir(parents=True)
+        Image.new("RGB", (16, 16), (len(name) * 20, 0, 0)).save(root / name / "a.png")
+    return root
+
+
+def test_class_names_sort_numbers_by_value_and_a_trained_runs_order_is_kept(tmp_path):
+    root = _class_folders(tmp_path / "faces", ["s10", "s2", "s1", "S3", "s11", "b"])
+    assert scan_folder(root, 3, 16).class_names == ("b", "s1", "s2", "S3", "s10", "s11")
+    # a run trained when classes sorted as text keeps its label numbers; a class added since comes last
+    stored = ("b", "s1", "s10", "s11", "s2")
+    scan = scan_folder(root, 3, 16, class_order=stored)
+    assert scan.class_names == (*stored, "S3")
+    assert [scan.class_names[y] for y in scan.labels] == [p.parent.name for p in scan.files]
+    data = load_data(DataConfig(source=f"folder:{root}", resolution=16), class_order=stored)
+    assert data.info.class_names == (*stored, "S3")

@@ -43,3 +43,40 @@ def test_choices_of_and_edits_rebuild_the_same_configuration():
     assert edits == {"train": {"seed": 7}}
     assert run_config(choices, edits) == cfg
     assert config_edits(RunConfig(), RunConfig()) == {}
+
+
+def test_a_stylegan_is_proposed_a_length_in_steps_that_suits_the_machine(monkeypatch):
+    import torch
+
+    from ganstudio.core import device
+
+    cpu = run_config(RunChoices(source="mnist", arch="stylegan"))
+    assert (cpu.train.steps, cpu.train.epochs, cpu.train.sample_every) == (1000, None, 100)
+    assert run_config(RunChoices(source="mnist")).train.epochs == 5.0  # a DCGAN keeps its epochs
+    monkeypatch.setattr(device, "resolve_device", lambda name="auto": torch.device("cuda"))
+    assert run_config(RunChoices(source="mnist", arch="stylegan")).train.steps == 25_000
+
+
+def test_the_default_resolution_follows_what_the_images_allow():
+    folder = "folder:/faces"
+    assert run_config(RunChoices(source=folder)).data.resolution is None  # unknown data: 64 px
+    # 23 x 28 px images: 64 px would need 32 px images; the largest side each model makes from them is 32
+    assert run_config(RunChoices(source=folder, data_side=23)).data.resolution == 32
+    assert run_config(RunChoices(source=folder, arch="stylegan", data_side=23)).data.resolution == 32
+    assert run_config(RunChoices(source=folder, data_side=12)).data.resolution == 16
+    assert run_config(RunChoices(source=folder, data_side=300)).data.resolution is None  # 64 fits
+    assert run_config(RunChoices(source=folder, data_side=23, resolution=64)).data.resolution == 64  # chosen
+    style = run_config(RunChoices(source=folder, arch="stylegan", data_side=23))
+    assert style.loss.r1_weight == 32 * 32 / 16384  # the recipe follows the fitted side
+    assert run_config(RunChoices(source="mnist", arch="stylegan", data_side=None)).data.resolution == 32
+
+
+def test_the_command_line_fits_the_default_resolution_to_a_folders_images(tmp_path):
+    from ganstudio.cli import build_parser, config_from_args
+    from tests.run_helpers import make_folder
+
+    folder = make_folder(tmp_path / "faces", n=10, side=23, bad=1)
+    args = ["train", "--data", f"folder:{folder}", "--out", str(tmp_path / "run")]
+    assert config_from_args(build_parser().parse_args(args)).data.resolution == 32
+    chosen = config_from_args(build_parser().parse_args([*args, "--resolution", "16"]))
+    assert chosen.data.resolution == 16

@@ -282,7 +282,7 @@ def test_resume_continues_the_same_trajectory(tmp_path):
 def test_stylegan_settings_are_checked_with_one_clear_sentence():
     assert RunConfig.from_json(style_config(modulation="adain").to_json()) == style_config(modulation="adain")
     for changes, message in [({"data": {"resolution": 48}}, "StyleGAN resolution 48"),
-                             ({"data": {"source": "mnist", "resolution": None}}, "add --resolution 32"),
+                             ({"data": {"source": "mnist", "resolution": None}}, "set the resolution to 32"),
                              ({"model": {"modulation": "fancy"}}, "modulation must be demod or adain"),
                              ({"model": {"mapping_layers": 0}}, "1 to 16 layers"),
                              ({"model": {"spectral_norm": True}}, "does not use spectral norm"),

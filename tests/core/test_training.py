@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -176,3 +177,57 @@ def test_channels_last_auto_is_decided_per_device_and_recorded(tmp_path):
     assert auto_channels_last("dcgan", False, cuda, "bf16") and auto_channels_last("stylegan", False, cuda, "fp16")
     assert not auto_channels_last("dcgan", False, cuda, "fp32")
     assert not auto_channels_last("mlp", False, cuda, "bf16") and not auto_channels_last("mlp", True, cuda, "bf16")
+
+
+def test_live_settings_become_the_runs_own_and_survive_reopen_and_resume(tmp_path):
+    """Applied learning rates and D steps reach config.json at once and the checkpoint; an epoch-planned run keeps
+    its length when its D steps change."""
+    cfg = tiny_config(steps=1).with_updates("train", steps=None, epochs=2.0, batch_size=8, checkpoint_every=0)
+    control = TrainingControl()
+    trainer = Trainer(cfg, tmp_path / "run", control=control, data=tiny_images(n=64))
+    planned = trainer.total_steps
+    for report in trainer:
+        if report.step == 2:
+            control.change(LiveSettings(lr_g=1e-4, lr_d=3e-4, d_steps=2))
+        if report.step == 3:
+            assert report.lr_g == 1e-4
+            saved = RunFolder(tmp_path / "run").config().train  # before any checkpoint: a crash keeps them
+            assert (saved.lr_g, saved.lr_d, saved.d_steps) == (1e-4, 3e-4, 2)
+            control.stop()
+    trainer.save_stopped()
+    resumed = Trainer.resume(tmp_path / "run", data=tiny_images(n=64))
+    assert resumed.learning_rates == (1e-4, 3e-4) and resumed.d_steps == 2
+    assert resumed.total_steps == planned
+    assert RunFolder(tmp_path / "run").config().train.lr_g == 1e-4
+
+
+def test_metrics_reach_the_disk_while_training_and_a_stop_leaves_a_grid(tmp_path, monkeypatch):
+    from ganstudio.core.training import loop
+
+    monkeypatch.setattr(loop, "LOG_FLUSH_SECONDS", 0.0)
+    control = TrainingControl()
+    cfg = tiny_config(steps=100).with_updates("train", sample_every=50, checkpoint_every=0)
+    trainer = Trainer(cfg, tmp_path / "run", control=control, data=tiny_images(n=200))
+    run = RunFolder(tmp_path / "run")
+    for report in trainer:
+        assert [r["step"] for r in run.read_metrics()] == list(range(1, report.step + 1))  # flushed as logged
+        if report.step == 12:
+            control.stop()
+    assert run.sample_grids() == []  # no grid was due before step 50 or the first epoch's end (25)
+    stopped = trainer.save_stopped()
+    assert stopped.step == 12 and stopped.samples is not None
+    assert [p.name for p in run.sample_grids()] == ["step-0000012.png"] == [Path(stopped.grid_path).name]
+    assert Path(stopped.checkpoint_path) == run.latest_checkpoint()
+    again = trainer.save_stopped()  # the grid of this step exists: only the checkpoint is written again
+    assert again.samples is None and len(run.sample_grids()) == 1
+
+
+def test_metrics_are_flushed_at_most_once_a_second_by_default(tmp_path):
+    control = TrainingControl()
+    trainer = Trainer(tiny_config(steps=100).with_updates("train", checkpoint_every=0), tmp_path / "run",
+                      control=control, data=tiny_images())
+    for report in trainer:
+        if report.step == 1:
+            assert len(RunFolder(tmp_path / "run").read_metrics()) == 1  # the first step is written at once
+        if report.step == 5:
+            control.stop()

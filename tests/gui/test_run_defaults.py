@@ -80,6 +80,8 @@ def test_wizard_stylegan_gets_the_stylegan2_recipe_and_a_resolution_it_can_make(
     cfg = wizard.config
     assert (cfg.train.lr_g, cfg.train.betas_g, cfg.loss.r1_interval) == (0.002, (0.0, 0.99), 16)
     assert cfg.data.resolution == 32 and cfg.loss.r1_weight == 32 * 32 / 16384
+    assert wizard.model_page.resolution.currentText() == "Nearest StyleGAN size (32 px)"
+    assert (cfg.train.steps, cfg.train.epochs) == (1000, None)  # not 5 epochs of seconds-long steps on a CPU
     assert not wizard.schedule_page.problems()
     pick_model(wizard, "dcgan", False)
     assert (wizard.config.train.lr_g, wizard.config.train.betas_g, wizard.config.loss.r1_weight) == \

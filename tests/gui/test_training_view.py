@@ -137,6 +137,11 @@ def test_pause_single_steps_live_settings_and_stop(qtbot, window, tmp_path):
     assert [r["step"] for r in records] == list(range(1, ended.step + 1))
     assert records[paused_at]["lr_g"] == pytest.approx(5e-4) and records[-1]["lr_g"] == pytest.approx(0.00123)
     assert view.controls.continue_button.isEnabled()
+    assert RunFolder(run_dir).sample_grids()[-1].name == f"step-{ended.step:07d}.png"  # a grid at the stop
+    assert RunFolder(run_dir).config().train.lr_g == pytest.approx(0.00123)  # the applied rate is the run's
+    reopened = window.open_run(run_dir)
+    assert reopened.controls.lr_g.value() == pytest.approx(0.00123)
+    assert reopened.controls.lr_d.value() == pytest.approx(5e-4)
 
 
 def test_a_dataset_that_fails_shows_a_message_and_the_app_stays_usable(qtbot, window, tmp_path):

@@ -97,6 +97,58 @@ def test_model_page_keeps_next_disabled_for_choices_that_cannot_work(qtbot, wiza
     assert page.isComplete(), page.problem_label.text()
 
 
+def test_the_default_resolution_follows_the_images_and_is_checked_like_any_choice(qtbot, wizard, tmp_path):
+    """23 px images: 64 px is refused, and the preselected default is what the images allow (32 px), not 64."""
+    choose(qtbot, wizard, "folder", make_folder(tmp_path / "faces", n=12, side=23))
+    wizard.next()
+    page = wizard.model_page
+    assert page.resolution.currentIndex() == 0 and page.resolution.currentText() == "Fitted to the images (32 px)"
+    assert wizard.config.data.resolution == 32 and page.isComplete(), page.problem_label.text()
+    page.resolution.setCurrentIndex(page.resolution.findData(64))
+    assert not page.isComplete() and "choose at most 46 px" in page.problem_label.text()
+    page.resolution.setCurrentIndex(0)
+    assert wizard.config.data.resolution == 32 and page.isComplete()
+    page.arch_buttons.button(page.archs.index("stylegan")).setChecked(True)
+    assert page.resolution.currentText() == "Fitted to the images (32 px)" and page.isComplete()
+    assert "Channels of the layers at full size" in page.capacity_hint.text()  # not "DCGAN feature maps"
+
+    wizard.back()  # 10 px images are too small for any StyleGAN: its default is refused like a choice
+    choose(qtbot, wizard, "folder", make_folder(tmp_path / "tiny", n=12, side=10))
+    wizard.next()
+    assert wizard.currentPage() is page and wizard.config.model.arch == "stylegan"
+    assert page.resolution.currentIndex() == 0 and not page.isComplete()
+    assert "smaller than" in page.problem_label.text()
+    page.arch_buttons.button(page.archs.index("dcgan")).setChecked(True)  # a DCGAN can make 16 px from them
+    assert page.resolution.currentText() == "Fitted to the images (16 px)" and page.isComplete()
+
+
+def test_schedule_page_counts_whole_steps_and_tells_no_length_for_a_refused_batch(qtbot, wizard, tmp_path):
+    from ganstudio.gui.wizard.schedule_page import steps_text
+
+    assert (steps_text(937.0), steps_text(468.5), steps_text(1)) == ("937 steps", "about 468 steps", "1 step")
+    choose(qtbot, wizard, "folder", make_folder(tmp_path / "pics", n=24))
+    for _ in range(3):
+        wizard.next()
+    page = wizard.schedule_page
+    assert wizard.currentPage() is page
+    page.batch.setValue(8)
+    assert "one epoch (all 24 images seen by D) is 3 steps at batch 8" in page.length_note.text()
+    page.d_steps.setValue(2)
+    assert "is about 2 steps at batch 8" in page.length_note.text()
+    page.batch.setValue(1000)
+    assert not page.isComplete() and "larger than the data" in page.problem_label.text()
+    assert page.length_note.text() == ""
+    assert "ganstudio" not in page.eval_every.specialValueText()
+
+
+def test_messages_in_the_app_say_what_to_click_not_what_to_type(qtbot):
+    from ganstudio.gui.widgets.evaluation_plot import EvaluationPlot
+
+    plot = EvaluationPlot()
+    qtbot.addWidget(plot)
+    assert "--eval-every" not in plot.note.text() and "Schedule page" in plot.note.text()
+
+
 def test_model_page_refuses_convolutions_for_toy_points_and_lists_registered_models(qtbot, tmp_path):
     registry.architectures()
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,13 @@ def _pillow_extensions() -> frozenset[str]:
 
 
 IMAGE_EXTENSIONS = _pillow_extensions()
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """A sort key that orders numbers within names by value: s1, s2, s10 (not s1, s10, s2)."""
+    parts = _DIGITS.split(name)
+    return tuple(int(part) if i % 2 else part.casefold() for i, part in enumerate(parts)), name
 
 
 @dataclass(frozen=True)
@@ -92,12 +100,14 @@ def scan_folder(
     memory_limit_mb: int = 4096,
     progress: Progress | None = None,
     keep_images: bool = True,
+    class_order: tuple[str, ...] = (),
 ) -> FolderScan:
     """Find, fully decode and check every image under root; keep the decoded set when it fits in memory.
 
     Class subfolders: when at least two first-level subfolders hold images, their names are the class labels
     and images directly in root are skipped ("not in a class subfolder"). With no subfolder, or only one, the
-    folder is unlabelled and every image under it is used.
+    folder is unlabelled and every image under it is used. Classes are numbered in natural order (s1, s2, s10),
+    except that `class_order` (a trained run's class names) keeps its labels: those names come first, as given.
     """
     root = Path(root).expanduser().absolute()
     if not root.exists():
@@ -105,7 +115,7 @@ def scan_folder(
     if not root.is_dir():
         raise DatasetError(f"{root} is a file, not a folder of images")
     images, unread = _list_images(root)
-    files, labels, class_names, ignored = _class_layout(root, images)
+    files, labels, class_names, ignored = _class_layout(root, images, class_order)
     scan = decode_all(root, files, labels, class_names, channels, resolution, center_crop,
                        memory_limit_mb, keep_images, progress, ignored)
     scan.unread = unread
@@ -118,6 +128,31 @@ def scan_folder(
         raise DatasetError(f"the folder {root} has no usable image: all {len(scan.skipped):,} files were skipped "
                            f"({scan.skipped_list(3)}){foreign}")
     return scan
+
+
+def shorter_side(path: Path) -> int:
+    """The shorter side of an image from its header (0 when it cannot be read)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return min(im.size)
+    except Exception:  # any unreadable file: the scan reports it, here it only must not count
+        return 0
+
+
+def typical_side(sides: np.ndarray | list[int]) -> int | None:
+    """The shorter side that nine readable images in ten reach: what caps a folder's default resolution."""
+    readable = np.asarray(sides)[np.asarray(sides) > 0]
+    return int(np.percentile(readable, 10, method="lower")) if len(readable) else None
+
+
+def folder_side(root: str | Path) -> int | None:
+    """typical_side of the images under root, from their headers only (fast); None when there are none."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        return None
+    return typical_side([shorter_side(p) for p in _list_images(root)[0]])
 
 
 def _list_images(root: Path) -> tuple[list[Path], dict[str, int]]:
@@ -144,13 +179,14 @@ def _list_images(root: Path) -> tuple[list[Path], dict[str, int]]:
 
 
 def _class_layout(
-    root: Path, files: list[Path]
+    root: Path, files: list[Path], class_order: tuple[str, ...] = ()
 ) -> tuple[list[Path], list[int] | None, tuple[str, ...], list[SkippedFile]]:
     """Split files into class subfolders (two or more) or one unlabelled set; see scan_folder."""
     tops = {p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1}
     if len(tops) < 2:
         return files, None, (), []
-    class_names = tuple(sorted(tops))
+    known = tuple(name for name in class_order if name in tops)
+    class_names = known + tuple(sorted(tops - set(known), key=natural_key))
     index = {name: i for i, name in enumerate(class_names)}
     kept, labels, ignored = [], [], []
     for path in files:

@@ -99,8 +99,9 @@ class TrainingData:
 
 
 def load_data(cfg: DataConfig, device: torch.device | str = "cpu", seed: int = 0,
-              progress: Progress | None = None) -> TrainingData:
-    """Load the data a configuration names; DatasetError with one sentence when it cannot be had."""
+              progress: Progress | None = None, class_order: tuple[str, ...] = ()) -> TrainingData:
+    """Load the data a configuration names; DatasetError with one sentence when it cannot be had. A trained
+    run passes its class names as `class_order`, so that a folder's labels keep their numbers."""
     device = torch.device(device)
     if cfg.is_toy:
         return _load_toy(cfg, device, seed)
@@ -108,7 +109,7 @@ def load_data(cfg: DataConfig, device: torch.device | str = "cpu", seed: int = 0
     resolution = cfg.resolution or native_resolution(cfg.source)
     if cfg.is_folder:
         scan = scan_folder(cfg.source[len("folder:"):], channels, resolution, cfg.center_crop,
-                           cfg.memory_limit_mb, progress)
+                           cfg.memory_limit_mb, progress, class_order=class_order)
         return _from_scan(cfg, scan, channels, resolution, device)
     if cfg.source not in TORCHVISION:
         raise DatasetError(f"unknown data source {cfg.source!r}")

@@ -51,10 +51,11 @@ from ganstudio.core.runs import RunFolder
 from ganstudio.core.training.control import TrainingControl
 from ganstudio.core.training.discriminator_view import DiscriminatorView, augmentation
 from ganstudio.core.training.ema import EMA
-from ganstudio.core.training.reports import StepReport
+from ganstudio.core.training.reports import StepReport, StopReport
 from ganstudio.core.errors import CheckpointError, ConfigError, TrainingError
 
 FIXED_NOISE_SEED_OFFSET = 7919  # the fixed grid noise has its own stream, so it does not shift training's
+LOG_FLUSH_SECONDS = 1.0  # metrics.jsonl reaches the disk at least this often, so a crash keeps the curve
 
 
 def resolve_config(config: RunConfig, data: TrainingData) -> RunConfig:
@@ -132,7 +133,8 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = t.tf32
             torch.backends.cudnn.allow_tf32 = t.tf32
         torch.manual_seed(t.seed)
-        self._data = data or load_data(config.data, self._device, seed=t.seed)
+        stored_classes = checkpoint.config.model.class_names if checkpoint is not None else ()
+        self._data = data or load_data(config.data, self._device, seed=t.seed, class_order=stored_classes)
         self.config = resolve_config(config, self._data) if checkpoint is None else checkpoint.config
         if self.config.train.channels_last is None:  # "auto": the faster layout here, recorded in the run
             m = self.config.model
@@ -177,6 +179,7 @@ class Trainer:
         self._d_params = [p for D in self._Ds for p in D.parameters()]
         self._toy_z: torch.Tensor | None = None  # the live GAN Lab view's noise, made at its first frame
         self.d_steps = t.d_steps
+        self._plan_d_steps = t.d_steps  # the D steps the run's length in epochs was planned with
         self.step = 0
         self.d_updates = 0  # discriminator steps so far: lazy R1 runs on every r1_interval-th
         self.epoch = 0
@@ -202,6 +205,8 @@ class Trainer:
             if self.run is None:
                 self.run = RunFolder(run_dir)  # other ranks never write into it
         self._metrics_file = None
+        self._next_log_flush = 0.0
+        self._grid_step: int | None = None  # the step of the newest sample grid
         # Under torchrun only rank 0 evaluates (and writes evals.jsonl); the others wait at the next all-reduce.
         self.evaluator = self._evaluator() if t.eval_every and self.dist.is_main else None
 
@@ -324,7 +329,7 @@ class Trainer:
         if t.steps is not None:
             return t.steps
         per_epoch = max(1, len(self._data) // (t.batch_size * self.dist.world_size))
-        return max(1, math.ceil(t.epochs * per_epoch / t.d_steps))
+        return max(1, math.ceil(t.epochs * per_epoch / self._plan_d_steps))
 
     def _restore(self, ckpt: Checkpoint) -> None:
         name = f"step {ckpt.step}"
@@ -350,6 +355,7 @@ class Trainer:
         self.epoch = int(ckpt.extra.get("epoch", 0))
         self.position = int(ckpt.extra.get("position", 0))
         self.d_steps = int(ckpt.extra.get("d_steps", self.d_steps))
+        self._plan_d_steps = int(ckpt.extra.get("plan_d_steps", self._plan_d_steps))
         self.d_updates = int(ckpt.extra.get("d_updates", self.step * self.d_steps))
         if "augment" in ckpt.extra and hasattr(self._view.augment, "load_state_dict"):
             self._view.augment.load_state_dict(ckpt.extra["augment"])
@@ -416,6 +422,7 @@ class Trainer:
                 self._metrics_file = None
 
     def _apply_changes(self) -> None:
+        """Apply live settings; they become the run's own (config.json), so that a reopened run shows them."""
         changes = self.control.take_changes()
         if changes is None:
             return
@@ -428,6 +435,10 @@ class Trainer:
                     group["lr"] = changes.lr_d
         if changes.d_steps is not None:
             self.d_steps = max(1, int(changes.d_steps))
+        lr_g, lr_d = self.learning_rates
+        self.config = self.config.with_updates("train", lr_g=lr_g, lr_d=lr_d, d_steps=self.d_steps)
+        if self.run is not None and self.dist.is_main:
+            self.config.save(self.run.config_path)
 
     def _report_progress(self) -> None:
         """Tell what changes over the run (progressive growing, annealed instance noise) which step this is."""
@@ -599,19 +610,39 @@ class Trainer:
         last = self.step >= self.total_steps
         if self._metrics_file is not None and (self.step % t.log_every == 0 or last):
             self._metrics_file.write(json.dumps(report.log_record()) + "\n")
-            if last or report.epoch_end:
+            now = time.monotonic()
+            if last or report.epoch_end or now >= self._next_log_flush:
                 self._metrics_file.flush()
+                self._next_log_flush = now + LOG_FLUSH_SECONDS
         grid_step = report.epoch_end or last or (t.sample_every and self.step % t.sample_every == 0)
         if grid_step and self.dist.is_main:
-            report.samples = self.sample_fixed()
-            if self.run is not None:
-                path = self.run.grid_path(self.step, self.epoch if report.epoch_end else None)
-                save_image(self.render_samples(report.samples), path)
-                report.grid_path = str(path)
+            report.samples, path = self._save_grid(self.epoch if report.epoch_end else None)
+            report.grid_path = str(path) if path is not None else None
         if self.evaluator is not None and (last or self.step % t.eval_every == 0):
             report.evaluation = self.evaluate()
         if self.run is not None and (last or (t.checkpoint_every and self.step % t.checkpoint_every == 0)):
             report.checkpoint_path = str(self.save_checkpoint())
+
+    def _save_grid(self, epoch: int | None = None) -> tuple[np.ndarray, Path | None]:
+        """Sample the fixed noise and write the grid of this step into the run folder (when there is one)."""
+        samples = self.sample_fixed()
+        self._grid_step = self.step
+        if self.run is None:
+            return samples, None
+        path = self.run.grid_path(self.step, epoch)
+        save_image(self.render_samples(samples), path)
+        return samples, path
+
+    def save_stopped(self) -> StopReport:
+        """What a stopped run leaves behind: a sample grid of this step (unless one was made) and a checkpoint
+        (under torchrun every rank calls this; rank 0 writes)."""
+        report = StopReport(self.step, self.epoch + self.position / max(1, len(self._data)))
+        if self.step > 0 and self._grid_step != self.step and self.dist.is_main:
+            report.samples, path = self._save_grid()
+            report.grid_path = str(path) if path is not None else None
+        if self.run is not None:
+            report.checkpoint_path = str(self.save_checkpoint())
+        return report
 
     # -- evaluation -----------------------------------------------------------------------------------
 
@@ -687,6 +718,7 @@ class Trainer:
                         **{_d_key(i): opt.state_dict() for i, opt in enumerate(self._opts_D)}},
             extra_tensors=extra_tensors,
             extra={"epoch": self.epoch, "position": self.position, "d_steps": self.d_steps,
+                   "plan_d_steps": self._plan_d_steps,
                    "d_updates": self.d_updates,
                    "ema_updates": self._ema.updates if self._ema else 0, **augment},
         )

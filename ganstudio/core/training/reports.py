@@ -37,3 +37,14 @@ class StepReport:
                                                                        "evaluation")}
         record.update(self.extras)
         return {k: v for k, v in record.items() if v is not None and v is not False}
+
+
+@dataclass
+class StopReport:
+    """What a stopped run saved: the sample grid of its last step (if it had none yet) and its checkpoint."""
+
+    step: int
+    epoch: float
+    samples: np.ndarray | None = None
+    grid_path: str | None = None
+    checkpoint_path: str | None = None

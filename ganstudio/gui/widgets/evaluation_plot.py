@@ -24,8 +24,9 @@ class EvaluationPlot(QWidget):
         self.records: list[dict] = []
         self.chooser = QComboBox()
         self.chooser.currentIndexChanged.connect(self._redraw)
-        self.note = QLabel("No quality metrics yet. Measure them during training with an evaluation interval "
-                           "(ganstudio train --eval-every N), or afterwards with ganstudio eval.")
+        self.note = QLabel("No quality metrics in this run. To measure them while training, start a run "
+                           "(File › New run…) and choose an interval under “Quality metrics” on its Schedule page; "
+                           "a finished run can be measured with the command ganstudio eval.")
         self.note.setWordWrap(True)
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.2)

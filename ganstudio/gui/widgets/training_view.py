@@ -238,6 +238,9 @@ class TrainingView(QWidget):
     def _apply_settings(self, settings) -> None:
         if self.session is not None:
             self.session.change(settings)
+            if self.config is not None:  # the trainer writes them into config.json too
+                self.config = self.config.with_updates("train", lr_g=settings.lr_g, lr_d=settings.lr_d,
+                                                       d_steps=settings.d_steps)
             self.status.setText(f"From the next step: learning rates G {settings.lr_g:g}, D {settings.lr_d:g}; "
                                 f"{settings.d_steps} D step(s) per G step.")
 

@@ -282,6 +282,7 @@ class DataPage(WizardPage):
     def _on_preview(self, preview: DataPreview) -> None:
         self.preview = preview
         self.wizard().preview = preview
+        self.wizard().choose(data_side=preview.typical_side())  # the default resolution follows the images
         if self.config.data.is_folder:
             self.wizard().settings.remember("recent_data_folders", self.config.data.source[len("folder:"):])
         self._show_preview()

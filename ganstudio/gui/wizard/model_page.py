@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
 from ganstudio.core.data import native_resolution
 from ganstudio.core.models.registry import architectures
 from ganstudio.core.errors import GanStudioError
-from ganstudio.gui.describe import arch_blurb, arch_title
+from ganstudio.gui.describe import arch_blurb, arch_title, capacity_hint
 from ganstudio.gui.wizard.common import WizardPage, hint, millions, parameter_count, resolved_model
 
 RESOLUTIONS = (16, 28, 32, 64, 128, 256)
@@ -47,8 +47,8 @@ class ModelPage(WizardPage):
         form.addRow("Resolution", self.resolution)
         form.addRow("", hint("Images are resized (and centre-cropped) to this side. Bigger is slower."))
         form.addRow("Capacity", self.capacity)
-        form.addRow("", hint("Base width of both networks (DCGAN feature maps). Twice the width is about four "
-                             "times the work."))
+        self.capacity_hint = hint("")
+        form.addRow("", self.capacity_hint)
         form.addRow("Latent size (z)", self.z_dim)
         form.addRow("", hint("Dimensions of the noise G turns into a sample; 2 for toy data lets you see it all."))
         options = QGroupBox("Options")
@@ -85,25 +85,35 @@ class ModelPage(WizardPage):
         self.conditional.setChecked(m.conditional)
         self.d_condition.setCurrentIndex(max(0, self.d_condition.findData(m.d_condition)))
         self.resolution.clear()
-        native = native_resolution(d.source)
-        if d.is_toy:
-            default = "Not used for 2D points"
-        elif d.source in ("mnist", "fashion-mnist", "cifar10"):
-            default = f"The data's own ({native} px)"
-        else:
-            default = f"Default ({native} px)"
-        self.resolution.addItem(default, None)
+        self.resolution.addItem(self._default_text(), None)
         for res in RESOLUTIONS:
             self.resolution.addItem(f"{res} x {res} px", res)
-        self.resolution.setCurrentIndex(max(0, self.resolution.findData(d.resolution)))
+        chosen = self.wizard().choices.resolution
+        self.resolution.setCurrentIndex(0 if chosen is None else max(0, self.resolution.findData(chosen)))
         self.capacity.setValue(m.capacity)
         self.z_dim.setValue(m.z_dim)
         toy = d.is_toy
         for w in (self.conditional, self.d_condition, self.resolution):
             w.setEnabled(not toy)
 
+    def _default_text(self) -> str:
+        """The first resolution item: what the run gets when the user picks none, and why."""
+        wizard, d = self.wizard(), self.config.data
+        side = wizard.default_resolution()
+        if side is None:
+            return "Not used for 2D points"
+        if wizard.choices.data_side is not None and side < (native_resolution(d.source) or side):
+            return f"Fitted to the images ({side} px)"
+        native = native_resolution(d.source)
+        if side == native and d.source in ("mnist", "fashion-mnist", "cifar10"):
+            return f"The data's own ({side} px)"
+        if side != native:  # StyleGAN on 28 px digits
+            return f"Nearest {arch_title(self.config.model.arch)} size ({side} px)"
+        return f"Default ({side} px)"
+
     def refresh(self) -> None:
         self.d_condition.setEnabled(self.config.model.conditional and not self.config.data.is_toy)
+        self.capacity_hint.setText(capacity_hint(self.config.model.arch))
         self._update_size()
         super().refresh()
 
@@ -127,14 +137,16 @@ class ModelPage(WizardPage):
         if m.conditional and preview is not None and not preview.labelled:
             where = " (put each class in its own subfolder)" if d.is_folder else ""
             found.append(f"A conditional model needs labelled data, and {preview.title} has no classes{where}")
-        if preview is not None and d.resolution is not None:
-            problem = preview.resolution_problem(d.resolution)
+        side = d.resolution or native_resolution(d.source)  # the default is checked like any choice
+        if preview is not None and side is not None:
+            problem = preview.resolution_problem(side)
             if problem:
                 found.append(problem)
         return self.with_config_check(found)
 
     def warnings(self) -> list[str]:
-        preview, res = self.wizard().preview, self.config.data.resolution
+        d, preview = self.config.data, self.wizard().preview
+        res = d.resolution or native_resolution(d.source)
         if preview is not None and res is not None:
             warning = preview.resolution_warning(res)
             return [warning] if warning else []

@@ -60,6 +60,8 @@ class NewRunWizard(QWizard):
         the configuration from core.defaults, as `ganstudio train` does, keeping the user's own edits. Moving
         between toy points and images keeps only the data settings and the device."""
         edits = config_edits(self.config, run_config(self.choices))
+        if "source" in changes and changes["source"] != self.choices.source:
+            changes.setdefault("data_side", None)  # known again once the new data's preview is in
         choices = replace(self.choices, **changes)
         if data_family(choices.source) != data_family(self.choices.source):
             choices = replace(choices, arch=None, conditional=None, resolution=None, preset=None)
@@ -67,6 +69,16 @@ class NewRunWizard(QWizard):
             edits = {"data": edits.get("data", {}), "train": {"device": device} if device else {}}
         self.config = run_config(choices, edits)
         self.choices = replace(choices, arch=self.config.model.arch)  # the wizard always shows an architecture
+
+    def default_resolution(self) -> int | None:
+        """The side the run gets when the user picks none: the data's own, the architecture's, or what the
+        images allow (None for toy points)."""
+        if self.config.data.is_toy:
+            return None
+        from ganstudio.core.data import native_resolution
+
+        built = run_config(replace(self.choices, resolution=None))
+        return built.data.resolution or native_resolution(built.data.source)
 
     def drop_preset(self) -> None:
         """Forget the preset's name but keep its values, to edit by hand."""

@@ -27,6 +27,13 @@ def device_choices() -> list[tuple[str, str]]:
     return choices
 
 
+def steps_text(steps: float) -> str:
+    """A count of steps in words, whole: '937 steps', 'about 469 steps' (D steps can split a batch count)."""
+    whole = round(steps)
+    about = "" if abs(steps - whole) < 1e-9 else "about "
+    return f"{about}{whole:,} step{'' if whole == 1 and not about else 's'}"
+
+
 def _rate() -> QDoubleSpinBox:
     box = QDoubleSpinBox()
     box.setDecimals(6)
@@ -110,12 +117,12 @@ class SchedulePage(WizardPage):
         self.eval_every = QSpinBox()
         self.eval_every.setRange(0, 10_000_000)
         self.eval_every.setSingleStep(500)
-        self.eval_every.setSpecialValueText("off (measure later with ganstudio eval)")
+        self.eval_every.setSpecialValueText("off")
         self.eval_every.setPrefix("every ")
         self.eval_every.setSuffix(" steps")
         run_form.addRow("Quality metrics", self.eval_every)
-        run_form.addRow("", hint("FID, precision/recall and mode or class coverage, plotted live; each "
-                                 "measurement pauses training while it runs."))
+        run_form.addRow("", hint("FID, precision/recall and mode or class coverage, plotted live in the run's "
+                                 "Quality metrics tab; each measurement pauses training while it runs."))
         run_form.addRow("Seed", self.seed)
         run_form.addRow("", hint("The same seed and settings give the same run, step for step, on the CPU."))
         run_form.addRow("Device", self.device)
@@ -197,11 +204,13 @@ class SchedulePage(WizardPage):
     def refresh(self) -> None:
         t, per_epoch = self.config.train, self._steps_per_epoch()
         count = self._count()
-        if per_epoch:
+        if count is not None and t.batch_size > count:
+            self.length_note.setText("")  # no length to tell for a batch the page refuses (the problem says why)
+        elif per_epoch:
             total = t.steps if t.steps is not None else max(1, math.ceil(t.epochs * per_epoch))
             what = "points" if self.config.data.is_toy else "images"
             self.length_note.setText(f"{total:,} generator steps in all; one epoch (all {count:,} {what} seen "
-                                     f"by D) is {per_epoch:,.1f} steps at batch {t.batch_size}.")
+                                     f"by D) is {steps_text(per_epoch)} at batch {t.batch_size}.")
         super().refresh()
 
     def problems(self) -> list[str]:
