@@ -293,3 +293,22 @@ def test_quality_metrics_plot_live_reopen_and_warn_of_mode_collapse(qtbot, windo
     assert reopened.banner.kind == "warning" and reopened.banner.title.text() == "Mode collapse?"
     assert "covers only 2 of the modes (best so far 8)" in reopened.banner.text.text()
 
+
+
+def test_a_full_disk_stops_the_run_with_the_cli_sentence(qtbot, window, tmp_path, monkeypatch):
+    from ganstudio.core.errors import as_sentence
+    from tests.core.test_write_errors import FullDisk
+
+    disk = FullDisk(monkeypatch)
+    run_dir = tmp_path / "runs" / "full"
+    view = window.start_run(toy_config(steps=1_000_000, checkpoint_every=5), run_dir)
+    qtbot.waitUntil(lambda: RunFolder(run_dir).latest_checkpoint() is not None, timeout=TIMEOUT)
+    disk.armed = True
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "failed"
+    assert ended.message.startswith("The disk is full: the checkpoint of step ") or \
+        ended.message.startswith("The disk is full: the sample grid of step ")
+    assert view.banner.text.text() == as_sentence(ended.message)
+    assert str(run_dir) in ended.message and "it needs about" in ended.message and "is intact" in ended.message
+    assert not list(run_dir.rglob("*.tmp"))
+    assert view.controls.continue_button.isEnabled()

@@ -316,7 +316,7 @@ class TrainingView(QWidget):
         self.controls.continue_button.setVisible(has_checkpoint)
         if ended.reason == "failed":
             kept = (" The run folder is intact; resume from its last checkpoint when the cause is fixed."
-                    if has_checkpoint else "")
+                    if has_checkpoint and "checkpoint" not in ended.message else "")
             self.banner.show_message(as_sentence(ended.message) + kept, "error", "Training stopped:")
             self.status.setText(f"Failed at step {self.step:,}.")
             self.controls.eta.setText("Failed")
