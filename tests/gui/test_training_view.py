@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -188,9 +190,13 @@ def test_a_finished_run_reopens_with_plots_grids_config_and_resumes(qtbot, windo
     first = window.start_run(image_config(folder, steps=8), run_dir)
     wait_ended(qtbot, first)
 
+    leftover = RunFolder(run_dir).checkpoints_dir / ".step-0000009.safetensors.k1ll.tmp"  # a kill during a save
+    leftover.write_bytes(b"\0" * 1000)
+    os.utime(leftover, (time.time() - 3600, time.time() - 3600))
     other = MainWindow(Settings(cpu_threads=1))
     qtbot.addWidget(other, before_close_func=shut_down)
     view = other.open_run(run_dir)
+    assert not leftover.exists(), "reopening removes what killed saves left behind"
     assert view is not None and view.title.text() == "tiny"
     assert len(view.history) == 8 and view.plots.point_count("loss_d") == 8
     assert len(view.grid.entries) == len(RunFolder(run_dir).sample_grids()) >= 2

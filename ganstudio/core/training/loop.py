@@ -272,6 +272,7 @@ class Trainer:
             cfg = cfg.with_updates("train", device=device)
         ckpt.config = cfg
         if main_process:
+            run.remove_leftovers()  # the runs of this folder have ended: their half-written files are garbage
             run.truncate_metrics(ckpt.step)
             run.truncate_evals(ckpt.step)
             cfg.save(run.config_path)

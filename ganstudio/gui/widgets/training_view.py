@@ -31,6 +31,7 @@ from ganstudio.gui.widgets.training_controls import TrainingControls
 from ganstudio.gui.workers import METRIC_COLUMNS, NewRun, ResumeRun, RunEnded, TrainingSession
 
 CONTROLS_MS = 250  # the progress bar and the ETA update at most 4 times a second
+LEFTOVER_AGE = 60.0  # s; a temporary file untouched this long belongs to no live write (another process may train)
 
 
 class TrainingView(QWidget):
@@ -143,6 +144,7 @@ class TrainingView(QWidget):
     def open_run(self, run_dir: str | Path) -> None:
         """Show a finished or stopped run from its folder: config, plots, grids; GanStudioError if unreadable."""
         run = RunFolder.open(run_dir)
+        run.remove_leftovers(older_than=LEFTOVER_AGE)
         config = run.config()
         records = run.read_metrics()
         self.run_dir = run.path
