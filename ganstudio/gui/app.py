@@ -32,6 +32,12 @@ def run_app(argv: list[str] | None = None) -> int:
     from ganstudio.logs import setup_logging
 
     setup_logging()
+    from ganstudio.gui.system_libraries import check_system_libraries
+
+    problem = check_system_libraries()
+    if problem is not None:  # before the QApplication, which would abort with Qt's own message
+        print(problem, file=sys.stderr)
+        return 1
     app = create_app(argv)
     window = create_main_window()
     window.show()
