@@ -130,7 +130,7 @@ def test_ganstudio_train_prints_one_line_on_a_full_disk(tmp_path, monkeypatch, c
     assert code == 1
     assert "Traceback" not in err
     line = err.strip().splitlines()[-1]
-    assert line.startswith(f"ganstudio train: error: the disk is full: the ") and str(out) in line
+    assert line.startswith("ganstudio train: error: the disk is full: the ") and str(out) in line
     assert "it needs about" in line and "so the run stopped" in line
     assert _leftovers(tmp_path) == []
 
