@@ -1,7 +1,7 @@
 """One run in the Train area: live plots, the sample grid (or the GAN Lab view), and the controls.
 
-It shows a live run (a TrainingSession in a worker thread) or a finished one read back from its folder, and
-resumes either from the latest checkpoint.
+It shows a live run (a TrainingSession: a worker thread driving the trainer process) or a finished one read back
+from its folder, and resumes either from the latest checkpoint.
 """
 from __future__ import annotations
 
