@@ -334,7 +334,7 @@ class TrainingWorker(QObject):
         at = f"at step {self.step:,}"
         if self._terminated:
             what = f"The training process did not answer for {self.stop_timeout:g} s and was ended {at}."
-        elif code == -signal.SIGKILL:
+        elif code == -getattr(signal, "SIGKILL", 9):
             what = f"The training process was killed by the system {at} — out of memory?"
         elif code is not None and code < 0:
             what = f"The training process crashed ({_signal_name(-code)}) {at}."
@@ -364,13 +364,13 @@ class TrainingWorker(QObject):
 
 
 def _signal_name(number: int) -> str:
-    names = {signal.SIGSEGV: "a segmentation fault", signal.SIGABRT: "aborted", signal.SIGBUS: "a bus error",
-             signal.SIGFPE: "a floating-point exception", signal.SIGILL: "an illegal instruction",
-             signal.SIGTERM: "terminated"}
+    names = {"SIGSEGV": "a segmentation fault", "SIGABRT": "aborted", "SIGBUS": "a bus error",
+             "SIGFPE": "a floating-point exception", "SIGILL": "an illegal instruction", "SIGTERM": "terminated"}
     try:
-        return names.get(signal.Signals(number), signal.Signals(number).name)
+        name = signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
+    return names.get(name, name)
 
 
 class TrainingSession(QObject):
