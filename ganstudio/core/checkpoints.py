@@ -59,7 +59,8 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
     for key, value in ckpt.extra_tensors.items():
         tensors[f"extra.{key}"] = value
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    size = sum(t.numel() * t.element_size() for t in tensors.values()) + sum(len(v) for v in meta.values())
+    atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta), size)
     log.info("saved checkpoint %s (step %d)", path, ckpt.step)
 
 

@@ -57,3 +57,49 @@ def user_message(exc: BaseException, doing: str = "") -> str:
     text = " ".join(str(exc).split())[:200] or "no details"
     what = f"{doing} failed" if doing else "Unexpected error"
     return as_sentence(f"{what} ({type(exc).__name__}: {text})")
+
+
+class WriteError(GanStudioError):
+    """A file that could not be written (a full disk, no permission); `folder` and `needed` (bytes or None)
+    let a caller say what to free; the file it would have replaced is intact."""
+
+    def __init__(self, message: str, folder: str = "", needed: int | None = None, disk_full: bool = False,
+                 reason: str = ""):
+        super().__init__(message)
+        self.folder, self.needed, self.disk_full, self.reason = folder, needed, disk_full, reason
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, path, needed: int | None = None) -> "WriteError":
+        """The WriteError for an OSError met while writing `path`."""
+        import errno
+        import os
+
+        folder = os.path.dirname(os.path.abspath(path))
+        disk_full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+        reason = space_needed(folder, needed) if disk_full else (exc.strerror or str(exc))
+        what = "the disk is full" if disk_full else "could not write"
+        message = f"{what}: {os.path.basename(path)} could not be written to {folder} ({reason}); the previous file is intact"
+        return cls(message, folder, needed, disk_full, reason)
+
+
+def space_needed(folder, needed: int | None) -> str:
+    """'it needs about 12.3 MB free, 0.4 MB is free' for a folder on a full disk."""
+    import shutil
+
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    need = f"it needs about {size_text(needed)} free" if needed else "it needs more free space"
+    return need + (f", {size_text(free)} is free" if free is not None else "")
+
+
+def size_text(n: int) -> str:
+    """Bytes for people: '820 bytes', '400 KB', '12.3 MB', '1.2 GB'."""
+    if n < 1000:
+        return f"{n} bytes"
+    for unit, scale in (("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12)):
+        if n < scale * 1000 or unit == "TB":
+            value = n / scale
+            return f"{value:.0f} {unit}" if value >= 100 else f"{value:.1f} {unit}"
+    return f"{n} bytes"

@@ -1,6 +1,7 @@
 """Turning generator output into pictures: image grids and 2D scatter plots, as PIL images."""
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -60,4 +61,7 @@ def scatter_image(fake: np.ndarray, real: np.ndarray | None = None, size: int = 
 
 def save_image(img: Image.Image, path: Path) -> None:
     """Save a PNG atomically."""
-    atomic_write(Path(path), lambda tmp: img.save(tmp, format="PNG"))
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")  # encoded first, so that a full disk's message knows the size
+    data = buffer.getvalue()
+    atomic_write(Path(path), lambda tmp: tmp.write_bytes(data), len(data))

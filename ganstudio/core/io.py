@@ -1,17 +1,17 @@
 """Atomic file writes: a temporary file in the same folder, fsync, then rename into place."""
 from __future__ import annotations
 
-import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable
 
-from ganstudio.core.errors import GanStudioError
+from ganstudio.core.errors import WriteError
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call write(tmp_path), fsync it and rename it to path; on failure path is untouched."""
+def atomic_write(path: Path, write: Callable[[Path], None], size: int | None = None) -> None:
+    """Call write(tmp_path), fsync it and rename it to path; on failure path is untouched and the temporary file
+    removed (a WriteError; `size`, the bytes it needs, goes into a full disk's message)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -25,9 +25,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        if exc.errno == errno.ENOSPC:
-            raise GanStudioError(f"the disk is full: could not write {path}; the previous file is intact") from None
-        raise GanStudioError(f"could not write {path}: {exc.strerror or exc}") from None
+        raise WriteError.from_os_error(exc, path, size) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ SAMPLES_DIR = "samples"
 CHECKPOINTS_DIR = "checkpoints"
 CHECKPOINT_RE = re.compile(r"^step-(\d+)\.safetensors$")
 GRID_RE = re.compile(r"^(step|epoch)-(\d+)\.png$")
+TEMP_RE = re.compile(r"^\..+\.tmp$")  # core.io.atomic_write's temporary files: ".step-0000300.safetensors.x1y2.tmp"
 
 
 def checkpoint_name(step: int) -> str:
@@ -130,6 +132,33 @@ class RunFolder:
         """Delete all but the newest `keep` checkpoints."""
         for old in self.checkpoints()[:-keep]:
             old.unlink(missing_ok=True)
+
+    def leftover_temporary_files(self, older_than: float = 0.0) -> list[Path]:
+        """Temporary files of writes a kill interrupted (as large as a checkpoint), untouched for `older_than`
+        seconds."""
+        now = time.time()
+        found = []
+        for folder in (self.path, self.checkpoints_dir, self.samples_dir):
+            if not folder.is_dir():
+                continue
+            for p in folder.iterdir():
+                try:
+                    if TEMP_RE.match(p.name) and p.is_file() and now - p.stat().st_mtime >= older_than:
+                        found.append(p)
+                except OSError:
+                    continue  # removed meanwhile
+        return sorted(found)
+
+    def remove_leftovers(self, older_than: float = 0.0) -> int:
+        """Delete the temporary files interrupted writes left behind; returns how many went."""
+        removed = 0
+        for p in self.leftover_temporary_files(older_than):
+            try:
+                p.unlink()
+                removed += 1
+            except OSError:
+                pass  # read-only folder or already gone: nothing to free
+        return removed
 
     def read_metrics(self) -> list[dict]:
         """All logged steps; a line cut off by a crash is ignored."""

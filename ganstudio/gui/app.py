@@ -35,6 +35,12 @@ def run_app(argv: list[str] | None = None) -> int:
 
     log_file = setup_logging()
     log = logging.getLogger("ganstudio.gui.app")
+    from ganstudio.gui.system_libraries import check_system_libraries
+
+    problem = check_system_libraries()
+    if problem is not None:  # before the QApplication, which would abort with Qt's own message
+        print(problem, file=sys.stderr)
+        return 1
     app = create_app(argv)
     window = create_main_window()
     _log_versions(log, window.device_text, log_file)

@@ -1,26 +1,28 @@
-"""Training off the GUI thread, in the one registry of worker threads (gui/threads.py, which also runs the short
-background tasks).
+"""Training in a child process, driven from the one registry of worker threads (gui/threads.py, which also runs
+the short background tasks).
 
-The worker is a QObject moved to its own QThread. Signals carry plain data (dataclasses of floats, strings and
-numpy arrays). The training worker sends updates at most `refresh_hz` times a second, batching the steps in
-between, and never sends a new batch before the GUI has handled the previous one, so a trainer doing thousands
-of steps a second cannot flood the event loop. Every exception is caught in the worker and reported. Threads
-are stopped by a flag, then quit() and wait(); never terminate().
+The trainer runs in a spawned process (core.training.process): its main thread trains with its own torch
+threads, so the app's event loop and the trainer never share an interpreter lock or an OpenMP pool. The
+TrainingWorker, a QObject on its own QThread, starts that process, turns its messages (plain data: JSON headers
+and raw arrays, never pickles) into the signals the training view uses, and forwards pause, single steps, live
+settings and stop. The child sends updates at most `refresh_hz` times a second and never a new batch before the
+GUI has handled the previous one. While training, the app does no tensor work and keeps its torch threads at 1.
 
-Threads, decided deliberately: the GUI thread does no tensor work (the GAN Lab field and the sample grids are
-computed in the worker), so the trainer gets PyTorch's intra-op threads for itself: one per physical core, or
-one for 2D toy models (see training_threads). Only one training worker runs at a time.
+A crash never takes the app down: an exception in the child is reported as a sentence; a child that dies (a
+segfault, the system killing it for memory) is noticed at once from its exit status, and the view says what
+happened, at which step, and which checkpoint is intact. Stop asks the child to save and end; one that does not
+answer within `stop_timeout` is terminated, then killed. Threads are stopped by a flag, then quit() and wait().
 """
 from __future__ import annotations
 
 import logging
-import os
-import sys
+import multiprocessing
+import signal
 import threading
 import time
 import traceback
-from collections import deque
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait as wait_for
 from pathlib import Path
 from typing import Any
 
@@ -28,55 +30,27 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from ganstudio.core.config import RunConfig
-from ganstudio.core.runs import GridEntry
-from ganstudio.core.training.control import LiveSettings, TrainingControl
-from ganstudio.core.errors import GanStudioError, user_message
+from ganstudio.core.runs import GridEntry, RunFolder, checkpoint_step
+from ganstudio.core.training.control import LiveSettings
+from ganstudio.core.training.process import METRIC_COLUMNS, WireError, child_main, receive, toy_frame_from
+from ganstudio.core.training import process as training_process
+from ganstudio.core.errors import user_message
 from ganstudio.gui import threads
 
 log = logging.getLogger(__name__)
 
-METRIC_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
-                  "images_per_sec")
 REFRESH_HZ = 10  # GUI updates per second while training
-TOY_HZ = 10  # GAN Lab frames per second at most...
-TOY_BUDGET = 0.05  # ...and fewer when drawing them would take more than this share of the training time
-WORKER_NICE = 5  # Linux: the training thread yields to the GUI thread when the cores are busy (no effect if idle)
+TOY_HZ = 10  # GAN Lab frames per second at most (fewer when drawing them costs more than 5% of training)
+STOP_TIMEOUT = 60.0  # s a stopping child may take to save its checkpoint before it is terminated
+POLL_S = 0.05  # the worker notices a dead child within this (plus the time the system takes to reap it)
 
-_DEFAULT_TORCH_THREADS: int | None = None
+__all__ = ["METRIC_COLUMNS", "NewRun", "ResumeRun", "RunStarted", "ProgressBatch", "RunEnded", "TrainingWorker",
+           "TrainingSession", "training_threads"]
+
 
 def training_threads(config: RunConfig, requested: int = 0) -> int:
-    """Threads for a run's tensor operations: the user's choice, else one for 2D toy models (their operations
-    are too small to split: a second thread only adds synchronisation, which costs up to 20x when the cores
-    are busy), else PyTorch's default of one per physical core."""
-    import torch
-
-    global _DEFAULT_TORCH_THREADS
-    if _DEFAULT_TORCH_THREADS is None:
-        _DEFAULT_TORCH_THREADS = torch.get_num_threads()
-    if requested > 0:
-        return requested
-    return 1 if config.data.is_toy else _DEFAULT_TORCH_THREADS
-
-
-def torch_threads() -> int:
-    """PyTorch's intra-op threads in this thread (for the log)."""
-    import torch
-
-    return torch.get_num_threads()
-
-
-def lower_this_threads_priority() -> None:
-    """Let the GUI thread go first when the CPU is contended (the threads this one starts inherit it).
-
-    On a busy 2-core machine this halved the event loop's worst lateness during training at no measurable cost
-    in steps per second (benchmarks/gui_overhead.py); when the cores are idle, priorities change nothing.
-    """
-    if sys.platform.startswith("linux"):  # a thread's own nice value; elsewhere QThread.setPriority does it
-        try:
-            tid = threading.get_native_id()
-            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICE))
-        except OSError:
-            pass
+    """Threads the trainer process uses for a run (see core.training.process.training_threads)."""
+    return training_process.training_threads(config.data.is_toy, requested)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -150,211 +124,270 @@ class RunEnded:
 # The training worker
 
 
+class ProcessControl:
+    """The GUI's handle on the child's TrainingControl: the same requests, sent down the command pipe."""
+
+    def __init__(self) -> None:
+        self._conn = None
+        self._lock = threading.Lock()
+        self._early: list[dict] = []  # requests made before the child started
+        self._stop = False
+        self._paused = False
+        self.stop_requested_at: float | None = None
+
+    def attach(self, conn) -> None:
+        with self._lock:
+            self._conn = conn
+            early, self._early = self._early, []
+        for command in early:
+            self._send(command)
+
+    def _send(self, command: dict) -> None:
+        import json
+
+        with self._lock:
+            if self._conn is None:
+                self._early.append(command)
+                return
+            try:
+                self._conn.send_bytes(json.dumps(command).encode("utf-8"))
+            except (OSError, ValueError):  # the child has ended (its exit is reported by the worker)
+                pass
+
+    def detach(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def stop(self) -> None:
+        if not self._stop:
+            self._stop = True
+            self.stop_requested_at = time.monotonic()
+        self._send({"cmd": "stop"})
+
+    def pause(self) -> None:
+        self._paused = True
+        self._send({"cmd": "pause"})
+
+    def resume(self) -> None:
+        self._paused = False
+        self._send({"cmd": "resume"})
+
+    def single_step(self, kind: str = "both") -> None:
+        if kind not in ("both", "d", "g"):
+            raise ValueError(f"unknown step kind {kind!r}")
+        self._send({"cmd": "single", "kind": kind})
+
+    def change(self, settings: LiveSettings) -> None:
+        self._send({"cmd": "change", "lr_g": settings.lr_g, "lr_d": settings.lr_d, "d_steps": settings.d_steps})
+
+    def acknowledge(self) -> None:
+        self._send({"cmd": "ack"})
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+
 class TrainingWorker(QObject):
-    """Builds the trainer and runs it in its thread; reports in batches at the GUI's refresh rate."""
+    """Starts the trainer process and relays its messages as signals; notices its death at once."""
 
     status = Signal(str)  # "Loading MNIST…"
     started = Signal(object)  # RunStarted
     progress = Signal(object)  # ProgressBatch
     ended = Signal(object)  # RunEnded
 
-    def __init__(self, job: NewRun | ResumeRun, control: TrainingControl, refresh_hz: float = REFRESH_HZ,
-                 toy_hz: float = TOY_HZ, threads: int = 0):
+    def __init__(self, job: NewRun | ResumeRun, control: ProcessControl, refresh_hz: float = REFRESH_HZ,
+                 toy_hz: float = TOY_HZ, threads: int = 0, stop_timeout: float = STOP_TIMEOUT,
+                 hook: str | None = None):
         super().__init__()
         self.job = job
         self.threads = threads
         self.control = control
-        self.interval = 1.0 / refresh_hz
-        self.toy_interval = 1.0 / toy_hz if toy_hz else None
-        self._handled = threading.Event()  # the GUI handled the last batch
-        self._handled.set()
-        self._rows: list[tuple] = []
-        self._grids: list[GridEntry] = []
-        self._evaluations: list[dict] = []
+        self.refresh_hz, self.toy_hz = refresh_hz, toy_hz
+        self.stop_timeout = stop_timeout
+        self.hook = hook  # tests: "module:function" the child calls with its trainer
+        self.process = None
+        self.step = 0  # the newest step the child reported
+        self.total_steps = 0
+        self.learning_rates: tuple[float, float] | None = None
+        self.run_dir = str(job.run_dir)
         self._checkpoint: str | None = None
-        self._rate = deque(maxlen=100)  # (time, step) at recent updates
-        self._last = None  # the newest StepReport
-        self._next_flush = 0.0
-        self._next_toy = 0.0
-        self.trainer = None
+        self._terminated = False
+
+    @property
+    def pid(self) -> int | None:
+        """The trainer process's id while it runs."""
+        return self.process.pid if self.process is not None else None
 
     def acknowledge(self) -> None:
-        """Called from the GUI thread when a batch has been handled (thread-safe)."""
-        self._handled.set()
+        """Called from the GUI thread when a batch has been handled."""
+        self.control.acknowledge()
+
+    def _job(self) -> dict:
+        job = self.job
+        if isinstance(job, NewRun):
+            data = {"kind": "new", "config": job.config.to_dict(), "run_dir": str(job.run_dir)}
+        else:
+            data = {"kind": "resume", "run_dir": str(job.run_dir), "steps": job.steps}
+        if self.hook:
+            data["hook"] = self.hook
+        return data
 
     @Slot()
     def run(self) -> None:
-        """Build the trainer, train until done, stopped or failed; always ends with `ended`."""
-        ended = RunEnded("failed", 0, 0, None)
-        lower_this_threads_priority()
+        """Start the child, relay its messages until it ends; always ends with `ended`."""
+        ended = None
+        events = None
         try:
-            trainer = self._make_trainer()
-            ended = self._train(trainer)
+            ctx = multiprocessing.get_context("spawn")
+            commands_child, commands = ctx.Pipe(duplex=False)
+            events, events_child = ctx.Pipe(duplex=False)
+            self.process = ctx.Process(target=child_main, name="ganstudio-trainer", daemon=False,
+                                       args=(commands_child, events_child, self._job(), self.threads,
+                                             self.refresh_hz, self.toy_hz))
+            self.process.start()
+            commands_child.close()
+            events_child.close()
+            self.control.attach(commands)
+            ended = self._relay(events)
         except Exception as exc:  # reported, never lost: the GUI shows it and stays usable
-            if isinstance(exc, GanStudioError):
-                log.warning("run %s failed: %s", self._run_dir(), exc)
-            else:
-                log.exception("run %s failed with an unexpected error", self._run_dir())
-                traceback.print_exc()
-            trainer = self.trainer
-            if trainer is not None:
-                try:
-                    self._flush(trainer, force=True)  # the steps before the failure still reach the plots
-                except Exception:
-                    log.exception("could not send the last steps of %s to the GUI", self._run_dir())
-            if trainer is None and self.control.stopped:  # Stop while the data was loading
-                ended = RunEnded("stopped", 0, 0, None, "Stopped while the data was loading; nothing was trained.",
-                                 self._run_dir())
-            else:
-                ended = RunEnded("failed", trainer.step if trainer else 0, trainer.total_steps if trainer else 0,
-                                 self._checkpoint, user_message(exc), self._run_dir())
+            log.exception("run %s failed with an unexpected error", self.run_dir)
+            traceback.print_exc()
+            ended = RunEnded("failed", self.step, self.total_steps, self._checkpoint, user_message(exc),
+                             self.run_dir)
         finally:
-            self.trainer = None
-            log.info("run %s ended: %s at step %s of %s%s%s", ended.run_dir or self._run_dir(), ended.reason,
-                     ended.step, ended.total_steps, f"; checkpoint {ended.checkpoint}" if ended.checkpoint else "",
-                     f"; {ended.message}" if ended.message else "")
+            self.control.detach()
+            if events is not None:
+                events.close()
+            self._reap()
+            if ended is None:
+                ended = RunEnded("failed", self.step, self.total_steps, self._checkpoint,
+                                 "The training process could not start.", self.run_dir)
+            level = logging.WARNING if ended.reason == "failed" else logging.INFO
+            log.log(level, "run %s ended: %s at step %s of %s%s%s", ended.run_dir or self.run_dir, ended.reason, ended.step, ended.total_steps,
+                    f"; checkpoint {ended.checkpoint}" if ended.checkpoint else "",
+                    f"; {ended.message}" if ended.message else "")
             self.ended.emit(ended)
             app = QCoreApplication.instance()
             if app is not None:
                 self.moveToThread(app.thread())  # so that Python may delete it from the GUI thread
 
-    def _run_dir(self) -> str | None:
-        if self.trainer is not None and self.trainer.run is not None:
-            return str(self.trainer.run.path)
-        return str(self.job.run_dir)
+    def _relay(self, events) -> RunEnded:
+        """Turn the child's messages into signals until its "ended" message or its death."""
+        process = self.process
+        while True:
+            ready = wait_for([events, process.sentinel], timeout=POLL_S)
+            if events in ready:
+                try:
+                    kind, fields, arrays = receive(events)
+                except (EOFError, OSError, WireError):
+                    return self._died()
+                if kind == "ended":
+                    return self._ended(fields)
+                self._dispatch(kind, fields, arrays)
+            elif process.sentinel in ready:
+                if not events.poll():
+                    return self._died()
+            self._enforce_stop_timeout()
 
-    def _make_trainer(self):
-        import torch
+    def _dispatch(self, kind: str, fields: dict, arrays: dict[str, np.ndarray]) -> None:
+        if kind == "status":
+            self.status.emit(str(fields["text"]))
+        elif kind == "started":
+            self.run_dir = fields["run_dir"]
+            self.step, self.total_steps = int(fields["step"]), int(fields["total_steps"])
+            cfg = RunConfig.from_dict(fields["config"])
+            log.info("run %s %s at step %d of %d: %s %dpx on %s, %s loss, data %s (%d %s), batch %d, lr G %g D %g, "
+                     "%d trainer threads", fields["run_dir"], "resumed" if fields["resumed"] else "started",
+                     self.step, self.total_steps, cfg.model.arch, cfg.model.resolution, fields["device"],
+                     cfg.loss.name, cfg.data.source, int(fields["data_size"]),
+                     "points" if cfg.model.toy else "images", cfg.train.batch_size, cfg.train.lr_g, cfg.train.lr_d,
+                     self.threads)
+            if fields["skipped_report"]:
+                log.warning("run %s: %s", fields["run_dir"], fields["skipped_report"])
+            self.started.emit(RunStarted(fields["run_dir"], cfg, self.step,
+                                         self.total_steps, fields["device"], int(fields["data_size"]),
+                                         fields["skipped_report"], arrays.get("real_points"),
+                                         bool(fields["resumed"])))
+        elif kind == "progress":
+            self.step, self.total_steps = int(fields["step"]), int(fields["total_steps"])
+            self.learning_rates = (float(fields["lr_g"]), float(fields["lr_d"]))
+            if fields.get("checkpoint"):
+                self._checkpoint = fields["checkpoint"]
+            grids = [GridEntry(g["step"], g["epoch"], g["path"], arrays.get(g["image"]) if g["image"] else None,
+                               int(g["count"]), int(g["side"])) for g in fields["grids"]]
+            toy = toy_frame_from(fields["toy"], arrays) if fields.get("toy") else None
+            self.progress.emit(ProgressBatch(arrays["metrics"], self.step, self.total_steps, float(fields["epoch"]),
+                                             *self.learning_rates, fields["steps_per_sec"], grids, toy,
+                                             fields["checkpoint"], int(fields["skipped_since_start"]),
+                                             list(fields["evaluations"])))
 
-        from ganstudio.core.data import load_data
-        from ganstudio.core.device import resolve_device
-        from ganstudio.core.runs import RunFolder
-        from ganstudio.core.training.loop import Trainer
+    def _ended(self, fields: dict) -> RunEnded:
+        self.process.join(self.stop_timeout)
+        return RunEnded(fields["reason"], int(fields["step"]), int(fields["total_steps"]), fields["checkpoint"],
+                        fields["message"], fields["run_dir"])
 
-        job = self.job
-        cfg = job.config if isinstance(job, NewRun) else RunFolder.open(job.run_dir).config()
-        torch.set_num_threads(training_threads(cfg, self.threads))
-        device = resolve_device(cfg.train.device)
-        self.status.emit(f"Loading {cfg.data.source}…")
-        last = [0.0]
-
-        def progress(done: int, total: int) -> None:
-            if self.control.stopped:
-                raise GanStudioError("the run was cancelled while its data was loading")
-            now = time.monotonic()
-            if now - last[0] > 0.1 or done == total:
-                last[0] = now
-                self.status.emit(f"Loading {cfg.data.source}: {done:,} of {total:,}")
-
-        data = load_data(cfg.data, device, seed=cfg.train.seed, progress=progress,
-                         class_order=cfg.model.class_names)  # a resumed run keeps its labels' numbers
-        self.status.emit("Building the models…")
-        if isinstance(job, NewRun):
-            self.trainer = Trainer(cfg, job.run_dir, control=self.control, data=data)
-        else:
-            self.trainer = Trainer.resume(job.run_dir, control=self.control, steps=job.steps, data=data)
-        return self.trainer
-
-    def _train(self, trainer) -> RunEnded:
-        real = None
-        if trainer.config.model.toy:
-            real = trainer.real_sample(1000)
-            self._real = real
-        start = trainer.step
-        cfg = trainer.config
-        log.info("run %s %s at step %d of %d: %s %dpx on %s, %s loss, data %s (%d %s), batch %d, lr G %g D %g, "
-                 "%d torch threads", trainer.run.path, "resumed" if isinstance(self.job, ResumeRun) else "started",
-                 trainer.step, trainer.total_steps, cfg.model.arch, cfg.model.resolution,
-                 trainer.device_name, cfg.loss.name, cfg.data.source, trainer.data_size,
-                 "points" if cfg.model.toy else "images", cfg.train.batch_size, *trainer.learning_rates,
-                 torch_threads())
-        if trainer.dataset_info.skipped_report:
-            log.warning("run %s: %s", trainer.run.path, trainer.dataset_info.skipped_report)
-        self.started.emit(RunStarted(str(trainer.run.path), trainer.config, trainer.step, trainer.total_steps,
-                                     trainer.device_name, trainer.data_size, trainer.dataset_info.skipped_report,
-                                     real, isinstance(self.job, ResumeRun)))
-        self._next_flush = 0.0
-        self._next_toy = 0.0
-        for report in trainer:
-            self._collect(report)
-            paused = self.control.paused
-            if paused or time.monotonic() >= self._next_flush:
-                self._flush(trainer, force=paused)
-        if self.control.stopped and trainer.step < trainer.total_steps and trainer.run is not None:
-            stopped = trainer.save_stopped()  # a checkpoint, and a grid of this step when it has none
-            self._checkpoint = stopped.checkpoint_path
-            if stopped.samples is not None:
-                self._grids.append(self._snapshot(stopped))
-        self._flush(trainer, force=True)
-        if trainer.step >= trainer.total_steps:
-            return RunEnded("finished", trainer.step, trainer.total_steps, self._checkpoint, run_dir=self._run_dir())
-        what = "Stopped" if trainer.step > start else "Stopped before the first step"
-        return RunEnded("stopped", trainer.step, trainer.total_steps, self._checkpoint,
-                        f"{what} at step {trainer.step:,}; the checkpoint is saved.", self._run_dir())
-
-    def _collect(self, report) -> None:
-        self._rows.append((report.step, report.epoch, report.loss_d, report.loss_g, report.d_real, report.d_fake,
-                           report.grad_norm_d, report.grad_norm_g, report.images_per_sec))
-        self._last = report
-        if report.checkpoint_path:
-            self._checkpoint = report.checkpoint_path
-        if report.samples is not None:
-            self._grids.append(self._snapshot(report))
-        if report.evaluation is not None:
-            self._evaluations.append(report.evaluation)
-
-    def _snapshot(self, report) -> GridEntry:
-        samples = report.samples
-        if samples.ndim != 4:  # toy points: the scatter is drawn live, the PNG keeps the history
-            return GridEntry(report.step, report.epoch, report.grid_path, None, len(samples), 0)
-        from ganstudio.core.images import image_grid
-
-        image = np.asarray(image_grid(samples))
-        return GridEntry(report.step, report.epoch, report.grid_path, image, len(samples), samples.shape[-1])
-
-    def _flush(self, trainer, force: bool = False) -> None:
-        """Send what was collected, unless the GUI is still busy with the last batch (then keep collecting)."""
-        now = time.monotonic()
-        if not force and not self._handled.is_set():
-            self._next_flush = now + self.interval / 4  # look again soon
+    def _enforce_stop_timeout(self) -> None:
+        """A child asked to stop that has not ended in time is terminated (then killed)."""
+        asked = self.control.stop_requested_at
+        if asked is None or self._terminated or time.monotonic() - asked < self.stop_timeout:
             return
-        if not self._rows and not force:
-            return
-        self._next_flush = now + self.interval
-        rows = np.array([[np.nan if v is None else v for v in r] for r in self._rows], dtype=np.float64)
-        rows = rows.reshape(-1, len(METRIC_COLUMNS))
-        self._rows = []
-        last = self._last
-        if self.control.paused:
-            self._rate.clear()
-            rate = None
-        else:
-            self._rate.append((now, trainer.step))
-            while len(self._rate) > 2 and now - self._rate[0][0] > 10.0:
-                self._rate.popleft()
-            (t0, s0), (t1, s1) = self._rate[0], self._rate[-1]
-            rate = (s1 - s0) / (t1 - t0) if t1 > t0 and s1 > s0 else None
-        batch = ProgressBatch(rows, trainer.step, trainer.total_steps, last.epoch if last else 0.0,
-                              *trainer.learning_rates, rate,
-                              self._grids, checkpoint=self._checkpoint,
-                              skipped_since_start=len(trainer.skipped_files),
-                              evaluations=self._evaluations)
-        self._grids = []
-        self._evaluations = []
-        if trainer.config.model.toy and self.toy_interval is not None and (force or now >= self._next_toy):
-            batch.toy = self._toy_frame(trainer)
-            cost = time.monotonic() - now
-            self._next_toy = now + max(self.toy_interval, cost / TOY_BUDGET)
-        self._handled.clear()
-        self.progress.emit(batch)
+        self._terminated = True
+        self.process.terminate()
+        self.process.join(2.0)
+        if self.process.is_alive():
+            self.process.kill()
 
-    def _toy_frame(self, trainer):
-        try:
-            return trainer.toy_frame(self._real)
-        except Exception:  # the live picture is a view: it must never stop the run
-            traceback.print_exc()
-            self.toy_interval = None
-            return None
+    def _died(self) -> RunEnded:
+        """The child ended without saying so: say what happened, at which step, and what is intact."""
+        self.process.join(5.0)
+        code = self.process.exitcode
+        at = f"at step {self.step:,}"
+        if self._terminated:
+            what = f"The training process did not answer for {self.stop_timeout:g} s and was ended {at}."
+        elif code == -getattr(signal, "SIGKILL", 9):
+            what = f"The training process was killed by the system {at} — out of memory?"
+        elif code is not None and code < 0:
+            what = f"The training process crashed ({_signal_name(-code)}) {at}."
+        else:
+            what = f"The training process ended unexpectedly (exit status {code}) {at}."
+        latest = RunFolder(self.run_dir).latest_checkpoint() if Path(self.run_dir).is_dir() else None
+        if latest is not None:
+            kept = f" The last checkpoint, step {checkpoint_step(latest):,}, is intact. Resume?"
+        else:
+            kept = " It had saved no checkpoint yet."
+        return RunEnded("failed", self.step, self.total_steps, str(latest) if latest else None, what + kept,
+                        self.run_dir)
+
+    def _reap(self) -> None:
+        """No orphan: the child has ended, or is ended now."""
+        process = self.process
+        if process is None:
+            return
+        if process.is_alive():
+            process.join(self.stop_timeout if self.control.stopped else 1.0)
+        if process.is_alive():
+            process.terminate()
+            process.join(2.0)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _signal_name(number: int) -> str:
+    names = {"SIGSEGV": "a segmentation fault", "SIGABRT": "aborted", "SIGBUS": "a bus error",
+             "SIGFPE": "a floating-point exception", "SIGILL": "an illegal instruction", "SIGTERM": "terminated"}
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+    return names.get(name, name)
 
 
 class TrainingSession(QObject):
@@ -366,13 +399,13 @@ class TrainingSession(QObject):
     ended = Signal(object)  # RunEnded
 
     def __init__(self, job: NewRun | ResumeRun, refresh_hz: float = REFRESH_HZ, toy_hz: float = TOY_HZ,
-                 threads: int = 0):
+                 threads: int = 0, stop_timeout: float = STOP_TIMEOUT, hook: str | None = None):
         super().__init__()  # no parent: closing a widget must not destroy a thread that still runs
         self.job = job
-        self.control = TrainingControl()
+        self.control = ProcessControl()
         self.qthread = QThread()
         self.qthread.setObjectName("ganstudio-training")
-        self.worker = TrainingWorker(job, self.control, refresh_hz, toy_hz, threads)
+        self.worker = TrainingWorker(job, self.control, refresh_hz, toy_hz, threads, stop_timeout, hook)
         self.worker.moveToThread(self.qthread)
         self.qthread.started.connect(self.worker.run)
         self.worker.status.connect(self.status)
@@ -381,10 +414,12 @@ class TrainingSession(QObject):
         self.worker.ended.connect(self._on_ended)
         self.qthread.finished.connect(self._on_thread_finished)
         self.result: RunEnded | None = None
+        self._gui_threads: int | None = None
 
     def start(self) -> None:
         threads.register(self, self.qthread, self.stop)  # join_all_threads stops it and waits for it
-        self.qthread.start(QThread.Priority.LowPriority)  # Windows and macOS; Linux: lower_this_threads_priority
+        self._gui_threads = _set_torch_threads(1)  # the trainer process gets the cores
+        self.qthread.start()
 
     @property
     def running(self) -> bool:
@@ -424,4 +459,19 @@ class TrainingSession(QObject):
         self.ended.emit(ended)
 
     def _on_thread_finished(self) -> None:
+        if self._gui_threads is not None:
+            _set_torch_threads(self._gui_threads)
+            self._gui_threads = None
         threads.unregister(self)
+
+
+def _set_torch_threads(n: int) -> int | None:
+    """Set this process's torch threads (when torch is loaded); returns the previous number."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    return previous

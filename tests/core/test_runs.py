@@ -31,3 +31,31 @@ def test_grid_entries_of_a_saved_run_follow_the_steps(tmp_path):
     assert all(e.count == 8 and e.side == 16 and e.image is None for e in entries)
     assert entries[1].label() == "step 6, epoch 1" and GridEntry(None, None, "a.png").label() == "a.png"
     assert runs.checkpoint_step(run.latest_checkpoint()) == 12
+
+
+def test_temporary_files_of_killed_saves_go_when_a_run_resumes(tmp_path):
+    import os
+
+
+    trainer = Trainer(tiny_config(steps=3).with_updates("train", checkpoint_every=3), tmp_path / "run",
+                      data=tiny_images())
+    list(trainer)
+    run = RunFolder(tmp_path / "run")
+    size = run.latest_checkpoint().stat().st_size
+    killed = [run.checkpoints_dir / ".step-0000006.safetensors.k1ll3d.tmp",
+              run.samples_dir / ".step-0000006.png.a8c2x.tmp", run.path / ".metrics.jsonl.zz9.tmp"]
+    for p in killed:
+        p.write_bytes(b"\0" * size)
+    kept = [run.checkpoints_dir / "notes.tmp", run.path / ".hidden"]
+    for p in kept:
+        p.write_text("mine")
+    assert run.leftover_temporary_files() == sorted(killed)
+    young = run.path / ".config.json.new1.tmp"
+    young.write_text("{}")
+    time_ago = 120
+    for p in killed:
+        os.utime(p, (p.stat().st_atime - time_ago, p.stat().st_mtime - time_ago))
+    assert run.leftover_temporary_files(older_than=60) == sorted(killed), "a live write's file is left alone"
+    Trainer.resume(run.path, steps=4, data=tiny_images())
+    assert run.leftover_temporary_files() == [] and not young.exists()
+    assert all(p.exists() for p in kept)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -105,9 +107,9 @@ def test_pause_single_steps_live_settings_and_stop(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: view.step >= 5, timeout=TIMEOUT)
     view.controls.pause_button.click()
     assert view.controls.state == "paused" and view.controls.step_d.isEnabled()
-    trainer = view.session.worker.trainer
+    worker = view.session.worker  # it relays the trainer process's reports
     qtbot.wait(200)  # the step under way when Pause was clicked still finishes and is reported
-    qtbot.waitUntil(lambda: view.step == trainer.step == len(view.history), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: view.step == worker.step == len(view.history), timeout=TIMEOUT)
     paused_at = view.step
     qtbot.wait(300)
     assert view.step == paused_at, "a paused run must not train"
@@ -124,7 +126,7 @@ def test_pause_single_steps_live_settings_and_stop(qtbot, window, tmp_path):
     view.controls.step_both.click()
     qtbot.waitUntil(lambda: view.step == paused_at + 3, timeout=TIMEOUT)
     assert view.controls.lr_g.value() == pytest.approx(0.00123)
-    assert view.session.worker.trainer.learning_rates[0] == pytest.approx(0.00123)
+    assert view.session.worker.learning_rates[0] == pytest.approx(0.00123)
 
     view.controls.pause_button.click()  # resume
     assert view.controls.state == "running"
@@ -183,6 +185,7 @@ def test_closing_while_training_asks_and_stops_cleanly(qtbot, window, tmp_path, 
     assert view.controls.state == "stopping", "the window stays responsive while the worker stops"
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
     assert not view.session.qthread.isRunning(), "closing joins the worker thread"
+    assert not view.session.worker.process.is_alive(), "and leaves no trainer process behind"
     step = RunFolder(run_dir).latest_checkpoint()
     assert step is not None and int(step.stem.split("-")[1]) >= 3
 
@@ -193,9 +196,13 @@ def test_a_finished_run_reopens_with_plots_grids_config_and_resumes(qtbot, windo
     first = window.start_run(image_config(folder, steps=8), run_dir)
     wait_ended(qtbot, first)
 
+    leftover = RunFolder(run_dir).checkpoints_dir / ".step-0000009.safetensors.k1ll.tmp"  # a kill during a save
+    leftover.write_bytes(b"\0" * 1000)
+    os.utime(leftover, (time.time() - 3600, time.time() - 3600))
     other = MainWindow(Settings(cpu_threads=1))
     qtbot.addWidget(other, before_close_func=shut_down)
     view = other.open_run(run_dir)
+    assert not leftover.exists(), "reopening removes what killed saves left behind"
     assert view is not None and view.title.text() == "tiny"
     assert len(view.history) == 8 and view.plots.point_count("loss_d") == 8
     assert len(view.grid.entries) == len(RunFolder(run_dir).sample_grids()) >= 2
@@ -252,27 +259,92 @@ def test_stop_while_the_data_loads_ends_cleanly(qtbot, window, tmp_path, shared_
     assert not (tmp_path / "runs" / "faces").exists()
 
 
-def test_any_exception_in_the_worker_becomes_a_sentence(qtbot, window, tmp_path, monkeypatch):
-    import torch
+def start_with_fault(window, config, run_dir, hook, **session):
+    """Start a run whose trainer process injects a fault into itself (tests/process_faults.py)."""
+    import ganstudio.gui.widgets.training_view as tv
 
-    from ganstudio.core.training import loop
+    real = tv.TrainingSession
+
+    class Faulty(real):
+        def __init__(self, job, **kwargs):
+            super().__init__(job, **{**kwargs, "hook": f"tests.process_faults:{hook}", **session})
+
+    tv.TrainingSession, saved = Faulty, tv.TrainingSession
+    try:
+        view = window.start_run(config, run_dir)
+    finally:
+        tv.TrainingSession = saved
+    return view
+
+
+def test_any_exception_in_the_trainer_becomes_a_sentence(qtbot, window, tmp_path):
     from ganstudio.core.errors import user_message as error_message
 
-    real_step = loop.Trainer._train_step
-
-    def out_of_memory_at_step_3(self, kind):
-        if self.step == 2:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_step(self, kind)
-
-    monkeypatch.setattr(loop.Trainer, "_train_step", out_of_memory_at_step_3)
-    view = window.start_run(toy_config(steps=50), tmp_path / "runs" / "oom")
+    view = start_with_fault(window, toy_config(steps=50), tmp_path / "runs" / "oom", "cuda_oom_at_step_3")
     ended = wait_ended(qtbot, view)
     assert ended.reason == "failed" and ended.step == 2
     assert view.banner.text.text().startswith("The GPU ran out of memory (CUDA out of memory.")
     assert len(view.history) == 2, "the steps before the failure still reach the plots"
     assert error_message(ValueError("odd\n  value")) == "Unexpected error (ValueError: odd value)."
     assert error_message(MemoryError()).startswith("The computer ran out of memory")
+    view = start_with_fault(window, toy_config(steps=50), tmp_path / "runs" / "value", "exception_at_step_3")
+    assert wait_ended(qtbot, view).message == "Unexpected error (ValueError: odd value)."
+
+
+def test_a_killed_trainer_is_reported_in_a_sentence_and_the_run_resumes_exactly(qtbot, window, tmp_path):
+    import signal
+
+    from ganstudio.core.training.loop import Trainer
+
+    run_dir = tmp_path / "runs" / "killed"
+    config = toy_config(steps=1_000_000, checkpoint_every=5)
+    view = window.start_run(config, run_dir)
+    qtbot.waitUntil(lambda: view.step >= 12, timeout=TIMEOUT)
+    os.kill(view.session.worker.pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    qtbot.waitUntil(lambda: view.last_ended is not None, timeout=TIMEOUT)
+    assert time.monotonic() - killed_at < 1.5, "the view says what happened within a second"
+    ended = wait_ended(qtbot, view)
+    last = RunFolder(run_dir).latest_checkpoint()
+    kept = int(last.stem.split("-")[1])
+    assert ended.reason == "failed" and window.isVisible()
+    assert view.banner.text.text() == (f"The training process was killed by the system at step {ended.step:,} — out "
+                                       f"of memory? The last checkpoint, step {kept:,}, is intact. Resume?")
+    assert view.controls.continue_button.isEnabled()
+    view.continue_run(kept + 6)
+    assert wait_ended(qtbot, view).reason == "finished"
+    resumed = {r["step"]: r["loss_d"] for r in RunFolder(run_dir).read_metrics()}
+    reference = Trainer(config, tmp_path / "reference")
+    straight = {}
+    for report in reference:
+        straight[report.step] = report.loss_d
+        if report.step == kept + 6:
+            break
+    assert [resumed[s] for s in range(kept + 1, kept + 7)] == pytest.approx(
+        [straight[s] for s in range(kept + 1, kept + 7)], rel=1e-5)
+
+
+def test_a_segfault_in_the_trainer_leaves_the_app_running(qtbot, window, tmp_path):
+    run_dir = tmp_path / "runs" / "segv"
+    view = start_with_fault(window, toy_config(steps=100, checkpoint_every=5), run_dir, "segfault_at_step_12")
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "failed" and window.isVisible()
+    assert ended.step <= 11 and view.banner.text.text() == (
+        f"The training process crashed (a segmentation fault) at step {ended.step:,}. "
+        "The last checkpoint, step 10, is intact. Resume?")
+    view = window.start_run(toy_config(steps=10), tmp_path / "runs" / "after")  # the app still trains
+    assert wait_ended(qtbot, view).reason == "finished"
+
+
+def test_a_trainer_that_does_not_answer_stop_is_terminated(qtbot, window, tmp_path):
+    run_dir = tmp_path / "runs" / "deaf"
+    view = start_with_fault(window, toy_config(steps=1_000_000), run_dir, "deaf_to_stop", stop_timeout=1.0)
+    qtbot.waitUntil(lambda: view.step >= 3, timeout=TIMEOUT)
+    process = view.session.worker.process
+    view.stop()
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "failed" and "did not answer for 1 s and was ended" in ended.message
+    assert not process.is_alive()
 
 
 def test_quality_metrics_plot_live_reopen_and_warn_of_mode_collapse(qtbot, window, tmp_path):
@@ -298,3 +370,19 @@ def test_quality_metrics_plot_live_reopen_and_warn_of_mode_collapse(qtbot, windo
     assert reopened.banner.kind == "warning" and reopened.banner.title.text() == "Mode collapse?"
     assert "covers only 2 of the modes (best so far 8)" in reopened.banner.text.text()
 
+
+
+def test_a_full_disk_stops_the_run_with_the_cli_sentence(qtbot, window, tmp_path):
+    from ganstudio.core.errors import as_sentence
+
+    run_dir = tmp_path / "runs" / "full"
+    view = start_with_fault(window, toy_config(steps=1_000_000, checkpoint_every=5, sample_every=0), run_dir,
+                            "full_disk_after_step_7")
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "failed"
+    assert ended.message.startswith("The disk is full: the checkpoint of step 10 could not be saved in ")
+    assert view.banner.text.text() == as_sentence(ended.message)
+    assert str(run_dir) in ended.message and "it needs about" in ended.message
+    assert ended.message.endswith("the last good checkpoint, step 5, is intact.")
+    assert not list(run_dir.rglob("*.tmp"))
+    assert view.controls.continue_button.isEnabled()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import json
 import math
 import time
@@ -47,12 +48,12 @@ from ganstudio.core.device import auto_channels_last, device_name, resolve_devic
 from ganstudio.core.images import image_grid, save_image, scatter_image
 from ganstudio.core.losses import build_objective
 from ganstudio.core.models.registry import build_models
-from ganstudio.core.runs import RunFolder
+from ganstudio.core.runs import RunFolder, checkpoint_step
 from ganstudio.core.training.control import TrainingControl
 from ganstudio.core.training.discriminator_view import DiscriminatorView, augmentation
 from ganstudio.core.training.ema import EMA
 from ganstudio.core.training.reports import StepReport, StopReport
-from ganstudio.core.errors import CheckpointError, ConfigError, TrainingError
+from ganstudio.core.errors import CheckpointError, ConfigError, TrainingError, WriteError
 
 FIXED_NOISE_SEED_OFFSET = 7919  # the fixed grid noise has its own stream, so it does not shift training's
 LOG_FLUSH_SECONDS = 1.0  # metrics.jsonl reaches the disk at least this often, so a crash keeps the curve
@@ -309,6 +310,7 @@ class Trainer:
             cfg = cfg.with_updates("train", device=device)
         ckpt.config = cfg
         if main_process:
+            run.remove_leftovers()  # the runs of this folder have ended: their half-written files are garbage
             run.truncate_metrics(ckpt.step)
             run.truncate_evals(ckpt.step)
             cfg.save(run.config_path)
@@ -418,7 +420,10 @@ class Trainer:
                 yield report
         finally:
             if self._metrics_file is not None:
-                self._metrics_file.close()
+                try:
+                    self._metrics_file.close()
+                except OSError:  # a full disk: the error that stopped the run was already raised
+                    pass
                 self._metrics_file = None
 
     def _apply_changes(self) -> None:
@@ -609,11 +614,13 @@ class Trainer:
         t = self.config.train
         last = self.step >= self.total_steps
         if self._metrics_file is not None and (self.step % t.log_every == 0 or last):
-            self._metrics_file.write(json.dumps(report.log_record()) + "\n")
-            now = time.monotonic()
-            if last or report.epoch_end or now >= self._next_log_flush:
-                self._metrics_file.flush()
-                self._next_log_flush = now + LOG_FLUSH_SECONDS
+            line = json.dumps(report.log_record()) + "\n"
+            with self._saving("the metrics log", self.run.metrics_path, io.DEFAULT_BUFFER_SIZE):
+                self._metrics_file.write(line)
+                now = time.monotonic()
+                if last or report.epoch_end or now >= self._next_log_flush:
+                    self._metrics_file.flush()
+                    self._next_log_flush = now + LOG_FLUSH_SECONDS
         grid_step = report.epoch_end or last or (t.sample_every and self.step % t.sample_every == 0)
         if grid_step and self.dist.is_main:
             report.samples, path = self._save_grid(self.epoch if report.epoch_end else None)
@@ -630,7 +637,8 @@ class Trainer:
         if self.run is None:
             return samples, None
         path = self.run.grid_path(self.step, epoch)
-        save_image(self.render_samples(samples), path)
+        with self._saving("the sample grid", path):
+            save_image(self.render_samples(samples), path)
         return samples, path
 
     def save_stopped(self) -> StopReport:
@@ -660,8 +668,10 @@ class Trainer:
         record = self.evaluator.evaluate(self.sampling_generator, step=self.step)
         record["epoch"] = round(self.epoch + self.position / max(1, len(self._data)), 4)
         if self.run is not None:
-            with open(self.run.evals_path, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record) + "\n")
+            line = json.dumps(record) + "\n"
+            with self._saving("the evaluation", self.run.evals_path, len(line)):
+                with open(self.run.evals_path, "a", encoding="utf-8") as fh:
+                    fh.write(line)
         return record
 
     # -- sampling and checkpoints ---------------------------------------------------------------------
@@ -732,8 +742,25 @@ class Trainer:
         ckpt = self.checkpoint()
         if not self.dist.is_main:
             return path
-        save_checkpoint(path, ckpt)
+        with self._saving("the checkpoint", path):
+            save_checkpoint(path, ckpt)
         if self._metrics_file is not None:
-            self._metrics_file.flush()
+            with self._saving("the metrics log", self.run.metrics_path, io.DEFAULT_BUFFER_SIZE):
+                self._metrics_file.flush()
         self.run.prune_checkpoints(self.config.train.keep_checkpoints)
         return path
+
+    @contextlib.contextmanager
+    def _saving(self, what: str, path: Path, size: int | None = None):
+        """Turn a failed write (a full disk, no permission) into one sentence that stops the run and names the
+        folder, the space needed and the last good checkpoint."""
+        try:
+            yield
+        except (WriteError, OSError) as exc:
+            error = exc if isinstance(exc, WriteError) else WriteError.from_os_error(exc, path, size)
+            latest = self.run.latest_checkpoint() if self.run is not None else None
+            kept = (f"the last good checkpoint, step {checkpoint_step(latest):,}, is intact" if latest is not None
+                    else "it has no checkpoint yet")
+            head = "the disk is full: " if error.disk_full else ""
+            raise TrainingError(f"{head}{what} of step {self.step:,} could not be saved in {error.folder} "
+                                f"({error.reason}), so the run stopped; {kept}") from None

@@ -1,7 +1,7 @@
 """One run in the Train area: live plots, the sample grid (or the GAN Lab view), and the controls.
 
-It shows a live run (a TrainingSession in a worker thread) or a finished one read back from its folder, and
-resumes either from the latest checkpoint.
+It shows a live run (a TrainingSession: a worker thread driving the trainer process) or a finished one read back
+from its folder, and resumes either from the latest checkpoint.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from ganstudio.gui.widgets.training_controls import TrainingControls
 from ganstudio.gui.workers import METRIC_COLUMNS, NewRun, ResumeRun, RunEnded, TrainingSession
 
 CONTROLS_MS = 250  # the progress bar and the ETA update at most 4 times a second
+LEFTOVER_AGE = 60.0  # s; a temporary file untouched this long belongs to no live write (another process may train)
 
 
 class TrainingView(QWidget):
@@ -156,6 +157,7 @@ class TrainingView(QWidget):
     def open_run(self, run_dir: str | Path) -> None:
         """Show a finished or stopped run from its folder: config, plots, grids; GanStudioError if unreadable."""
         run = RunFolder.open(run_dir)
+        run.remove_leftovers(older_than=LEFTOVER_AGE)
         config = run.config()
         records = run.read_metrics()
         self.run_dir = run.path
@@ -335,7 +337,7 @@ class TrainingView(QWidget):
         self.controls.continue_button.setVisible(has_checkpoint)
         if ended.reason == "failed":
             kept = (" The run folder is intact; resume from its last checkpoint when the cause is fixed."
-                    if has_checkpoint else "")
+                    if has_checkpoint and "checkpoint" not in ended.message else "")
             self.banner.show_message(as_sentence(ended.message) + kept, "error", "Training stopped:")
             self.status.setText(f"Failed at step {self.step:,}.")
             self.controls.eta.setText("Failed")
