@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,12 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
     log.info("saved checkpoint %s (step %d)", path, ckpt.step)
 
 
+def _is_safetensors(head: bytes, size: int) -> bool:
+    """A safetensors file: an 8-byte little-endian header length that fits the file, then the JSON header's "{".
+    (Its first byte can be 0x80, a pickle's first byte, for one header length in 256.)"""
+    return len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") + 8 <= size
+
+
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint; any wrong, truncated or hostile file is a CheckpointError with one sentence."""
     path = Path(path).expanduser()
@@ -76,14 +83,16 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         path = latest
     try:
         with open(path, "rb") as fh:
-            head = fh.read(8)
+            head = fh.read(9)
+            size = os.fstat(fh.fileno()).st_size
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
-    if head.startswith(PICKLE_MAGIC) and path.suffix.lower() in (".pkl", ".pt", ".pth"):
+    if head.startswith(PICKLE_MAGIC) and not _is_safetensors(head, size) and \
+            path.suffix.lower() in (".pkl", ".pt", ".pth"):
         from ganstudio.core.imported import import_checkpoint  # read as data only, never unpickled naively
 
         return import_checkpoint(path)
-    if head.startswith(PICKLE_MAGIC):
+    if head.startswith(PICKLE_MAGIC) and not _is_safetensors(head, size):
         log.warning("refused %s: a Python pickle (never unpickled)", path)
         raise CheckpointError(
             f"{path.name} is a Python pickle (a torch.save file), not a GAN Studio checkpoint; "

@@ -130,3 +130,25 @@ def test_exported_model_is_slim_samples_the_same_and_cannot_resume(trained, tmp_
     out.replace(run.checkpoint_path(99))
     with pytest.raises(CheckpointError, match="holds only a generator"):
         Trainer.resume(run.path, data=tiny_images())
+
+
+def test_a_checkpoint_whose_header_length_starts_like_a_pickle_still_opens(tmp_path):
+    """A safetensors file starts with its header's length; when that length is 0x80 mod 256 the first byte is a
+    pickle's (one file in 256 once): it must still open, and a real pickle must still be refused."""
+    from safetensors.torch import save_file
+
+    from ganstudio.core.checkpoints import _is_safetensors
+
+    path = tmp_path / "x.safetensors"
+    for pad in range(300):  # find a metadata length that puts 0x80 first
+        save_file({"w": torch.zeros(2)}, str(path), metadata={"format": "x", "pad": "a" * pad})
+        head = path.read_bytes()[:9]
+        if head[0] == 0x80:
+            break
+    assert head[0] == 0x80 and _is_safetensors(head, path.stat().st_size)
+    pickled = tmp_path / "p.safetensors"
+    torch.save({"w": torch.zeros(2)}, pickled, _use_new_zipfile_serialization=False)
+    data = pickled.read_bytes()
+    assert data[:1] == b"\x80" and not _is_safetensors(data[:9], len(data))
+    with pytest.raises(CheckpointError, match="Python pickle"):
+        load_checkpoint(pickled)
