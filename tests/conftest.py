@@ -17,6 +17,15 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture
+def one_thread():
+    """Torch on one thread for the test (tiny models: faster, and the same numbers on every machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def shared_data() -> Path:
     """../shared/data, or a skip saying where it was looked for."""
     if not (SHARED_DATA / "MNIST" / "raw").is_dir():

@@ -22,12 +22,7 @@ from ganstudio.core.training.loop import Trainer
 from tests.conftest import tiny_config, tiny_images
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest and exact
 
 
 def watch(D) -> list[torch.Tensor]:
