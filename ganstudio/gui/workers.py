@@ -297,7 +297,9 @@ class TrainingWorker(QObject):
             self._enforce_stop_timeout()
 
     def _dispatch(self, kind: str, fields: dict, arrays: dict[str, np.ndarray]) -> None:
-        if kind == "status":
+        if kind == "log":  # the trainer's own log records, into the app's log
+            logging.getLogger(str(fields["name"])).log(int(fields["level"]), "%s", fields["message"])
+        elif kind == "status":
             self.status.emit(str(fields["text"]))
         elif kind == "started":
             self.run_dir = fields["run_dir"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import threading
 import time
@@ -144,14 +145,16 @@ class _Child:
         self.next_toy = 0.0
         self.real = None
         self.trainer = None
+        self.saying = threading.Lock()
 
     def say(self, kind: str, fields: dict | None = None, arrays: dict | None = None) -> None:
-        if not self.commands.app_gone:
-            try:
-                send(self.events, kind, fields, arrays)
-            except (BrokenPipeError, OSError):
-                self.commands.app_gone = True
-                self.control.stop()
+        with self.saying:  # the logging handler may speak from another thread
+            if not self.commands.app_gone:
+                try:
+                    send(self.events, kind, fields, arrays)
+                except (BrokenPipeError, OSError):
+                    self.commands.app_gone = True
+                    self.control.stop()
 
     def build(self, job: dict, threads: int):
         import torch
@@ -300,6 +303,20 @@ def _lower_priority() -> None:
         pass
 
 
+class _LogToApp(logging.Handler):
+    """The child's log records travel to the app as "log" messages, so they land in the app's log file."""
+
+    def __init__(self, child: "_Child"):
+        super().__init__(logging.INFO)
+        self.child = child
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.child.say("log", {"level": record.levelno, "name": record.name, "message": record.getMessage()})
+        except Exception:  # logging must never stop training
+            pass
+
+
 def child_main(commands_conn, events_conn, job: dict, threads: int = 0, refresh_hz: float = 10.0,
                toy_hz: float = 10.0) -> None:
     """The training process: build the trainer for `job` ({"kind": "new", "config", "run_dir"} or {"kind":
@@ -311,6 +328,9 @@ def child_main(commands_conn, events_conn, job: dict, threads: int = 0, refresh_
     control = TrainingControl()
     commands = _Commands(commands_conn, control)
     child = _Child(events_conn, commands, control, refresh_hz, toy_hz)
+    package_log = logging.getLogger("ganstudio")
+    package_log.setLevel(logging.INFO)
+    package_log.addHandler(_LogToApp(child))
     ended: dict[str, Any] = {"reason": "failed", "message": ""}
     try:
         trainer = child.build(job, threads)
