@@ -13,15 +13,6 @@ from ganstudio.core.training.loop import Trainer
 from tests.run_helpers import toy_config
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny models run faster on one thread (and the machines running the tests are shared)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_field_is_d_at_each_cell_centre_with_rows_along_y():
     trainer = Trainer(toy_config(steps=1))
     D = trainer.discriminator
