@@ -112,9 +112,9 @@ def idle_lateness(app, seconds: float) -> np.ndarray:
     return np.clip(np.diff(np.array(ticks)) - 0.010, 0.0, None)
 
 
-def in_gui(app, config: RunConfig, run_dir: Path) -> tuple[float, np.ndarray]:
-    """Steps per second inside the app, and the 10 ms timer's lateness (seconds) during training."""
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
+def _window_and_timer(run_dir: Path):
+    """The app's main window, shown, and a 10 ms precise timer (not started) that records when it fires."""
+    from PySide6.QtCore import Qt, QTimer
 
     from ganstudio.gui.main_window import MainWindow
     from ganstudio.gui.settings import Settings
@@ -123,11 +123,19 @@ def in_gui(app, config: RunConfig, run_dir: Path) -> tuple[float, np.ndarray]:
     window.resize(1400, 900)
     window.show()
     ticks: list[float] = []
-    marks: dict[str, float] = {}
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
     timer.setInterval(10)
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    return window, timer, ticks
+
+
+def in_gui(app, config: RunConfig, run_dir: Path) -> tuple[float, np.ndarray]:
+    """Steps per second inside the app, and the 10 ms timer's lateness (seconds) during training."""
+    from PySide6.QtCore import QEventLoop
+
+    window, timer, ticks = _window_and_timer(run_dir)
+    marks: dict[str, float] = {}
     loop = QEventLoop()
     timer.start()
     marks["clicked"] = time.perf_counter()
@@ -156,20 +164,10 @@ def after_kill(app, config: RunConfig, run_dir: Path, steps_before: int = 50) ->
     """SIGKILL the trainer process mid-run: seconds until the view says so, and the timer's lateness meanwhile."""
     import signal
 
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
-    from ganstudio.gui.main_window import MainWindow
-    from ganstudio.gui.settings import Settings
-
-    window = MainWindow(Settings(), settings_file=run_dir.parent / "settings.json")
-    window.resize(1400, 900)
-    window.show()
-    ticks: list[float] = []
+    window, timer, ticks = _window_and_timer(run_dir)
     marks: dict[str, float] = {}
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     loop = QEventLoop()
     view = window.start_run(config.with_updates("train", steps=10**9), run_dir)
 
