@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from ganstudio.core.config import RunConfig
 from ganstudio.core.errors import GanStudioError
 from ganstudio.core.export import interpolation_requests
@@ -121,11 +123,23 @@ class ExplorerState:
         self.class_b: int | None = None
         self.class_t = 0.0
         self.mix = MixSettings(rows=tuple(range(*layer_groups(self.num_ws)["fine"])) if self.num_ws else ())
+        # an explicit W+ latent shown instead of the seed's (a projected photo, a dragged face); None: the seed
+        self.latent: tuple[float, ...] | None = None
+        self.latent_label = ""
 
     # -- what the user chose -----------------------------------------------------------------------------
 
     def set_seed(self, seed: int) -> None:
+        """Show this seed's image (leaving an explicit latent, if one was shown)."""
         self.seed = int(seed) % (MAX_SEED + 1)
+        self.latent, self.latent_label = None, ""
+        self.events.changed.emit(IMAGE)
+
+    def set_latent(self, ws: np.ndarray | None, label: str = "") -> None:
+        """Show an explicit W+ latent [num_ws, w_dim] (or one w row) instead of the seed's; None: the seed again.
+        Sliders, mixing and interpolation apply to it; `label` names it (e.g. "photo.jpg")."""
+        self.latent = None if ws is None else tuple(float(v) for v in np.asarray(ws, dtype=np.float32).ravel())
+        self.latent_label = label if ws is not None else ""
         self.events.changed.emit(IMAGE)
 
     def any_seed(self) -> int:
@@ -250,7 +264,8 @@ class ExplorerState:
         """The main image's request: everything the user has set."""
         return RenderRequest(seed=self.seed, class_index=self.class_index, psi=self.psi, edits=self.edits(),
                              seed_b=self.seed_b, seed_t=self.seed_t if self.seed_b is not None else 0.0,
-                             class_b=self.class_b, class_t=self.class_t if self.class_b is not None else 0.0)
+                             class_b=self.class_b, class_t=self.class_t if self.class_b is not None else 0.0,
+                             ws=self.latent)
 
     def plain_request(self, seed: int) -> RenderRequest:
         """A seed with the current class and truncation, without edits."""

@@ -63,6 +63,9 @@ class RenderRequest:
     seed_t: float = 0.0
     class_b: int | None = None  # interpolate towards this class by class_t (its embedding, or its w)
     class_t: float = 0.0
+    # StyleGAN: an explicit W+ latent (num_ws rows of w_dim, flattened; or one w row) instead of the seed's, e.g.
+    # a projected photo or a dragged face; truncation and the class do not apply to it, edits and mixing do
+    ws: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -165,8 +168,10 @@ class Renderer:
         self._class_tensor(request.class_index), self._class_blend(request)  # a wrong class fails before any batch
         z = self._z(request)
         if not self.style_based:
+            if request.ws is not None:
+                raise GanStudioError("a W+ latent needs a StyleGAN; this model has no style rows")
             return self._apply_edits(z, request.edits)
-        ws = self._styles(z, request)
+        ws = self._styles(z, request) if request.ws is None else self._explicit_ws(request.ws)
         if _towards_seed(request):
             z_b = z_for_seed(request.seed_b, self.config.model.z_dim).to(self.device)
             ws = lerp(ws, self._styles(z_b, request), float(request.seed_t))
@@ -179,6 +184,17 @@ class Renderer:
                 raise GanStudioError(f"style rows must be in 0-{self.num_ws - 1}")
             ws[:, rows] = other[:, rows]
         return ws
+
+    def _explicit_ws(self, values: tuple[float, ...]) -> torch.Tensor:
+        """A request's own W+ latent as [1, num_ws, w_dim] (one w row is repeated on every style row)."""
+        w_dim = self.G.mapping.w_dim
+        ws = torch.tensor(values, dtype=torch.float32, device=self.device)
+        if ws.numel() == w_dim:
+            return ws.reshape(1, 1, w_dim).expand(1, self.num_ws, w_dim).clone()
+        if ws.numel() != self.num_ws * w_dim:
+            raise GanStudioError(f"this latent has {ws.numel()} numbers; the model needs {self.num_ws} style rows "
+                                 f"of {w_dim} ({self.num_ws * w_dim} numbers) or one row of {w_dim}")
+        return ws.reshape(1, self.num_ws, w_dim)
 
     def _mix_source(self, request: RenderRequest, c: torch.Tensor | None) -> torch.Tensor:
         mix = request.mix

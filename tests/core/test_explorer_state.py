@@ -144,3 +144,31 @@ def test_remember_and_restore_bring_back_a_model_s_choices():
     assert (state.seed, state.psi, state.num_ws, state.seed_b, state.seed_t) == (1234, 0.5, 10, 77, 0.25)
     assert state.directions is sefa and state.amounts == [0.0, 0.0, -1.5]
     assert state.request().edits == (LatentEdit(2, -1.5, None),)
+
+
+def test_an_explicit_latent_is_rendered_edited_and_mixed_and_a_seed_leaves_it():
+    import numpy as np
+    import torch
+
+    from ganstudio.core.render import Renderer
+
+    G, cfg = fake_stylegan(num_ws=10)
+    renderer = Renderer(G, cfg, compute_directions(G, cfg, "sefa", 3))
+    state = ExplorerState(num_ws=10, seed=5)
+    seen = recorded(state)
+    ws = renderer.latent(RenderRequest(seed=11))[0].numpy() + 0.5  # a latent no seed gives
+    state.set_latent(ws, "photo.jpg")
+    assert seen == [("changed", IMAGE)] and state.latent_label == "photo.jpg"
+    assert torch.allclose(renderer.latent(state.request())[0], torch.from_numpy(ws))
+    assert not np.array_equal(renderer.render(state.request()).image, renderer.render(RenderRequest(seed=5)).image)
+    state.set_directions(compute_directions(G, cfg, "sefa", 3))
+    state.set_amount(0, 2.0)  # sliders move it
+    assert not torch.allclose(renderer.latent(state.request())[0], torch.from_numpy(ws))
+    one_row = renderer.latent(RenderRequest(ws=tuple(ws[0].tolist())))[0]  # one w row fills every style row
+    assert torch.allclose(one_row, torch.from_numpy(ws[0]).expand(10, -1))
+    a, _, mixed = state.mix_requests()  # the latent is source A of the mix
+    assert a.ws == state.latent == mixed.ws
+    bad = renderer.render(RenderRequest(ws=(0.0,) * 7))
+    assert bad.image is None and "style rows" in bad.error
+    state.set_seed(6)
+    assert state.latent is None and state.request().ws is None
