@@ -7,6 +7,8 @@ import math
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ganstudio.gui.colours import plot_colours
+
 # Metrics worth a curve, in the order the chooser lists them, with the words it shows.
 METRICS = {
     "fid": "FID (lower is better)", "kid": "KID (lower is better)", "is": "Inception-style score",
@@ -28,9 +30,12 @@ class EvaluationPlot(QWidget):
                            "(File › New run…) and choose an interval under “Quality metrics” on its Schedule page; "
                            "a finished run can be measured with the command ganstudio eval.")
         self.note.setWordWrap(True)
-        self.plot = pg.PlotWidget(background="w")
+        background, foreground = plot_colours()  # the palette's, as the training plots (dark themes too)
+        self.plot = pg.PlotWidget(background=background)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.setLabel("bottom", "step")
+        for axis in ("left", "bottom"):
+            self.plot.getPlotItem().getAxis(axis).setTextPen(foreground)
+        self.plot.setLabel("bottom", "step", color=foreground.name())
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=6,
                                     symbolBrush="#1f77b4")
         top = QHBoxLayout()
