@@ -193,3 +193,45 @@ def test_status_shows_a_partial_download(tmp_path):
     model = tiny_release(tmp_path, "http://127.0.0.1:1/x.pkl")
     part_path(model.path(tmp_path)).write_bytes(b"x" * 2000)
     assert status(model, tmp_path).text() == "partly (2.0 KB)"
+
+
+# -- the command line ---------------------------------------------------------------------------------------------
+
+
+def test_cli_models_list_and_get(tmp_path, monkeypatch, capsys):
+    from ganstudio.cli import main
+
+    data = nvidia_pickle(tmp_path)
+    folder = tmp_path / "models"
+    assert main(["models", "list", "--dir", str(folder)]) == 0
+    out, err = capsys.readouterr()
+    header, first = out.splitlines()[:2]
+    assert header.split() == ["NAME", "MODEL", "RES", "SIZE", "LICENCE", "HERE"]
+    assert first.split() == ["stylegan2-ada-ffhq-1024", "StyleGAN2-ADA", "1024", "unpublished", "non-commercial",
+                             "not", "downloaded"]
+    assert f"Models folder: {folder}" in err and "non-commercial use only" in err
+    with http_server(Served({"net.pkl": data})) as served:
+        model = tiny_release(tmp_path, served.url("net.pkl"))
+        monkeypatch.setattr(pretrained, "catalogue", lambda path=None: [model])
+        assert main(["models", "get", "tiny-ffhq-16", "--dir", str(folder)]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == str(folder / "tiny-ffhq-16.pkl") and (folder / "tiny-ffhq-16.pkl").read_bytes() == data
+    assert "Licence: NVIDIA Source Code License-NC: non-commercial use only" in err
+    assert "Downloaded:" in err and "16 px" in err and "B/s" in err  # the model card and the progress bar
+    assert main(["models", "list", "--dir", str(folder)]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[0] == "tiny-ffhq-16" and row[-1] == "downloaded" and row[3:5] == [f"{len(data) / 1e3:.0f}", "KB"]
+
+
+def test_cli_models_get_offline_is_one_line(tmp_path, monkeypatch, capsys):
+    from ganstudio.cli import main
+
+    model = tiny_release(tmp_path, f"http://127.0.0.1:{closed_port()}/net.pkl")
+    monkeypatch.setattr(pretrained, "catalogue", lambda path=None: [model])
+    assert main(["models", "get", "tiny-ffhq-16", "--dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("ganstudio models: error: could not reach 127.0.0.1: the connection was refused; "
+                          "download http://127.0.0.1:")
+    assert err.endswith("by hand and open it with File > Open checkpoint (or --checkpoint FILE)")
+    assert main(["models", "get", "nothing-like-it"]) == 1
+    assert "there is no pretrained model 'nothing-like-it'" in capsys.readouterr().err
