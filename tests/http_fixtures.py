@@ -66,10 +66,13 @@ def _handler(served: Served):
                 served.cut_after = None
                 self.close_connection = True
                 return
-            for i in range(0, len(body), 4096):
-                self.wfile.write(body[i:i + 4096])
-                if served.delay_s:
-                    time.sleep(served.delay_s)
+            try:
+                for i in range(0, len(body), 4096):
+                    self.wfile.write(body[i:i + 4096])
+                    if served.delay_s:
+                        time.sleep(served.delay_s)
+            except (BrokenPipeError, ConnectionResetError):  # the client cancelled
+                self.close_connection = True
 
     return Handler
 
