@@ -77,12 +77,11 @@ def test_download_shows_the_card_and_open_explores_it(qtbot, tmp_path, monkeypat
     assert dialog.open_button.isEnabled() and not dialog.download_button.isEnabled()
     if os.environ.get("GANSTUDIO_SCREENSHOTS"):
         dialog.grab().save(os.path.join(os.environ["GANSTUDIO_SCREENSHOTS"], "pretrained_dialog_done.png"))
-    opened = []
-    monkeypatch.setattr(window.explore, "show_checkpoint", lambda path, ckpt: opened.append((path, ckpt)) or True)
     dialog.open_button.click()
     assert not dialog.isVisible() and window.tabs.currentWidget() is window.explore
-    (path, ckpt), = opened
-    assert path == folder / "tiny-ffhq-16.pkl" and ckpt.extra["imported"]["kwargs"]["img_resolution"] == 16
+    qtbot.waitUntil(lambda: "rendered" in window.explore.status.text(), timeout=30_000)
+    assert window.explore.title.text().startswith("tiny-ffhq-16.pkl · StyleGAN · 16x16")
+    assert window.settings.recent_checkpoints[0] == str(folder / "tiny-ffhq-16.pkl")
     window.close()
 
 
