@@ -16,6 +16,7 @@ class Served:
 
     files: dict[str, bytes] = field(default_factory=dict)
     range_ok: bool = True
+    whole_as_range: bool = False  # answer a Range request with 206 and the whole file (a range not asked for)
     cut_after: int | None = None  # close the connection after this many body bytes (once, then serve normally)
     delay_s: float = 0.0  # pause between chunks of the body
     status: int | None = None  # answer every request with this error status
@@ -45,7 +46,7 @@ def _handler(served: Served):
             start = 0
             rng = self.headers.get("Range", "")
             if served.range_ok and rng.startswith("bytes="):
-                start = int(rng[6:].split("-")[0])
+                start = 0 if served.whole_as_range else int(rng[6:].split("-")[0])
                 if start >= len(data):
                     self.send_response(416)
                     self.send_header("Content-Range", f"bytes */{len(data)}")

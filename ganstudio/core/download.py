@@ -66,32 +66,34 @@ def download(url: str, dest: str | Path, *, size: int | None = None, sha256: str
     if size is not None and have > size:  # not the file we expect: start over
         part.unlink(missing_ok=True)
         digest, have = hashlib.sha256(), 0
-    resumed = False
+    resumed = restart = False
     try:
-        response = _open(url, have, timeout)
-        with response:
+        with _open(url, have, timeout) as response:
             status = getattr(response, "status", 200)
             if have and status == 206 and _range_start(response) == have:
                 resumed = True
                 log.info("resuming %s at %d bytes", url, have)
+            elif have and status == 206:  # a range other than the one asked for: ask for the whole file
+                restart = True
             elif have:  # the server sent the whole file (no Range support): start over
                 log.info("%s does not resume partial downloads; starting %s over", host, dest.name)
                 digest, have = hashlib.sha256(), 0
-            total = _total(response, have)
-            if size is not None and total and total != size:
-                raise DownloadError(f"{host} offers {dest.name} with {size_text(total)}, not the expected "
-                                    f"{size_text(size)}; nothing was downloaded")
-            total = total or (size or 0)
-            done = _stream(response, part, have, digest, total, progress, cancelled, dest)
+            if not restart:
+                total = _total(response, have)
+                if size is not None and total and total != size:
+                    raise DownloadError(f"{host} offers {dest.name} with {size_text(total)}, not the expected "
+                                        f"{size_text(size)}; nothing was downloaded")
+                total = total or (size or 0)
+                done = _stream(response, part, have, digest, total, progress, cancelled, dest)
     except Cancelled:
         raise Cancelled(f"the download of {dest.name} was cancelled; the {size_text(_size(part))} downloaded so "
                         "far are kept, and the next download resumes from there") from None
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have and size is not None and have == size:
             done = have  # the partial file was already complete
+        elif exc.code == 416 and have:  # the partial file is not a start of this file
+            restart = True
         else:
-            if exc.code == 416:
-                part.unlink(missing_ok=True)
             raise DownloadError(f"{host} answered {exc.code} {exc.reason} for {url}; {hint}") from None
     except urllib.error.URLError as exc:
         raise DownloadError(f"could not reach {host}: {_reason(exc.reason)}; {hint}") from None
@@ -101,6 +103,11 @@ def download(url: str, dest: str | Path, *, size: int | None = None, sha256: str
             raise DownloadError(f"could not reach {host}: {_reason(exc)}; {hint}") from None
         raise DownloadError(f"the download of {dest.name} from {host} was interrupted after {size_text(got)} "
                             f"({_reason(exc)}); run it again to resume, or {hint}") from None
+    if restart:  # without the partial file: no Range request, so this does not come back here
+        log.info("%s did not continue %s at byte %d; starting it over", host, dest.name, have)
+        part.unlink(missing_ok=True)
+        return download(url, dest, size=size, sha256=sha256, progress=progress, cancelled=cancelled,
+                        timeout=timeout, by_hand=by_hand)
     return _finish(part, dest, done, digest.hexdigest(), size, sha256, resumed)
 
 

@@ -180,15 +180,20 @@ def fetch(model: PretrainedModel, folder: Path | None = None, progress: Progress
     """Download `model` into `folder` unless it is there (resuming a partial download), check its size and SHA-256,
     import it with the safe importer and return its model card; a file that is not the network it should be is
     removed."""
-    from ganstudio.core.imported import import_checkpoint
+    from ganstudio.core.imported import import_checkpoint, sha256_of
 
     folder = models_dir(folder)
     path = model.path(folder)
     got = None
+    size, sha = expected(model, folder)
     if not path.is_file():
-        size, sha = expected(model, folder)
         got = download(model.url, path, size=size, sha256=sha, progress=progress, cancelled=cancelled,
                        by_hand=BY_HAND.format(url=model.url))
+    if got is None and sha:  # a download is checked as it arrives; a file found there is checked here
+        found = sha256_of(path)
+        if found != sha.lower():
+            raise CheckpointError(f"{path.name} in {folder} is not the file that was downloaded (SHA-256 "
+                                  f"{found[:12]}…, expected {sha[:12]}…); delete it and get it again")
     try:
         ckpt = import_checkpoint(path)  # reads the pickle as data only; refuses anything else
     except CheckpointError as exc:
@@ -197,8 +202,8 @@ def fetch(model: PretrainedModel, folder: Path | None = None, progress: Progress
             raise CheckpointError(f"the file downloaded from {model.url} is not the network it should be, so it "
                                   f"was removed ({exc})") from None
         raise
+    card = ckpt.extra["imported"]["card"]
     if got is not None and not (model.sha256 and model.size):
         _record(model, folder, got)
-    card = ckpt.extra["imported"]["card"]
     card["licence"] = model.licence.text()
     return Fetched(model, path, card, got is not None)

@@ -62,6 +62,19 @@ def test_a_server_without_range_support_starts_over(tmp_path):
     assert dest.read_bytes() == DATA and got.sha256 == sha(DATA)
 
 
+def test_a_range_other_than_asked_for_or_refused_starts_over(tmp_path):
+    dest = tmp_path / "f.bin"
+    part_path(dest).write_bytes(DATA[:1000])
+    with http_server(Served({"f.bin": DATA}, whole_as_range=True)) as served:
+        got = download(served.url("f.bin"), dest)
+    assert served.requests == ["bytes=1000-", ""] and not got.resumed and dest.read_bytes() == DATA
+    dest.unlink()
+    part_path(dest).write_bytes(b"y" * (len(DATA) + 10))  # longer than the file: the server answers 416
+    with http_server(Served({"f.bin": DATA})) as served:
+        got = download(served.url("f.bin"), dest)
+    assert served.requests == [f"bytes={len(DATA) + 10}-", ""] and dest.read_bytes() == DATA
+
+
 def test_a_checksum_mismatch_is_refused_and_the_file_removed(tmp_path):
     dest = tmp_path / "f.bin"
     with http_server(Served({"f.bin": DATA})) as served:
@@ -176,6 +189,10 @@ def test_fetch_imports_safely_shows_the_card_and_records_the_checksum(tmp_path):
         with pytest.raises(DownloadError, match="failed its integrity check"):
             fetch(model, folder)
     assert not got.path.exists()
+    # a file put there by other means is checked against the record too
+    got.path.write_bytes(served.files["net.pkl"])
+    with pytest.raises(CheckpointError, match=r"tiny-ffhq-16.pkl in .* is not the file that was downloaded"):
+        fetch(model, folder)
 
 
 def test_a_download_that_is_not_a_network_is_removed(tmp_path):
