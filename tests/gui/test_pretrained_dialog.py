@@ -117,6 +117,6 @@ def test_an_unreachable_host_is_one_sentence_in_the_dialog(qtbot, tmp_path):
     download(qtbot, dialog)
     text = dialog.status.text()
     assert text.startswith("Could not reach 127.0.0.1: the connection was refused; download http://127.0.0.1:")
-    assert "File &gt; Open checkpoint" in text and "\n" not in text
+    assert "File > Open checkpoint" in text and "\n" not in text
     assert dialog.download_button.isEnabled()
     dialog.close()

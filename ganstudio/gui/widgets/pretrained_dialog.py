@@ -93,16 +93,19 @@ class PretrainedDialog(QDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.details = QLabel()
+        self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setWordWrap(True)
         self.details.setOpenExternalLinks(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.folder_label = QLabel(f"Models folder: {html.escape(str(self.folder))}")
+        self.folder_label = QLabel(f"Models folder: {self.folder}")
+        self.folder_label.setTextFormat(Qt.TextFormat.PlainText)
         self.folder_label.setStyleSheet(secondary_css())
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # messages carry URLs and '>'
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.buttons = QDialogButtonBox()
@@ -145,6 +148,7 @@ class PretrainedDialog(QDialog):
         for row, m in enumerate(self.table_model.models):
             if m.key == key:
                 self.table.selectRow(row)
+                self.table.scrollTo(self.table_model.index(row, 0))
                 return True
         return False
 
@@ -191,7 +195,7 @@ class PretrainedDialog(QDialog):
 
         self.task_row = row
         self.status.setStyleSheet("")
-        self.status.setText(f"Connecting to get {html.escape(model.title)} ({html.escape(model.family)})…")
+        self.status.setText(f"Connecting to get {model.title} ({model.family})…")
         self.progress.setRange(0, 0)
         self.task = create_worker(job, _name="download", _doing=f"downloading {model.key}")
         self.task.progress.connect(self._progress)
@@ -209,7 +213,7 @@ class PretrainedDialog(QDialog):
             self.progress.setValue(min(done_kib, total_kib))
         title = self.table_model.models[self.task_row].title if self.task_row is not None else ""
         of = f" of {size_text(total_kib << 10)}" if total_kib else ""
-        self.status.setText(f"Downloading {html.escape(title)}: {size_text(done_kib << 10)}{of}…")
+        self.status.setText(f"Downloading {title}: {size_text(done_kib << 10)}{of}…")
 
     def _downloaded(self, fetched: Fetched) -> None:
         self.fetched = fetched
@@ -217,13 +221,13 @@ class PretrainedDialog(QDialog):
         self.progress.setValue(1)
         self.status.setStyleSheet(DONE_CSS)
         self.status.setText(f"{'Downloaded' if fetched.downloaded else 'Already here'} and checked: "
-                            f"{html.escape(fetched.summary())}")
+                            f"{fetched.summary()}")
 
     def _failed(self, message: str) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.status.setStyleSheet(ERROR_CSS)
-        self.status.setText(html.escape(as_sentence(message)))
+        self.status.setText(as_sentence(message))
 
     def _cancelled(self) -> None:
         self.progress.setRange(0, 1)
