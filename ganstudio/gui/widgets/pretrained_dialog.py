@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -190,8 +191,15 @@ class PretrainedDialog(QDialog):
         model, folder = self.table_model.models[row], self.folder
 
         def job(progress, cancelled) -> Fetched:
-            # bytes in KiB: the worker's progress signal carries C++ ints
-            return fetch(model, folder, lambda done, total: progress(done >> 10, total >> 10), cancelled)
+            next_report = 0.0
+
+            def report(done: int, total: int) -> None:
+                nonlocal next_report
+                now = time.monotonic()
+                if now >= next_report or done == total:  # at most 10 updates a second reach the GUI
+                    next_report = now + 0.1
+                    progress(done >> 10, total >> 10)  # in KiB: the worker's progress signal carries C++ ints
+            return fetch(model, folder, report, cancelled)
 
         self.task_row = row
         self.status.setStyleSheet("")
