@@ -39,6 +39,7 @@ class Licence:
     summary: str  # "non-commercial use only (research or evaluation)"
 
     def text(self) -> str:
+        """The licence in one line: name, terms, where to read it."""
         return f"{self.name}: {self.summary} ({self.url})"
 
 
@@ -60,6 +61,7 @@ class PretrainedModel:
 
     @property
     def filename(self) -> str:
+        """The local file's name (NVIDIA's names repeat across releases: ffhq.pkl)."""
         return f"{self.key}.pkl"
 
     def path(self, folder: Path | None = None) -> Path:
@@ -142,6 +144,7 @@ class Status:
     size: int | None = None  # the known size (published, recorded or of the file there)
 
     def text(self) -> str:
+        """'downloaded', 'partly (12.3 MB)' or 'not downloaded'."""
         from ganstudio.core.errors import size_text
 
         if self.downloaded:
@@ -170,6 +173,7 @@ class Fetched:
     downloaded: bool  # False when the file was there already
 
     def summary(self) -> str:
+        """The model card in one line."""
         from ganstudio.core.imported import card_summary
 
         return card_summary(self.card)
