@@ -20,6 +20,7 @@ class Served:
     cut_after: int | None = None  # close the connection after this many body bytes (once, then serve normally)
     delay_s: float = 0.0  # pause between chunks of the body
     status: int | None = None  # answer every request with this error status
+    redirects: dict[str, str] = field(default_factory=dict)  # name -> the name it moved to (302, as NGC answers)
     requests: list[str] = field(default_factory=list)
     port: int = 0
 
@@ -38,6 +39,12 @@ def _handler(served: Served):
             served.requests.append(self.headers.get("Range", ""))
             if served.status:
                 self.send_error(served.status)
+                return
+            if self.path.lstrip("/") in served.redirects:
+                self.send_response(302)
+                self.send_header("Location", served.url(served.redirects[self.path.lstrip("/")]))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             data = served.files.get(self.path.lstrip("/"))
             if data is None:

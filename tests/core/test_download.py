@@ -53,6 +53,16 @@ def test_an_interrupted_download_resumes_with_a_range_request(tmp_path):
     assert got.resumed and dest.read_bytes() == DATA and got.sha256 == sha(DATA)
 
 
+def test_a_redirected_download_resumes_at_the_new_place(tmp_path):
+    dest = tmp_path / "f.bin"
+    with http_server(Served({"signed/f.bin": DATA}, redirects={"files/f.bin": "signed/f.bin"},
+                            cut_after=50_000)) as served:
+        with pytest.raises(DownloadError, match="interrupted after 50.0 KB"):
+            download(served.url("files/f.bin"), dest)
+        got = download(served.url("files/f.bin"), dest, sha256=sha(DATA))
+    assert served.requests == ["", "", "bytes=50000-", "bytes=50000-"] and got.resumed and dest.read_bytes() == DATA
+
+
 def test_a_server_without_range_support_starts_over(tmp_path):
     dest = tmp_path / "f.bin"
     part_path(dest).write_bytes(b"x" * 5000)  # wrong bytes: a resume would corrupt the file
