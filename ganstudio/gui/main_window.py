@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else load_settings(settings_file)
         self.setWindowTitle("GAN Studio")
         self.wizard: NewRunWizard | None = None
+        self.pretrained_dialog = None  # File > Get pretrained models, made when first asked for
         self._closing = False
         self.device_text = default_device_text()
 
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
             self.pretrained_menu.addAction(model.title, lambda m=model: self.open_bundled(m.key)).setToolTip(
                 model.description)
         self.pretrained_menu.setEnabled(bool(self.explore.bundled_models))
+        self.get_models_action = self._action(file_menu, "&Get pretrained models…", self.show_pretrained_models)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         help_menu = self.menuBar().addMenu("&Help")
@@ -267,6 +269,17 @@ class MainWindow(QMainWindow):
             self.settings.opened_before = True
             self.save_settings()
 
+    def show_pretrained_models(self):
+        """The Get pretrained models dialog (NVIDIA's StyleGAN releases); Open explores the downloaded file."""
+        from ganstudio.gui.widgets.pretrained_dialog import PretrainedDialog
+
+        if self.pretrained_dialog is None:
+            self.pretrained_dialog = PretrainedDialog(parent=self)
+            self.pretrained_dialog.open_requested.connect(self.open_checkpoint)
+        self.pretrained_dialog.show()
+        self.pretrained_dialog.raise_()
+        return self.pretrained_dialog
+
     # -- help, settings, closing ---------------------------------------------------------------------
 
     def show_about(self) -> AboutDialog:
@@ -317,6 +330,8 @@ class MainWindow(QMainWindow):
             self.view.shutdown()  # the worker has ended: join its thread
         if self.wizard is not None:
             self.wizard.reject()
+        if self.pretrained_dialog is not None:
+            self.pretrained_dialog.stop()  # cancels a download (kept for a resume) and joins its thread
         self.explore.shutdown()  # joins the render thread and any direction or export task
         self.save_settings()
         super().closeEvent(event)

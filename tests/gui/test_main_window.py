@@ -24,7 +24,8 @@ def test_menus_status_bar_and_about(qtbot):
     menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
     assert set(menus) == {"File", "Help"}
     file_items = [a.text().replace("&", "") for a in menus["File"].actions() if a.text()]
-    assert file_items[:5] == ["New run…", "Open run…", "Open checkpoint…", "Recent runs", "Open pretrained model"]
+    assert file_items[:6] == ["New run…", "Open run…", "Open checkpoint…", "Recent runs", "Open pretrained model",
+                             "Get pretrained models…"]
     assert window.tabs.tabText(0) == "Train" and window.tabs.tabText(1) == "Explore"
     assert window.device_label.text() == f"Device: {device_name(resolve_device('auto'))}"
     window.about_action.trigger()
