@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import pickle
 import sys
@@ -89,7 +90,9 @@ def write_nvidia_pickle(path: Path, G: nn.Module, init_kwargs: dict, module_src:
             def reducer_override(self, obj: Any):
                 if not isinstance(obj, nn.Module):
                     return NotImplemented
-                state = dict(obj.__dict__)
+                # NVIDIA's modules keep plain attributes: our dataclasses (StyleGAN3's LayerSpec) go as dicts
+                state = {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+                         for k, v in obj.__dict__.items()}
                 if obj is G:
                     state["_init_args"], state["_init_kwargs"] = (), g.EasyDict(init_kwargs)
                 if obj is D:
