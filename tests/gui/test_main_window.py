@@ -89,10 +89,12 @@ def test_open_checkpoint_explores_it_in_the_explore_area(qtbot, tmp_path):
     toy_run = Trainer(toy_config(steps=4), tmp_path / "runs" / "ck")
     list(toy_run)
     window.open_checkpoint(toy_run.run.latest_checkpoint())
+    qtbot.waitUntil(lambda: not model.opening, timeout=20000)  # read and built on a worker thread
     assert "2D toy data has no images to explore" in window.explore.status.text()
 
     pickle = tmp_path / "model.safetensors"
     pickle.write_bytes(b"\x80\x04\x95 a pickle")
     window.open_checkpoint(pickle)
+    qtbot.waitUntil(lambda: not model.opening, timeout=20000)
     assert "pickle" in window.explore.status.text() and "never opens them" in window.explore.status.text()
     window.close()  # closing joins the explorer's render thread
