@@ -66,6 +66,7 @@ class ExplorerView(QWidget):
         self.busy.hide()
         self.card = QLabel()  # an imported model's card: source, SHA-256, licence
         self.card.setStyleSheet(secondary_css())
+        self.card.setTextFormat(Qt.TextFormat.PlainText)
         self.card.setWordWrap(True)
         self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.card.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -262,7 +263,7 @@ class ExplorerView(QWidget):
         self.title.setText(info.describe())
         self.title.setToolTip(info.describe() + (f"\n{info.path}" if info.path else "") +
                               (f"\n{info.card}" if info.card else ""))
-        self.card.setText(html.escape(info.card))
+        self.card.setText(info.card)
         self.card.setToolTip(info.card)
         self.card.setVisible(bool(info.card))
         self.transform_panel.setVisible(info.input_transform)
