@@ -18,7 +18,7 @@ from ganstudio.gui.explorer.explorer_view import ExplorerView
 from ganstudio.gui.explorer.image_view import ImageView
 from ganstudio.gui.explorer.model import ExplorerModel
 from ganstudio.gui.main_window import MainWindow
-from ganstudio.gui.settings import Settings, load_settings, session_path
+from ganstudio.gui.settings import load_settings, session_path
 from ganstudio.gui.threads import running_threads
 from tests.imported_fixtures import (TINY, RunsCode, random_generator, write_nvidia_pickle, write_rosinality,
                                      write_stylegan3_pickle)
