@@ -83,8 +83,9 @@ def model_from_checkpoint(ckpt, path: Path | None, device: torch.device | str) -
     title = (path.parent.parent.name if path and path.parent.name == "checkpoints" else
              path.name if path else ckpt.config.name)
     card = (ckpt.extra.get("imported") or {}).get("card")
-    return LoadedModel(G, ckpt.config, title or "model", path, ckpt.step,
-                       card_summary(card) if isinstance(card, dict) else "")
+    if isinstance(card, dict):  # an imported network has no training step of ours to show
+        return LoadedModel(G, ckpt.config, title or "model", path, None, card_summary(card))
+    return LoadedModel(G, ckpt.config, title or "model", path, ckpt.step)
 
 
 def load_model(path: str | Path, device: torch.device | str) -> LoadedModel:

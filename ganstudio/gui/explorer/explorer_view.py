@@ -112,7 +112,7 @@ class ExplorerView(QWidget):
         zoom_bar.addWidget(self.smooth_button)
         self.zoom_label = QLabel()
         self.zoom_label.setMinimumWidth(44)
-        self.image_view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z:g}×"))
+        self.image_view.zoom_changed.connect(lambda z: self.zoom_label.setText(zoom_text(z)))
         zoom_bar.addWidget(self.zoom_label)
         zoom_bar.addStretch(1)
         self.strip = FrameStrip(m)
@@ -351,6 +351,11 @@ class ExplorerView(QWidget):
             self.export_dialog.stop()
             self.export_dialog.close()
         self.model.close()
+
+
+def zoom_text(zoom: float) -> str:
+    """A zoom factor as the label beside the zoom buttons shows it: 2×, 0.51× (a fitted large image)."""
+    return f"{zoom:g}×" if float(zoom).is_integer() or zoom in (0.25, 0.5) else f"{zoom:.2f}×"
 
 
 def _bundled_or_problem() -> tuple[list[BundledModel], str | None]:
