@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 
 from ganstudio.core.imported import stylegan2
@@ -142,7 +143,9 @@ def test_zoom_one_to_one_fit_and_pan(qtbot):
     QTest.mouseMove(viewport, QPoint(100, 90))
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(100, 90))
     assert [bar.value() for bar in bars] == [before[0] + 50, before[1] + 60]  # dragged up-left: the view pans
-    image_view.zoom_in()
+    wheel = QWheelEvent(QPointF(150, 150), QPointF(150, 150), QPoint(0, 0), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    image_view.wheelEvent(wheel)  # the wheel zooms in a step
     assert image_view.zoom == 2.0
     image_view.set_image(image[::-1].copy(), 2)  # a new render keeps the zoom the user chose
     assert image_view.zoom == 2.0

@@ -200,6 +200,7 @@ class ExplorerModel(QObject):
                     directions.check_fits(G, config)
             except GanStudioError:  # sliders saved by an earlier launch for other weights: computed afresh
                 self.state.directions, self.state.amounts, directions = None, [], None
+                self.state.direction_sets = {}
         self.last_result = None
         self._strip_key = None
         self._shown = {}
