@@ -2,8 +2,7 @@
 painted region that may change (a mask). Coordinates are (x, y) output pixels, as in core/latent/drag.py.
 
 A click places a handle, the next click its target, and so on; right-clicking near a point removes its pair.
-The brush paints (or erases) discs into the mask. During a drag the handles follow the tracked positions, and
-undo() puts them back where they were placed."""
+The brush paints (or erases) discs into the mask. During a drag the handles follow the tracked positions."""
 from __future__ import annotations
 
 import math
@@ -50,7 +49,6 @@ class DragPlan:
         self.width, self.height = int(width), int(height)
         self.handles: list[Point] = []
         self.targets: list[Point] = []
-        self.placed: list[Point] = []  # the handles where they were placed (before a drag moved them)
         self.mask = np.zeros((self.height, self.width), dtype=bool)
 
     # -- points --------------------------------------------------------------------------------------
@@ -77,7 +75,6 @@ class DragPlan:
             self.targets.append(point)
             return "target"
         self.handles.append(point)
-        self.placed.append(point)
         return "handle"
 
     def remove_near(self, x: float, y: float, radius: float = 3.0) -> bool:
@@ -93,27 +90,22 @@ class DragPlan:
                 return False
             if self.waiting_for_target:
                 self.handles.pop()
-                self.placed.pop()
             else:
                 self.targets.pop()
             return True
-        del self.handles[best], self.placed[best]
+        del self.handles[best]
         if best < len(self.targets):
             del self.targets[best]
         return True
 
     def clear_points(self) -> None:
-        self.handles, self.targets, self.placed = [], [], []
+        self.handles, self.targets = [], []
 
     def follow(self, step: DragStep) -> None:
         """Move the handles of the complete pairs to where a drag step tracked them."""
         for i, (x, y) in enumerate(np.asarray(step.handles, dtype=float).tolist()):
             if i < len(self.handles):
                 self.handles[i] = (x, y)
-
-    def undo(self) -> None:
-        """The handles back where they were placed."""
-        self.handles = list(self.placed)
 
     def farthest(self) -> float:
         """Pixels between the farthest handle of a complete pair and its target (0 without pairs)."""
