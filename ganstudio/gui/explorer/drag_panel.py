@@ -93,7 +93,7 @@ class DragPanel(QWidget):
         layout.addWidget(edit_box)
         layout.addWidget(run_box)
         layout.addStretch(1)
-        controller.plan_changed.connect(self._sync)
+        controller.plan_changed.connect(self._plan_changed)
         controller.running_changed.connect(lambda _: self._sync())
         controller.undo_changed.connect(lambda _: self._sync())
         controller.status.connect(self._show_status)
@@ -110,9 +110,22 @@ class DragPanel(QWidget):
             w.setEnabled(not running)
         self.clear_points_button.setEnabled(not running and plan is not None and bool(plan.handles))
         self.clear_mask_button.setEnabled(not running and plan is not None and plan.has_mask)
-        if plan is not None and not running and not plan.ready:
-            self._show_status("click the target of the red handle" if plan.waiting_for_target
-                              else "click a handle point on the image")
+
+    def _plan_changed(self) -> None:
+        """Points placed or removed (not moved by a running drag): say what comes next."""
+        self._sync()
+        plan = self.controller.plan
+        if plan is None or self.controller.running:
+            return
+        pairs = len(plan.targets)
+        if plan.waiting_for_target:
+            self._show_status("click the target of the red handle")
+        elif pairs:
+            placed = "1 handle with its target" if pairs == 1 else f"{pairs} handles with their targets"
+            region = ", only the painted region may change" if plan.has_mask else ""
+            self._show_status(f"{placed}{region}: press Start")
+        else:
+            self._show_status("click a handle point on the image")
 
     def _show_status(self, text: str) -> None:
         self.status.setStyleSheet(secondary_css())
