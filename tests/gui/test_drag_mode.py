@@ -245,3 +245,19 @@ def test_models_without_w_plus_have_no_drag_mode(qtbot, one_thread):
     assert view.tabs.isTabVisible(drag_tab(view)) and view.drag.available
     view.shutdown()
     view.close()
+
+
+def test_opening_another_model_during_a_drag_stops_it_and_drops_what_it_still_sends(faces, qtbot):
+    view, model = faces, faces.model
+    click(view, 20, 30)
+    click(view, 50, 30)
+    view.drag_panel.steps.setValue(500)
+    seen = []
+    view.drag.stepped.connect(seen.append)
+    qtbot.mouseClick(view.drag_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(seen) >= 1, timeout=WAIT)
+    assert model.open_bundled(bundled_model("digits"))  # as the File menu would, with the buttons disabled
+    settle(qtbot, model)
+    qtbot.wait(100)
+    assert not view.drag.running and view.drag.plan is None and model.state.latent is None
+    assert view.seed_field.isEnabled() and not view.tabs.isTabVisible(drag_tab(view))

@@ -40,6 +40,7 @@ class DragController(QObject):
         self.settings = DragSettings()
         self._worker: WorkerBase | None = None
         self._last: DragStep | None = None
+        self._handles_before: list = []
         self._undo: list[tuple[LatentUndo, list, tuple[float, ...] | None]] = []  # (state, handles, adopted)
         model.opened.connect(self._opened)
         model.state_changed.connect(self._state_changed)
@@ -47,10 +48,14 @@ class DragController(QObject):
     # -- the plan ------------------------------------------------------------------------------------
 
     def _opened(self, info: ModelInfo) -> None:
+        running = self.running
         self.join()
+        self._worker, self._last = None, None  # what the old drag still sends is dropped
         self.plan = DragPlan(info.resolution, info.resolution) if info.style_based else None
         self._undo = []
         self.plan_changed.emit()
+        if running:
+            self.running_changed.emit(False)
         self.undo_changed.emit(False)
 
     @property
@@ -100,10 +105,14 @@ class DragController(QObject):
             return step.reason
 
         worker = create_worker(work, _name="drag", _doing="dragging")
-        worker.yielded.connect(self._stepped)
-        worker.returned.connect(lambda reason: self._ended(reason))
-        worker.aborted.connect(lambda: self._ended("stopped"))
-        worker.errored.connect(self._failed)
+
+        def mine(slot):  # only while this is the current drag: another model opened meanwhile drops the rest
+            return lambda *args: slot(*args) if self._worker is worker else None
+
+        worker.yielded.connect(mine(self._stepped))
+        worker.returned.connect(mine(self._ended))
+        worker.aborted.connect(mine(lambda: self._ended("stopped")))
+        worker.errored.connect(mine(self._failed))
         worker.finished.connect(lambda: self._finished(worker))
         self._worker = worker
         self.running_changed.emit(True)
