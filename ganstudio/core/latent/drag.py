@@ -4,8 +4,8 @@ optimising the first style rows of W+, on the CPU or a GPU.
 Each step runs the synthesis network on the current W+ up to an intermediate feature map (the rest of the network
 runs without gradients, and only when the step's picture is wanted). Features are read as if the map were
 bilinearly upsampled to the output size, but only at the pixels around the points (the whole map is upsampled only
-for a mask). Point tracking moves every handle to the pixel, within `track_radius`, whose
-feature is nearest (L1) to the handle's feature in the starting image. Motion supervision then pulls the features
+for a mask). Point tracking moves every handle to the pixel, within `track_radius`, whose feature is nearest (L1)
+to the handle's feature in the starting image. Motion supervision then pulls the features
 one pixel ahead of each handle (towards its target) onto the current, detached ones around the handle, and an
 optional mask (the region that may change) adds a term keeping the features outside it at their starting values.
 Adam updates the first `rows` style rows; the others stay fixed. The drag stops when every handle is within
