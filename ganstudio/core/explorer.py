@@ -108,6 +108,17 @@ class MixSettings:
     grid_b: tuple[int, ...] = (5, 6, 7, 8)
 
 
+@dataclass(frozen=True)
+class LatentUndo:
+    """What ExplorerState.adopt_latent replaced: the explicit latent (None: the seed), its label, the slider
+    amounts and the interpolation's t."""
+
+    latent: tuple[float, ...] | None
+    label: str
+    amounts: tuple[float, ...]
+    seed_t: float
+
+
 class Event:
     """Callbacks called in order with the event's arguments (napari's EventEmitter, without Qt)."""
 
@@ -182,6 +193,25 @@ class ExplorerState:
         Sliders, mixing and interpolation apply to it; `label` names it (e.g. "photo.jpg")."""
         self.latent = None if ws is None else tuple(float(v) for v in np.asarray(ws, dtype=np.float32).ravel())
         self.latent_label = label if ws is not None else ""
+        self.events.changed.emit(IMAGE)
+
+    def adopt_latent(self, ws: np.ndarray, label: str) -> LatentUndo:
+        """Show `ws`, a latent made from the current image that already holds its slider edits and interpolation
+        (a dragged face): the sliders go back to zero and t to 0, so nothing is applied twice. Returns what
+        put_back() needs to return to the image before."""
+        undo = LatentUndo(self.latent, self.latent_label, tuple(self.amounts), self.seed_t)
+        self.amounts = [0.0] * len(self.amounts)
+        self.seed_t = 0.0
+        self.events.amounts.emit(False)  # the sliders show zero; the render follows from set_latent
+        self.set_latent(ws, label)
+        return undo
+
+    def put_back(self, undo: LatentUndo) -> None:
+        """Return to the image before adopt_latent: its latent (or seed), slider amounts and t."""
+        self.latent, self.latent_label, self.seed_t = undo.latent, undo.label, undo.seed_t
+        if len(undo.amounts) == len(self.amounts):  # the same direction set is still on the sliders
+            self.amounts = list(undo.amounts)
+        self.events.amounts.emit(False)
         self.events.changed.emit(IMAGE)
 
     def any_seed(self) -> int:

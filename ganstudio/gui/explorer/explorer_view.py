@@ -17,6 +17,9 @@ from ganstudio.core.render import RenderResult
 from ganstudio.gui.explorer.bundled_bar import BundledModelBar
 from ganstudio.gui.explorer.class_picker import ClassPicker
 from ganstudio.gui.explorer.direction_source import DirectionSource
+from ganstudio.gui.explorer.drag_controller import DragController
+from ganstudio.gui.explorer.drag_overlay import DragOverlay
+from ganstudio.gui.explorer.drag_panel import DragPanel
 from ganstudio.gui.explorer.export_dialog import ExportDialog
 from ganstudio.gui.explorer.frame_strip import FrameStrip
 from ganstudio.gui.explorer.image_view import ImageView
@@ -34,7 +37,8 @@ from ganstudio.gui.widgets.message_banner import MessageBanner
 
 PLACEHOLDER = ("Open a checkpoint to explore what its generator learned (GAN Studio's own, an NVIDIA StyleGAN2/3 "
                ".pkl or a rosinality .pt), or a pretrained model above")
-TAB_SLIDERS, TAB_INTERPOLATE, TAB_MIXING = "Sliders", "Interpolate", "Style mixing"
+TAB_SLIDERS, TAB_INTERPOLATE, TAB_MIXING, TAB_DRAG = "Sliders", "Interpolate", "Style mixing", "Drag"
+STYLE_TABS = (2, 3)  # the tabs only a style-based model has: Style mixing and Drag
 
 
 class ExplorerView(QWidget):
@@ -140,6 +144,10 @@ class ExplorerView(QWidget):
         self.sliders = SliderPanel(m)
         self.interpolation = InterpolationPanel(m)
         self.mixing = MixingPanel(m)
+        self.drag = DragController(m, self)
+        self.drag_overlay = DragOverlay(self.drag)
+        self.image_view.add_overlay(self.drag_overlay)
+        self.drag_panel = DragPanel(self.drag, self.drag_overlay)
         sliders_page = QWidget()
         s_layout = QVBoxLayout(sliders_page)
         s_layout.addWidget(self.direction_source)
@@ -148,6 +156,7 @@ class ExplorerView(QWidget):
         self.tabs.addTab(sliders_page, TAB_SLIDERS)
         self.tabs.addTab(_scrolling(self.interpolation), TAB_INTERPOLATE)
         self.tabs.addTab(_scrolling(self.mixing), TAB_MIXING)
+        self.tabs.addTab(_scrolling(self.drag_panel), TAB_DRAG)
         controls = QWidget()
         c_layout = QVBoxLayout(controls)
         c_layout.setContentsMargins(8, 0, 0, 0)
@@ -191,6 +200,10 @@ class ExplorerView(QWidget):
         self.tabs.currentChanged.connect(self._tab_changed)
         self.direction_source.error.connect(self.show_error)
         self.bundled.chosen.connect(self.open_bundled)
+        self.drag.stepped.connect(lambda step: self.image_view.set_image(step.image))
+        self.drag.running_changed.connect(self._dragging)
+        self.drag.status.connect(self._message)
+        self.drag.error.connect(self.show_error)
         # model -> views
         m.opened.connect(self._opened)
         m.open_failed.connect(self.show_open_error)
@@ -273,8 +286,9 @@ class ExplorerView(QWidget):
         self.class_picker.set_classes(info.class_names)
         self.class_picker.setVisible(info.conditional)
         self.truncation.set_style_based(info.style_based)
-        self.tabs.setTabVisible(2, info.style_based)
-        if not info.style_based and self.tabs.currentIndex() == 2:
+        for index in STYLE_TABS:
+            self.tabs.setTabVisible(index, info.style_based)
+        if not info.style_based and self.tabs.currentIndex() in STYLE_TABS:
             self.tabs.setCurrentIndex(0)
         self.image_view.set_image(None)
         self.image_view.set_placeholder("Rendering…")
@@ -290,7 +304,17 @@ class ExplorerView(QWidget):
         if not on:
             self.class_picker.hide()
             self.transform_panel.hide()
-            self.tabs.setTabVisible(2, False)
+            for index in STYLE_TABS:
+                self.tabs.setTabVisible(index, False)
+
+    def _dragging(self, running: bool) -> None:
+        """While a drag runs, nothing else may change the image (its result replaces it)."""
+        for w in (self.seed_field, self.class_picker, self.truncation, self.export_button, self.open_button,
+                  self.bundled, self.transform_panel):
+            w.setEnabled(not running)
+        for index in range(self.tabs.count()):
+            if self.tabs.tabText(index) != TAB_DRAG:
+                self.tabs.setTabEnabled(index, not running)
 
     # -- following the model ------------------------------------------------------------------------
 
@@ -308,7 +332,7 @@ class ExplorerView(QWidget):
             return
         self.image_view.set_image(result.image, result.stamp)
         r = result.request
-        parts = [f"seed {r.seed}"]
+        parts = [self.model.state.latent_label or "own latent"] if r.ws is not None else [f"seed {r.seed}"]
         if r.class_index is not None and self.model.info.conditional:
             parts.append(f"class {self.model.info.class_names[r.class_index]}")
         if r.seed_b is not None and r.seed_t:
@@ -330,6 +354,7 @@ class ExplorerView(QWidget):
 
     def _tab_changed(self, index: int) -> None:
         mixing = self.tabs.tabText(index) == TAB_MIXING
+        self.drag_overlay.setVisible(self.tabs.tabText(index) == TAB_DRAG)  # points are placed and shown there
         self.left.setCurrentIndex(1 if mixing else 0)
         self.model.show_mixing(mixing)
         self._sync()
@@ -346,7 +371,9 @@ class ExplorerView(QWidget):
         return self.export_dialog
 
     def shutdown(self) -> None:
-        """Stop every thread the explorer started (render thread, direction task, export); call before closing."""
+        """Stop every thread the explorer started (render thread, direction task, export, drag); call before
+        closing."""
+        self.drag.join()
         if self.export_dialog is not None:
             self.export_dialog.stop()
             self.export_dialog.close()
