@@ -63,6 +63,9 @@ class RenderRequest:
     seed_t: float = 0.0
     class_b: int | None = None  # interpolate towards this class by class_t (its embedding, or its w)
     class_t: float = 0.0
+    # a fast preview: at most this many pixels a side where the model can stop early (a StyleGAN2 'skip'
+    # network's image at a lower block); models without one render the full image (see Renderer.preview_sizes)
+    max_size: int | None = None
 
 
 @dataclass
@@ -74,6 +77,7 @@ class RenderResult:
     stamp: int = 0
     latent: np.ndarray | None = field(default=None, repr=False)  # the edited z or w row(s) that were rendered
     channel: str = "main"
+    preview: bool = False  # the image is a smaller preview (the request's max_size), not the full picture
 
 
 @dataclass
@@ -121,6 +125,22 @@ class Renderer:
     @property
     def num_ws(self) -> int:
         return int(self.G.num_ws) if self.style_based else 0
+
+    @property
+    def preview_sizes(self) -> tuple[int, ...]:
+        """The smaller image sizes a request's max_size can get from this model (empty: always the full image)."""
+        synthesis = getattr(self.G, "synthesis", None)
+        return tuple(getattr(synthesis, "preview_resolutions", ()))
+
+    @property
+    def preview_size(self) -> int | None:
+        """A max_size for previews while a slider is dragged: a quarter of the side, at most 256 px (None when
+        the model has no preview)."""
+        sizes = self.preview_sizes
+        if not sizes:
+            return None
+        wanted = min(256, int(getattr(self.G, "img_resolution", sizes[-1] * 2)) // 4)
+        return max((s for s in sizes if s <= wanted), default=sizes[0])
 
     def _class_tensor(self, index: int | None) -> torch.Tensor | None:
         m = self.config.model
@@ -235,6 +255,9 @@ class Renderer:
 
     def _synthesize(self, requests: Sequence[RenderRequest], latents: list[torch.Tensor]) -> torch.Tensor:
         if self.style_based:
+            if requests[0].max_size is not None and self.preview_sizes:  # the batch's first request decides
+                return self.G.synthesis(torch.cat(latents), noise_mode=requests[0].noise_mode,
+                                        max_resolution=requests[0].max_size)
             return self.G.synthesis(torch.cat(latents), noise_mode=requests[0].noise_mode)
         labels = [self._class_tensor(r.class_index) for r in requests]
         c = torch.cat(labels) if labels[0] is not None else None
@@ -281,8 +304,10 @@ class Renderer:
                     for i in good:
                         results[i].error = user_message(exc, "Rendering")
                     continue
+                preview = bool(self.preview_sizes) and images.shape[1] < int(getattr(self.G, "img_resolution", 0))
                 for j, i in enumerate(good):
                     results[i].image = images[j]
+                    results[i].preview = preview
                     results[i].latent = latents[j].float().cpu().numpy()
         seconds = time.perf_counter() - start
         for r in results:
