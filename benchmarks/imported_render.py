@@ -83,9 +83,10 @@ def build(arch: str, kwargs: dict, before: dict | None = None) -> torch.nn.Modul
     return G.eval().requires_grad_(False)
 
 
-def timed(fn: Callable[[], object]) -> float:
+def timed(fn: Callable[..., object], *args: object) -> float:
+    """Seconds one call takes."""
     start = time.perf_counter()
-    fn()
+    fn(*args)
     return time.perf_counter() - start
 
 
@@ -100,6 +101,7 @@ def slider_to_pixels(renderer: AsyncRenderer, done: threading.Event, request: Re
 
 
 def stats(seconds: list[float]) -> dict:
+    """p50, p95, min and max in milliseconds."""
     ms = sorted(s * 1e3 for s in seconds)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     return {"p50_ms": round(statistics.median(ms), 1), "p95_ms": round(p95, 1), "min_ms": round(ms[0], 1),
@@ -107,6 +109,7 @@ def stats(seconds: list[float]) -> dict:
 
 
 def ratio(a: list[float], b: list[float]) -> dict:
+    """Median and range of the per-round ratios a / b."""
     r = sorted(x / y for x, y in zip(a, b))
     return {"median": round(statistics.median(r), 3), "min": round(r[0], 3), "max": round(r[-1], 3)}
 
@@ -144,13 +147,12 @@ def measure(model: str, resolution: int, rounds: int, preview_sizes: list[int] |
         times["before"] = []
     try:
         for seed in range(rounds + 1):  # round 0 warms up (allocations, oneDNN kernels)
-            row = {"bare": timed(lambda: bare(seed)),
-                   "render": timed(lambda: renderer.render(RenderRequest(seed=seed, psi=PSI)))}
+            row = {"bare": timed(bare, seed), "render": timed(renderer.render, RenderRequest(seed=seed, psi=PSI))}
             for s in sizes:
                 row[f"preview_{s}"] = slider_to_pixels(async_renderer, done,
                                                        RenderRequest(seed=seed, psi=PSI, max_size=s))
             if old is not None:
-                row["before"] = timed(lambda: bare_old(seed))
+                row["before"] = timed(bare_old, seed)
             if seed:
                 for key, value in row.items():
                     times[key].append(value)
@@ -170,6 +172,7 @@ def measure(model: str, resolution: int, rounds: int, preview_sizes: list[int] |
 
 
 def main() -> int:
+    """Run the configurations asked for and print one line each (and the JSON report)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["sg2"], choices=["sg2", "sg3"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[256])

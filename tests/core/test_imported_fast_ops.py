@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ganstudio.core.imported import STYLEGAN3, ImportedNetwork, run_config, stylegan2, stylegan3
-from ganstudio.core.imported.stylegan2 import (conv2d_up, downsample2d, modulated_conv2d, setup_filter, upfirdn2d,
+from ganstudio.core.imported.stylegan2 import (downsample2d, modulated_conv2d, setup_filter, upfirdn2d,
                                                upfirdn2d_direct, upsample2d)
 from ganstudio.core.imported.stylegan3 import _upsample_axis, build_stylegan3, filtered_lrelu, lowpass_filter
 from ganstudio.core.render import Renderer, RenderRequest
@@ -124,7 +124,7 @@ def _sg3(seed: int = 0, **changes) -> stylegan3.StyleGAN3Generator:
     torch.manual_seed(seed)
     G = build_stylegan3({**SG3_TINY, **changes}).eval()
     with torch.no_grad():
-        for name, t in G.named_parameters():
+        for t in G.parameters():
             t.add_(torch.randn_like(t) * 0.2)
         for layer in G.synthesis.layer_names:
             getattr(G.synthesis, layer).magnitude_ema.fill_(0.7)
