@@ -5,8 +5,10 @@ Parameter and buffer names and shapes are those of the `G_ema` state dict in sty
 `synthesis.b64.conv0.affine.bias`, `synthesis.b4.const`, ... so a file's tensors are copied in unchanged.
 rosinality's stylegan2-pytorch checkpoints are renamed onto the same network (`rosinality_state`).
 
-No compiled extension: FIR up-sampling (`upfirdn2d`) is a zero-stuffing, a pad and a depthwise convolution.
-Inference only (no training-time w_avg tracking, no fp16 blocks: everything runs in float32).
+No compiled extension: FIR up-sampling (`upfirdn2d`) runs polyphase, as strided (transposed) depthwise
+convolutions (`upfirdn2d_direct` is its step-by-step definition). For one sample the styles, demodulation, gain
+and bias fold into the weight; activations are channels_last. Inference only (no training-time w_avg tracking,
+no fp16 blocks: everything runs in float32). A 'skip' network can stop at a lower block for a fast preview.
 """
 from __future__ import annotations
 
@@ -81,7 +83,7 @@ def _fir(x: torch.Tensor, f: torch.Tensor, pad: tuple[int, int, int, int], gain:
 def _upfir(x: torch.Tensor, f: torch.Tensor, up: int, pad: tuple[int, int, int, int], gain: float) -> torch.Tensor:
     """Zero-stuff by `up`, pad and filter, computed polyphase: a strided transposed depthwise convolution never
     multiplies the inserted zeros (1/up^2 of the work); its output is the full convolution, cropped here."""
-    n, c, h, w = x.shape
+    _, c, h, w = x.shape
     f2 = _filter_2d(f)
     th, tw = f2.shape
     x0, x1, y0, y1 = pad
