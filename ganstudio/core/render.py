@@ -67,6 +67,9 @@ class RenderRequest:
     # a projected photo or a dragged face; truncation and the class do not apply to it, edits and mixing do
     ws: tuple[float, ...] | None = None
     input_transform: tuple[float, float, float] | None = None  # StyleGAN3: move (x, y image widths), turn (degrees)
+    # a fast preview: at most this many pixels a side where the model can stop early (a StyleGAN2 'skip'
+    # network's image at a lower block); models without one render the full image (see Renderer.preview_sizes)
+    max_size: int | None = None
 
 
 @dataclass
@@ -78,6 +81,7 @@ class RenderResult:
     stamp: int = 0
     latent: np.ndarray | None = field(default=None, repr=False)  # the edited z or w row(s) that were rendered
     channel: str = "main"
+    preview: bool = False  # the image is a smaller preview (the request's max_size), not the full picture
 
 
 @dataclass
@@ -141,6 +145,22 @@ class Renderer:
 
         matrix = self._file_transform if transform is None else input_transform_matrix(*transform)
         self._input.transform.copy_(matrix.to(self._input.transform.device, self._input.transform.dtype))
+
+    @property
+    def preview_sizes(self) -> tuple[int, ...]:
+        """The smaller image sizes a request's max_size can get from this model (empty: always the full image)."""
+        synthesis = getattr(self.G, "synthesis", None)
+        return tuple(getattr(synthesis, "preview_resolutions", ()))
+
+    @property
+    def preview_size(self) -> int | None:
+        """A max_size for previews while a slider is dragged: a quarter of the side, at most 256 px (None when
+        the model has no preview)."""
+        sizes = self.preview_sizes
+        if not sizes:
+            return None
+        wanted = min(256, int(getattr(self.G, "img_resolution", sizes[-1] * 2)) // 4)
+        return max((s for s in sizes if s <= wanted), default=sizes[0])
 
     def _class_tensor(self, index: int | None) -> torch.Tensor | None:
         m = self.config.model
@@ -269,6 +289,9 @@ class Renderer:
     def _synthesize(self, requests: Sequence[RenderRequest], latents: list[torch.Tensor]) -> torch.Tensor:
         if self.style_based:
             self._set_input_transform(requests[0].input_transform)  # one network: the batch shares the first's
+            if requests[0].max_size is not None and self.preview_sizes:  # the batch's first request decides
+                return self.G.synthesis(torch.cat(latents), noise_mode=requests[0].noise_mode,
+                                        max_resolution=requests[0].max_size)
             return self.G.synthesis(torch.cat(latents), noise_mode=requests[0].noise_mode)
         labels = [self._class_tensor(r.class_index) for r in requests]
         c = torch.cat(labels) if labels[0] is not None else None
@@ -315,8 +338,10 @@ class Renderer:
                     for i in good:
                         results[i].error = user_message(exc, "Rendering")
                     continue
+                preview = bool(self.preview_sizes) and images.shape[1] < int(getattr(self.G, "img_resolution", 0))
                 for j, i in enumerate(good):
                     results[i].image = images[j]
+                    results[i].preview = preview
                     results[i].latent = latents[j].float().cpu().numpy()
         seconds = time.perf_counter() - start
         for r in results:

@@ -4,7 +4,6 @@ refused file in one sentence, and the last model with its choices reopened at th
 written by tests/imported_fixtures.py (our code, random weights, the original layouts)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 
 from ganstudio.core.imported import stylegan2
-from ganstudio.gui.explorer import model as model_module
 from ganstudio.gui.explorer.explorer_view import ExplorerView
 from ganstudio.gui.explorer.image_view import ImageView
 from ganstudio.gui.explorer.model import ExplorerModel
@@ -153,23 +151,26 @@ def test_zoom_one_to_one_fit_and_pan(qtbot):
     assert image_view.zoom < 0.3 and all(bar.maximum() == 0 for bar in bars)
 
 
-def test_a_held_slider_asks_for_previews_and_the_full_image_on_release(view, qtbot, sg2_pickle, monkeypatch):
-    # the core's preview (the render-speed work) stands in as noise_mode "none" here
-    monkeypatch.setattr(model_module, "PREVIEW_WHILE_HELD", True)
-    monkeypatch.setattr(model_module, "preview_of", lambda request: replace(request, noise_mode="none"))
+def test_a_held_slider_asks_for_previews_and_the_full_image_on_release(view, qtbot, sg2_pickle):
     model = view.model
     view.open_in_background(sg2_pickle)
     settle(qtbot, model)
+    side = model.info.resolution
+    assert model.renderer.preview_size is not None and model.renderer.preview_size < side  # a 'skip' StyleGAN2
     slider = view.truncation.slider
     slider.sliderPressed.emit()
     assert model.slider_held
     slider.setValue(50)
     qtbot.waitUntil(lambda: model.idle() and model.last_result.request.psi == 0.5, timeout=WAIT)
-    assert model.last_result.request.noise_mode == "none"  # a preview while held
+    preview = model.last_result
+    assert preview.preview and preview.request.max_size == model.renderer.preview_size
+    assert preview.image.shape[:2] == (side, side)  # enlarged: the view keeps its size and zoom
+    assert "preview" in view.status.text()
     slider.sliderReleased.emit()
     assert not model.slider_held
-    qtbot.waitUntil(lambda: model.idle() and model.last_result.request.noise_mode == "const", timeout=WAIT)
-    assert model.last_result.request.psi == 0.5
+    qtbot.waitUntil(lambda: model.idle() and not model.last_result.preview, timeout=WAIT)
+    full = model.last_result
+    assert full.request.psi == 0.5 and full.request.max_size is None and full.image.shape[:2] == (side, side)
     row = view.sliders.rows[0].slider  # sliders made after the view was built are followed too
     row.sliderPressed.emit()
     assert model.slider_held

@@ -5,8 +5,10 @@ Parameter and buffer names and shapes are those of the `G_ema` state dict in sty
 `synthesis.b64.conv0.affine.bias`, `synthesis.b4.const`, ... so a file's tensors are copied in unchanged.
 rosinality's stylegan2-pytorch checkpoints are renamed onto the same network (`rosinality_state`).
 
-No compiled extension: FIR up-sampling (`upfirdn2d`) is a zero-stuffing, a pad and a depthwise convolution.
-Inference only (no training-time w_avg tracking, no fp16 blocks: everything runs in float32).
+No compiled extension: FIR up-sampling (`upfirdn2d`) runs polyphase, as strided (transposed) depthwise
+convolutions (`upfirdn2d_direct` is its step-by-step definition). For one sample the styles, demodulation, gain
+and bias fold into the weight; activations are channels_last. Inference only (no training-time w_avg tracking,
+no fp16 blocks: everything runs in float32). A 'skip' network can stop at a lower block for a fast preview.
 """
 from __future__ import annotations
 
@@ -45,10 +47,72 @@ def _filter_2d(f: torch.Tensor) -> torch.Tensor:
     return torch.outer(f, f) if f.ndim == 1 else f
 
 
+def _depthwise(f: torch.Tensor, channels: int, gain: float, dtype: torch.dtype, vertical: bool = False) -> torch.Tensor:
+    """The filter as a depthwise convolution weight [C, 1, kh, kw]: flipped (convolution, not correlation) and
+    scaled; a 1-D filter becomes a row (or a column when `vertical`)."""
+    f = (f.to(dtype) * gain).flip(list(range(f.ndim)))
+    f = f.reshape(-1, 1) if f.ndim == 1 and vertical else f.reshape(1, -1) if f.ndim == 1 else f
+    return f[None, None].expand(channels, 1, *f.shape)
+
+
+def _crop(x: torch.Tensor, y0: int, y1: int, x0: int, x1: int) -> torch.Tensor:
+    """Pad (positive) or crop (negative) the spatial dims; crops are views, only padding copies."""
+    if min(y0, y1, x0, x1) < 0:
+        x = x[:, :, max(-y0, 0): x.shape[2] - max(-y1, 0), max(-x0, 0): x.shape[3] - max(-x1, 0)]
+    if max(y0, y1, x0, x1) > 0:
+        x = F.pad(x, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
+    return x
+
+
+def _fir(x: torch.Tensor, f: torch.Tensor, pad: tuple[int, int, int, int], gain: float, down: int,
+         bias: torch.Tensor | None) -> torch.Tensor:
+    """Pad, convolve with the FIR filter (one 2-D pass, or two 1-D passes for a separable 1-D filter) and keep
+    every `down`-th pixel, as strided depthwise convolutions; symmetric padding goes into the convolution."""
+    c = x.shape[1]
+    x0, x1, y0, y1 = pad
+    conv_pad = (max(min(y0, y1), 0), max(min(x0, x1), 0))
+    x = _crop(x, y0 - conv_pad[0], y1 - conv_pad[0], x0 - conv_pad[1], x1 - conv_pad[1])
+    if f.ndim == 2:
+        return F.conv2d(x, _depthwise(f, c, gain, x.dtype), bias, stride=down, padding=conv_pad, groups=c)
+    g = math.sqrt(gain)
+    x = F.conv2d(x, _depthwise(f, c, g, x.dtype), stride=(1, down), padding=(0, conv_pad[1]), groups=c)
+    return F.conv2d(x, _depthwise(f, c, g, x.dtype, vertical=True), bias, stride=(down, 1), padding=(conv_pad[0], 0),
+                    groups=c)
+
+
+def _upfir(x: torch.Tensor, f: torch.Tensor, up: int, pad: tuple[int, int, int, int], gain: float) -> torch.Tensor:
+    """Zero-stuff by `up`, pad and filter, computed polyphase: a strided transposed depthwise convolution never
+    multiplies the inserted zeros (1/up^2 of the work); its output is the full convolution, cropped here."""
+    _, c, h, w = x.shape
+    f2 = _filter_2d(f)
+    th, tw = f2.shape
+    x0, x1, y0, y1 = pad
+    # output sample j is sample j + start of the full convolution (start = taps - 1 - pad before)
+    start_y, start_x = th - 1 - y0, tw - 1 - x0
+    end_y = (h - 1) * up + th - start_y - (h * up + y0 + y1 - th + 1)  # samples to drop after the wanted ones
+    end_x = (w - 1) * up + tw - start_x - (w * up + x0 + x1 - tw + 1)
+    conv_pad = (max(min(start_y, end_y), 0), max(min(start_x, end_x), 0))
+    weight = f2.to(x.dtype).mul(gain).expand(c, 1, th, tw)  # conv_transpose2d already flips the filter
+    x = F.conv_transpose2d(x, weight, stride=up, padding=conv_pad, groups=c)
+    return _crop(x, conv_pad[0] - start_y, conv_pad[0] - end_y, conv_pad[1] - start_x, conv_pad[1] - end_x)
+
+
 def upfirdn2d(x: torch.Tensor, f: torch.Tensor, up: int = 1, down: int = 1,
-              pad: tuple[int, int, int, int] = (0, 0, 0, 0), gain: float = 1.0) -> torch.Tensor:
+              pad: tuple[int, int, int, int] = (0, 0, 0, 0), gain: float = 1.0,
+              bias: torch.Tensor | None = None) -> torch.Tensor:
     """Upsample by zero-stuffing, pad (x0, x1, y0, y1; negative crops), convolve with the FIR filter, keep
-    every `down`-th pixel."""
+    every `down`-th pixel (then add `bias` per channel), without computing what is thrown away."""
+    if up > 1:
+        x = _upfir(x, f, up, pad, gain)
+        x = x[:, :, ::down, ::down] if down > 1 else x
+        return x + bias.reshape(1, -1, 1, 1).to(x.dtype) if bias is not None else x
+    return _fir(x, f, pad, gain, down, bias)
+
+
+def upfirdn2d_direct(x: torch.Tensor, f: torch.Tensor, up: int = 1, down: int = 1,
+                     pad: tuple[int, int, int, int] = (0, 0, 0, 0), gain: float = 1.0) -> torch.Tensor:
+    """`upfirdn2d` as defined, step by step (zero-stuff, pad, one 2-D convolution, subsample): the slow form the
+    fast one is tested against."""
     n, c, h, w = x.shape
     if up > 1:
         x = F.pad(x.reshape(n, c, h, 1, w, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(n, c, h * up, w * up)
@@ -56,7 +120,7 @@ def upfirdn2d(x: torch.Tensor, f: torch.Tensor, up: int = 1, down: int = 1,
     x = F.pad(x, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
     x = x[:, :, max(-y0, 0): x.shape[2] - max(-y1, 0), max(-x0, 0): x.shape[3] - max(-x1, 0)]
     f2 = _filter_2d(f).to(x.dtype)
-    f2 = (f2 * gain ** (f2.ndim / 2)).flip([0, 1])  # convolution, not correlation
+    f2 = (f2 * gain ** (f2.ndim / 2)).flip([0, 1])
     x = F.conv2d(x, f2[None, None].expand(c, 1, *f2.shape), groups=c)
     return x[:, :, ::down, ::down] if down > 1 else x
 
@@ -75,20 +139,26 @@ def downsample2d(x: torch.Tensor, f: torch.Tensor, down: int = 2) -> torch.Tenso
     return upfirdn2d(x, f, down=down, pad=(p0, p1, p0, p1))
 
 
-def conv2d_up(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor, padding: int, groups: int = 1) -> torch.Tensor:
-    """Convolve with `w` at twice the resolution: a stride-2 transposed convolution, then the FIR filter."""
+def conv2d_up(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor, padding: int, groups: int = 1,
+              bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Convolve with `w` at twice the resolution: a stride-2 transposed convolution, then the FIR filter (then
+    `bias` per channel)."""
     out_ch, in_per_group, kh, kw = w.shape
     fw = _filter_2d(f).shape[-1]
     if kh == 1 and kw == 1:
-        return upsample2d(F.conv2d(x, w, groups=groups), f)
+        x = upsample2d(F.conv2d(x, w, groups=groups), f)
+        return x + bias.reshape(1, -1, 1, 1).to(x.dtype) if bias is not None else x
     p0 = padding + (fw + 1) // 2 - (kw - 1)
     p1 = padding + (fw - 2) // 2 - (kw - 2)
     pt = max(min(-p0, -p1), 0)
     # conv_transpose2d wants [in, out / groups, kh, kw]
-    wt = w.reshape(groups, out_ch // groups, in_per_group, kh, kw).transpose(1, 2)
-    wt = wt.reshape(groups * in_per_group, out_ch // groups, kh, kw)
+    if groups == 1:
+        wt = w.transpose(0, 1)  # a view: `conv_weight_layout` stores weights so that this one is channels_last
+    else:
+        wt = w.reshape(groups, out_ch // groups, in_per_group, kh, kw).transpose(1, 2)
+        wt = wt.reshape(groups * in_per_group, out_ch // groups, kh, kw)
     x = F.conv_transpose2d(x, wt, stride=2, padding=pt, groups=groups)
-    return upfirdn2d(x, f, pad=(p0 + pt, p1 + pt, p0 + pt, p1 + pt), gain=4)
+    return upfirdn2d(x, f, pad=(p0 + pt, p1 + pt, p0 + pt, p1 + pt), gain=4, bias=bias)
 
 
 def conv2d_down(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor, padding: int) -> torch.Tensor:
@@ -123,26 +193,65 @@ def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
 
 
+def weight_energy(weight: torch.Tensor) -> torch.Tensor:
+    """[O, I]: the squared weight summed over its taps, what demodulation needs from the weight."""
+    return weight.square().sum(dim=[2, 3])
+
+
+def conv_weight_layout(weight: torch.Tensor, transposed: bool) -> torch.Tensor:
+    """The weight [O, I, k, k] laid out as oneDNN reads it on channels_last activations (else it copies the
+    weight on every call): channels_last, or for a transposed convolution so that weight.transpose(0, 1) is."""
+    if transposed:
+        return weight.transpose(0, 1).contiguous(memory_format=torch.channels_last).transpose(0, 1)
+    return weight.contiguous(memory_format=torch.channels_last)
+
+
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, noise: torch.Tensor | None = None,
                      up: int = 1, padding: int = 0, resample_filter: torch.Tensor | None = None,
-                     demodulate: bool = True) -> torch.Tensor:
-    """Scale the weight's input channels by each sample's style, normalize each output channel to unit norm
-    (demodulation), convolve every sample with its own weight (one grouped convolution)."""
+                     demodulate: bool = True, gain: float = 1.0, bias: torch.Tensor | None = None,
+                     energy: torch.Tensor | None = None) -> torch.Tensor:
+    """gain * (conv + noise) + bias, where conv scales the weight's input channels by each sample's style and
+    normalizes each output channel to unit norm (demodulation).
+
+    One sample: the styles, demodulation and gain fold into the weight (one pass over it). Several samples, or
+    a weight larger than the activations: they scale the activations around one shared convolution instead
+    (NVIDIA's non-fused path). `energy` is `weight_energy(weight)` when the caller keeps it."""
     n = x.shape[0]
-    _, in_ch, kh, kw = weight.shape
+    out_ch, in_ch, kh, kw = weight.shape
     if styles.shape != (n, in_ch):
         raise ValueError(f"styles must have shape [{n}, {in_ch}], got {list(styles.shape)}")
-    w = weight.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)  # [N, O, I, k, k]
+    styles = styles.to(x.dtype)
+    scale = torch.full((n, out_ch), float(gain), dtype=x.dtype, device=x.device)
     if demodulate:
-        w = w * (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt().reshape(n, -1, 1, 1, 1)
-    x = x.reshape(1, -1, *x.shape[2:])
-    w = w.reshape(-1, in_ch, kh, kw)
-    if up > 1:
-        x = conv2d_up(x, w, resample_filter, padding, groups=n)
+        energy = weight_energy(weight) if energy is None else energy
+        scale = scale * (styles.square() @ energy.t().to(x.dtype) + 1e-8).rsqrt()
+    if n == 1 and weight.numel() <= x[0].numel():
+        w = weight.to(x.dtype) * (scale[0, :, None] * styles[0, None, :])[:, :, None, None]
+        if up > 1:
+            y = conv2d_up(x, w, resample_filter, padding, bias=bias)
+        else:
+            y = F.conv2d(x, w, bias, padding=padding)
     else:
-        x = F.conv2d(x, w, padding=padding, groups=n)
-    x = x.reshape(n, -1, *x.shape[2:])
-    return x + noise if noise is not None else x
+        x = x * styles[:, :, None, None]
+        w = weight.to(x.dtype)
+        y = conv2d_up(x, w, resample_filter, padding) if up > 1 else F.conv2d(x, w, padding=padding)
+        y = y * scale[:, :, None, None]
+        if bias is not None:
+            y = y.add_(bias.to(y.dtype)[None, :, None, None])
+    if noise is not None:
+        y = y.add_(noise.to(y.dtype) * gain if gain != 1 else noise.to(y.dtype))
+    return y
+
+
+def _activate_(x: torch.Tensor, act: str, clamp: float | None) -> torch.Tensor:
+    """The activation (without its gain) and the clamp: in place, unless autograd needs the intermediate."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        return bias_act(x, None, act, 1.0, clamp)
+    if act == "lrelu":
+        x = F.leaky_relu_(x, 0.2)
+    elif act == "relu":
+        x = F.relu_(x)
+    return x.clamp_(-clamp, clamp) if clamp is not None and clamp >= 0 else x
 
 
 # -- layers -------------------------------------------------------------------------------------------
@@ -266,6 +375,7 @@ class SynthesisLayer(nn.Module):
             self.register_buffer("noise_const", torch.randn(resolution, resolution))
             self.noise_strength = nn.Parameter(torch.zeros([]))
         self.bias = nn.Parameter(torch.zeros(out_channels))
+        self._prepared: tuple[tuple, tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random", gain: float = 1.0) -> torch.Tensor:
         styles = self.affine(w)
@@ -274,10 +384,25 @@ class SynthesisLayer(nn.Module):
             noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device) * self.noise_strength
         elif self.use_noise and noise_mode == "const":
             noise = self.noise_const * self.noise_strength
-        x = modulated_conv2d(x, self.weight, styles, noise, up=self.up, padding=self.padding,
-                             resample_filter=self.resample_filter)
+        # the activations are positively homogeneous: act(z) * g == act(g * z), so the gain folds into the conv
+        act_gain = self.act_gain * gain
+        energy, weight = self.prepared()
+        x = modulated_conv2d(x, weight, styles, noise, up=self.up, padding=self.padding,
+                             resample_filter=self.resample_filter, gain=act_gain, bias=self.bias * act_gain,
+                             energy=energy)
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, self.bias, self.activation, self.act_gain * gain, clamp)
+        return _activate_(x, self.activation, clamp)
+
+    def prepared(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(`weight_energy`, the weight in `conv_weight_layout`), kept until the weight changes; computed afresh
+        when the weight needs gradients."""
+        if self.weight.requires_grad and torch.is_grad_enabled():
+            return weight_energy(self.weight), self.weight
+        key = (self.weight.data_ptr(), self.weight._version, self.weight.device, self.weight.dtype)
+        if self._prepared is None or self._prepared[0] != key:
+            weight = self.weight.detach()
+            self._prepared = (key, (weight_energy(weight), conv_weight_layout(weight, self.up > 1)))
+        return self._prepared[1]
 
 
 class ToRGBLayer(nn.Module):
@@ -294,8 +419,8 @@ class ToRGBLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w) * self.weight_gain
-        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
-        return bias_act(x, self.bias, clamp=self.conv_clamp)
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False, bias=self.bias)
+        return _activate_(x, "linear", self.conv_clamp)
 
 
 class SynthesisBlock(nn.Module):
@@ -330,7 +455,9 @@ class SynthesisBlock(nn.Module):
                 noise_mode: str = "random") -> tuple[torch.Tensor, torch.Tensor | None]:
         w_iter = iter(ws.unbind(dim=1))
         if self.in_channels == 0:
-            x = self.conv1(self.const.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1]), next(w_iter), noise_mode)
+            # channels_last: oneDNN's faster layout for these convolutions (the layers' weights are kept to match)
+            x = self.const.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1]).contiguous(memory_format=torch.channels_last)
+            x = self.conv1(x, next(w_iter), noise_mode)
         elif self.architecture == "resnet":
             y = self.skip(x, gain=math.sqrt(0.5))
             x = self.conv0(x, next(w_iter), noise_mode)
@@ -355,6 +482,7 @@ class SynthesisNetwork(nn.Module):
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         self.block_resolutions = [2 ** i for i in range(2, int(math.log2(img_resolution)) + 1)]
         channels = channels or {res: min(channel_base // res, channel_max) for res in self.block_resolutions}
+        self.architecture = block_kwargs.get("architecture", "skip")
         self.num_ws = 0
         for res in self.block_resolutions:
             block = SynthesisBlock(channels[res // 2] if res > 4 else 0, channels[res], w_dim, res, img_channels,
@@ -362,19 +490,36 @@ class SynthesisNetwork(nn.Module):
             self.num_ws += block.num_conv + (block.num_torgb if res == img_resolution else 0)
             setattr(self, f"b{res}", block)
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "random", **_ignored: Any) -> torch.Tensor:
+    @property
+    def preview_resolutions(self) -> tuple[int, ...]:
+        """Sizes of the smaller images this network can stop at: with the 'skip' architecture every block's
+        accumulated RGB output is the picture at that block's resolution (none for 'orig' and 'resnet')."""
+        if self.architecture != "skip":
+            return ()
+        return tuple(r for r in self.block_resolutions if r < self.img_resolution)
+
+    def forward(self, ws: torch.Tensor, noise_mode: str = "random", max_resolution: int | None = None,
+                **_ignored: Any) -> torch.Tensor:
+        """The image for ws; with `max_resolution`, the preview at the largest `preview_resolutions` size not
+        above it (the smallest when none fits), skipping the blocks above (the full image when there is none)."""
         if ws.dim() != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {', '.join(NOISE_MODES)}, not {noise_mode!r}")
+        last = self.img_resolution
+        previews = self.preview_resolutions
+        if max_resolution is not None and max_resolution < last and previews:
+            last = max((r for r in previews if r <= max_resolution), default=previews[0])
         ws = ws.to(torch.float32)
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:
+            if res > last:
+                break
             block = getattr(self, f"b{res}")
             x, img = block(x, img, ws.narrow(1, w_idx, block.num_conv + block.num_torgb), noise_mode)
             w_idx += block.num_conv
-        return img
+        return img.contiguous()
 
 
 class Generator(nn.Module):

@@ -254,29 +254,40 @@ class FourierInput(nn.Module):
         angle = torch.einsum("hwk,nck->nhwc", grid, freqs) + phases[:, None, None, :]
         features = torch.sin(angle * (2 * math.pi)) * amplitudes[:, None, None, :]
         features = features @ (self.weight / math.sqrt(self.channels)).t()
-        return features.permute(0, 3, 1, 2).contiguous()
+        # channels_last (the permuted layout as it is): oneDNN's faster layout for the layers' convolutions
+        return features.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
 
 
 # ------------------------------------------------------------------------------------------ FIR resampling
 
 def _crop_or_pad(x: torch.Tensor, dim: int, before: int, after: int) -> torch.Tensor:
-    """Zero-pad (positive) or crop (negative) one of the two spatial dims of [N, C, H, W]."""
-    pads = [before, after, 0, 0] if dim == 3 else [0, 0, before, after]
-    return F.pad(x, pads)
+    """Zero-pad (positive) or crop (negative) one of the two spatial dims of [N, C, H, W]; crops are views."""
+    if before < 0 or after < 0:
+        x = x.narrow(dim, max(-before, 0), x.shape[dim] - max(-before, 0) - max(-after, 0))
+    if before > 0 or after > 0:
+        x = F.pad(x, [max(before, 0), max(after, 0), 0, 0] if dim == 3 else [0, 0, max(before, 0), max(after, 0)])
+    return x
 
 
-def _upsample_axis(x: torch.Tensor, taps: torch.Tensor, up: int, pad: tuple[int, int], dim: int) -> torch.Tensor:
-    """Insert up-1 zeros after each sample along `dim`, zero-pad by `pad`, and convolve with `taps` (valid part);
-    computed as a strided transposed convolution, whose output is the full convolution without trailing zeros."""
+def _upsample_axis(x: torch.Tensor, taps: torch.Tensor | None, up: int, pad: tuple[int, int], dim: int,
+                   gain: float = 1.0) -> torch.Tensor:
+    """Insert up-1 zeros after each sample along `dim`, zero-pad by `pad`, and convolve with `taps` times `gain`
+    (valid part; no taps: one tap of 1); computed polyphase as a strided transposed convolution (it never
+    multiplies the inserted zeros), whose output is the full convolution, cropped by the convolution itself."""
+    if taps is None and up == 1:
+        return _crop_or_pad(x * gain if gain != 1 else x, dim, pad[0], pad[1])
+    taps = (torch.ones(1, device=x.device) if taps is None else taps) * gain
     channels, length, t = x.shape[1], x.shape[dim], taps.numel()
-    kernel = taps.to(x.dtype).reshape(1, 1, 1, t) if dim == 3 else taps.to(x.dtype).reshape(1, 1, t, 1)
-    stride = (1, up) if dim == 3 else (up, 1)
-    if t > 1 or up > 1:
-        x = F.conv_transpose2d(x, kernel.repeat(channels, 1, 1, 1), stride=stride, groups=channels)
-    full = x.shape[dim]  # (length - 1) * up + t samples of the full convolution
+    full = (length - 1) * up + t  # samples of the full convolution
     wanted = length * up + pad[0] + pad[1] - t + 1
     start = t - 1 - pad[0]  # output sample j is sample j + start of the full convolution
-    return _crop_or_pad(x, dim, -start, wanted - (full - start))
+    end = full - start - wanted  # samples to drop after the wanted ones
+    crop = max(min(start, end), 0)
+    kernel = taps.to(x.dtype).reshape(1, 1, 1, t) if dim == 3 else taps.to(x.dtype).reshape(1, 1, t, 1)
+    stride, padding = ((1, up), (0, crop)) if dim == 3 else ((up, 1), (crop, 0))
+    x = F.conv_transpose2d(x, kernel.expand(channels, 1, *kernel.shape[2:]), stride=stride, padding=padding,
+                           groups=channels)
+    return _crop_or_pad(x, dim, crop - start, crop - end)
 
 
 def _downsample(x: torch.Tensor, taps: torch.Tensor | None, down: int) -> torch.Tensor:
@@ -285,42 +296,53 @@ def _downsample(x: torch.Tensor, taps: torch.Tensor | None, down: int) -> torch.
         return x[:, :, ::down, ::down]
     channels, flipped = x.shape[1], taps.flip(list(range(taps.dim()))).to(x.dtype)  # convolution, not correlation
     if taps.dim() == 2:
-        return F.conv2d(x, flipped[None, None].repeat(channels, 1, 1, 1), stride=down, groups=channels)
+        return F.conv2d(x, flipped[None, None].expand(channels, 1, *flipped.shape), stride=down, groups=channels)
     t = taps.numel()
-    x = F.conv2d(x, flipped.reshape(1, 1, 1, t).repeat(channels, 1, 1, 1), stride=(1, down), groups=channels)
-    return F.conv2d(x, flipped.reshape(1, 1, t, 1).repeat(channels, 1, 1, 1), stride=(down, 1), groups=channels)
+    x = F.conv2d(x, flipped.reshape(1, 1, 1, t).expand(channels, 1, 1, t), stride=(1, down), groups=channels)
+    return F.conv2d(x, flipped.reshape(1, 1, t, 1).expand(channels, 1, t, 1), stride=(down, 1), groups=channels)
 
 
-def filtered_lrelu(x: torch.Tensor, bias: torch.Tensor, up_taps: torch.Tensor | None,
+def filtered_lrelu(x: torch.Tensor, bias: torch.Tensor | None, up_taps: torch.Tensor | None,
                    down_taps: torch.Tensor | None, up: int, down: int, padding: tuple[int, int, int, int],
                    gain: float, slope: float, clamp: float | None) -> torch.Tensor:
     """Add the bias, upsample by `up` through `up_taps`, apply a leaky ReLU (times gain, clamped) at the high
     rate, and downsample by `down` through `down_taps`: the nonlinearity then adds no aliasing."""
-    x = x + bias.to(x.dtype)[None, :, None, None]
-    taps = torch.ones(1, device=x.device) if up_taps is None else up_taps
+    if bias is not None:
+        x = x + bias.to(x.dtype)[None, :, None, None]
     px0, px1, py0, py1 = padding
-    x = _upsample_axis(x, taps * up, up, (px0, px1), dim=3)  # gain `up` per axis keeps the DC level
-    x = _upsample_axis(x, taps * up, up, (py0, py1), dim=2)
-    x = F.leaky_relu(x, slope) * gain if slope != 1 else x * gain
+    # gain `up` per axis keeps the DC level; the leaky ReLU's gain rides along (lrelu(z) * g == lrelu(g * z))
+    x = _upsample_axis(x, up_taps, up, (px0, px1), dim=3, gain=up * gain)
+    x = _upsample_axis(x, up_taps, up, (py0, py1), dim=2, gain=up)
+    inplace = not (torch.is_grad_enabled() and x.requires_grad)
+    if slope != 1:
+        x = F.leaky_relu_(x, slope) if inplace else F.leaky_relu(x, slope)
     if clamp is not None:
-        x = x.clamp(-clamp, clamp)
+        x = x.clamp_(-clamp, clamp) if inplace else x.clamp(-clamp, clamp)
     return _downsample(x, down_taps, down)
 
 
 def modulated_conv(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool,
-                   padding: int, input_gain: torch.Tensor | None = None) -> torch.Tensor:
+                   padding: int, input_gain: torch.Tensor | None = None,
+                   bias: torch.Tensor | None = None) -> torch.Tensor:
     """Convolution whose input channels are scaled per sample by `styles` (and `input_gain`), with the output
-    renormalized to unit expected variance when `demodulate`; styles scale the activations, so one shared
-    convolution serves the whole batch."""
+    renormalized to unit expected variance when `demodulate`, plus `bias`. For one sample the scales fold into
+    the weight; for several they scale the activations, so one shared convolution serves the whole batch."""
     if demodulate:
         weight = weight * weight.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()  # for float range only
         styles = _normalize_rows(styles)
     scale = styles if input_gain is None else styles * input_gain
-    y = F.conv2d(x * scale[:, :, None, None].to(x.dtype), weight.to(x.dtype), padding=padding)
+    out_scale = None
     if demodulate:
         energy = styles.square() @ weight.square().sum(dim=[2, 3]).t()  # [N, O]: sum over inputs and taps
-        y = y * (energy + 1e-8).rsqrt()[:, :, None, None].to(y.dtype)
-    return y
+        out_scale = (energy + 1e-8).rsqrt()
+    if x.shape[0] == 1:
+        fold = scale[0, None, :] if out_scale is None else out_scale[0, :, None] * scale[0, None, :]
+        w = weight.contiguous(memory_format=torch.channels_last) * fold[:, :, None, None]
+        return F.conv2d(x, w.to(x.dtype), None if bias is None else bias.to(x.dtype), padding=padding)
+    y = F.conv2d(x * scale[:, :, None, None].to(x.dtype), weight.to(x.dtype), padding=padding)
+    if out_scale is not None:
+        y = y * out_scale[:, :, None, None].to(y.dtype)
+    return y + bias.to(y.dtype)[None, :, None, None] if bias is not None else y
 
 
 class AliasFreeLayer(nn.Module):
@@ -373,9 +395,9 @@ class AliasFreeLayer(nn.Module):
         if self.is_torgb:
             styles = styles / math.sqrt(self.in_channels * self.conv_kernel ** 2)
         x = modulated_conv(x, self.weight, styles, demodulate=not self.is_torgb, padding=self.conv_kernel - 1,
-                           input_gain=self.magnitude_ema.rsqrt())
+                           input_gain=self.magnitude_ema.rsqrt(), bias=self.bias)
         gain, slope = (1.0, 1.0) if self.is_torgb else (math.sqrt(2), 0.2)
-        return filtered_lrelu(x, self.bias, self.up_filter, self.down_filter, self.up_factor, self.down_factor,
+        return filtered_lrelu(x, None, self.up_filter, self.down_filter, self.up_factor, self.down_factor,
                               self.padding, gain, slope, self.conv_clamp)
 
 
@@ -417,7 +439,7 @@ class StyleGAN3Synthesis(nn.Module):
         x = self.input(rows[0])
         for name, w in zip(self.layer_names, rows[1:]):
             x = getattr(self, name)(x, w, update_emas=update_emas)
-        return x * self.output_scale if self.output_scale != 1 else x
+        return (x * self.output_scale if self.output_scale != 1 else x).contiguous()
 
 
 class StyleGAN3Generator(nn.Module):

@@ -347,7 +347,7 @@ class ExplorerView(QWidget):
             x, y, degrees = r.input_transform
             parts.append(f"moved ({x:+.3f}, {y:+.3f}), turned {degrees:+.0f}°")
         h, w = result.image.shape[:2]
-        kind = "preview" if getattr(r, "preview", False) else f"{w}×{h}"
+        kind = f"{r.max_size}-px preview" if result.preview else f"{w}×{h}"
         parts.append(f"{kind} rendered in {result.seconds * 1000:.1f} ms")
         self.status.setStyleSheet(secondary_css())
         self.status.setText(" · ".join(parts))

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from torch import nn
 
@@ -33,14 +35,20 @@ METHOD_LABELS = {"axes": "Latent axes", "pca": "PCA (GANSpace)", "sefa": "SeFa (
 ATTRIBUTE_SAMPLES = 4000  # faces scored for attribute directions in the app (about a minute on a laptop CPU)
 CHANNEL_STRIP, CHANNEL_MIX, CHANNEL_GRID = "strip", "mix", "grid"
 log = logging.getLogger(__name__)
-# While a slider is held, ask the core for its fast preview (the full image follows on release); on as soon as
-# RenderRequest has a `preview` field (the render-speed work), off before.
-PREVIEW_WHILE_HELD = "preview" in {f.name for f in fields(RenderRequest)}
+def preview_of(request: RenderRequest, renderer: Renderer) -> RenderRequest:
+    """The cheaper request drawn while a slider is held: the model's fast preview size (a StyleGAN2 'skip'
+    network stops at a lower block); the request itself when the model has no preview."""
+    size = renderer.preview_size
+    return replace(request, max_size=size) if size is not None else request
 
 
-def preview_of(request: RenderRequest) -> RenderRequest:
-    """The cheaper request drawn while a slider is held (the request itself when the core has no preview)."""
-    return replace(request, preview=True) if PREVIEW_WHILE_HELD else request
+def full_size(image: np.ndarray, side: int) -> np.ndarray:
+    """A preview enlarged (bilinear) to the model's side, so that the view keeps its size and zoom."""
+    if image.shape[0] >= side:
+        return image
+    pil = Image.fromarray(image[..., 0] if image.shape[2] == 1 else image)
+    out = np.asarray(pil.resize((side, side), Image.Resampling.BILINEAR))
+    return out[..., None] if out.ndim == 2 else out
 
 
 class ExplorerModel(QObject):
@@ -371,8 +379,8 @@ class ExplorerModel(QObject):
         if not self.is_open:
             return None
         request = self.state.request()
-        self._previewed = self.slider_held and PREVIEW_WHILE_HELD
-        stamp = self._async.submit(preview_of(request) if self._previewed else request)
+        self._previewed = self.slider_held and self.renderer.preview_size is not None
+        stamp = self._async.submit(preview_of(request, self.renderer) if self._previewed else request)
         if self.state.seed_b is not None:
             self.render_strip()
         if self.state.mix.seed_a is None or self.state.mix.seed_b is None:
@@ -419,6 +427,8 @@ class ExplorerModel(QObject):
         if result.error:
             self.error.emit(result.error)
         if isinstance(result, RenderResult):
+            if result.preview and result.image is not None:
+                result.image = full_size(result.image, self.info.resolution)
             if not result.error:
                 self.last_result = result
             self.rendered.emit(result)
