@@ -109,7 +109,8 @@ def _three_points(points: Sequence[Sequence[float]]) -> np.ndarray:
     mouth = np.linalg.norm(src[2] - (src[0] + src[1]) / 2)
     if eyes < 2.0 or mouth < 2.0:
         raise GanStudioError("the eyes and the mouth must be at least 2 pixels apart to align a face")
-    if np.cross(src[1] - src[0], src[2] - src[0]) <= 0:
+    (ax, ay), (bx, by) = src[1] - src[0], src[2] - src[0]
+    if ax * by - ay * bx <= 0:  # y points down: the mouth must lie below the eyes' line
         raise GanStudioError("the alignment points are in the wrong order or in a line: click the eye on the "
                              "left of the picture, then the one on the right, then the mouth")
     return src

@@ -151,14 +151,14 @@ class LPIPSLoss(PhotoLoss):
 
     def __init__(self, vgg_weights: str | Path, pixel_weight: float = 1.0, device: torch.device | str = "cpu"):
         super().__init__(pixel_weight)
-        from torchvision.models import vgg16
+        from torchvision.models.vgg import cfgs, make_layers
 
         state = _read_weights(Path(vgg_weights))
         features = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
         if not features:
             features = state  # a file holding vgg16().features' own state dict
         with torch.random.fork_rng(devices=[]):
-            net = vgg16(weights=None).features[:max(VGG16_LAYERS) + 1]
+            net = make_layers(cfgs["D"])[:max(VGG16_LAYERS) + 1]  # vgg16().features, without the classifier
         try:
             net.load_state_dict(features, strict=True)
         except RuntimeError:
