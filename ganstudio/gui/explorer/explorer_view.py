@@ -252,14 +252,14 @@ class ExplorerView(QWidget):
             return
         self.image_view.set_image(result.image, result.stamp)
         r = result.request
-        parts = [f"seed {r.seed}"]
+        parts = [self.model.state.latent_label or "a W+ latent" if r.ws is not None else f"seed {r.seed}"]
         if r.class_index is not None and self.model.info.conditional:
             parts.append(f"class {self.model.info.class_names[r.class_index]}")
         if r.seed_b is not None and r.seed_t:
             parts.append(f"→ seed {r.seed_b} at t = {r.seed_t:.2f}")
         if r.class_b is not None and r.class_t:
             parts.append(f"→ class {self.model.info.class_names[r.class_b]} at {r.class_t:.2f}")
-        if r.psi != 1.0:
+        if r.psi != 1.0 and r.ws is None:  # truncation does not apply to an explicit latent
             parts.append(f"ψ = {r.psi:.2f}")
         if r.edits:
             parts.append(f"{len(r.edits)} slider{'s' if len(r.edits) > 1 else ''} moved")
@@ -283,6 +283,15 @@ class ExplorerView(QWidget):
         self.export_dialog = ExportDialog(self.model, self)
         self.export_dialog.show()
         return self.export_dialog
+
+    def show_latent(self, ws, label: str, tuned_generator=None) -> None:
+        """Make an explicit W+ latent (a projected photo) the current image; with a generator tuned for it (PTI),
+        the explorer renders with that copy until another model is opened (gui/photo/tuned_swap.py)."""
+        from ganstudio.gui.photo.tuned_swap import TunedSwap
+
+        if getattr(self, "tuned_swap", None) is None:
+            self.tuned_swap = TunedSwap(self.model)
+        self.tuned_swap.show(ws, label, tuned_generator)
 
     def shutdown(self) -> None:
         """Stop every thread the explorer started (render thread, direction task, export); call before closing."""
