@@ -4,7 +4,6 @@ the latent in the explorer, save it, and paste the edited face back into the pho
 from __future__ import annotations
 
 import copy
-import html
 import io
 import logging
 import time
@@ -115,6 +114,7 @@ class EditPhotoDialog(QDialog):
         self.progress.setTextVisible(True)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # file names are shown as they are
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.project_button = QPushButton("Project")
         self.project_button.setDefault(True)
@@ -449,12 +449,12 @@ class EditPhotoDialog(QDialog):
     def show_message(self, text: str) -> None:
         """A sentence in the status line."""
         self.status.setStyleSheet(secondary_css())
-        self.status.setText(html.escape(as_sentence(text)))
+        self.status.setText(as_sentence(text))
 
     def show_error(self, text: str) -> None:
         """A problem, in one sentence."""
         self.status.setStyleSheet("color: #b00020;")
-        self.status.setText(html.escape(as_sentence(text)))
+        self.status.setText(as_sentence(text))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.stop()
