@@ -241,7 +241,8 @@ class EditPhotoDialog(QDialog):
         self.task.errored.connect(self.show_error)
         self.task.aborted.connect(self._cancelled)
         self.task.finished.connect(self._task_finished)
-        self.show_message(f"Projecting into {settings.space.upper()} with {self.settings.loss_label.text()}…")
+        loss = "LPIPS" if self.settings.loss_name() == "lpips" else "the offline loss"
+        self.show_message(f"Projecting into {settings.space.upper()} with {loss}…")
         self.task.start()
         self._update()
         return True
