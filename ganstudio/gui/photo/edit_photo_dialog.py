@@ -28,11 +28,11 @@ from ganstudio.gui.photo.face_picture import FacePicture
 from ganstudio.gui.photo.point_picker import PointPicker
 from ganstudio.gui.photo.projection_job import PhotoProjection, run_projection
 from ganstudio.gui.photo.projection_settings import ProjectionSettingsPanel
-from ganstudio.gui.threads import WorkerBase, create_worker
+from ganstudio.gui.threads import WorkerBase, WorkerGroup, create_worker
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff);;All files (*)"
 REPORT_INTERVAL = 0.05  # seconds: step reports without a picture reach the GUI at 20 Hz at most
-ALIGN_DELAY_MS = 120  # the aligned crop follows a dragged marker after this pause (a big photo takes a moment)
+ALIGN_DELAY_MS = 120  # the aligned crop follows a dragged marker after this pause
 log = logging.getLogger(__name__)
 
 
@@ -70,7 +70,11 @@ class EditPhotoDialog(QDialog):
         self.photo_path: Path | None = None
         self.face: AlignedFace | None = None
         self.result: PhotoProjection | None = None
-        self.task: WorkerBase | None = None
+        self.task: WorkerBase | None = None  # the projection
+        self.tasks = WorkerGroup()  # opening the photo and aligning the face (a big photo takes a moment)
+        self._loading: WorkerBase | None = None
+        self._aligning: WorkerBase | None = None
+        self._align_again = False
         self._last_report = 0.0
         self._stage_offset = 0
         self._report.connect(self._on_report, Qt.ConnectionType.QueuedConnection)
@@ -166,15 +170,29 @@ class EditPhotoDialog(QDialog):
             self.open_photo(path)
 
     def open_photo(self, path: str | Path) -> bool:
-        """Show a photo (upright by its EXIF orientation); a file that cannot be read gets one sentence."""
+        """Read a photo on a worker, then show it (upright by its EXIF orientation); a file that cannot be read
+        gets one sentence. False when a projection runs."""
         if self.running:
             return False
-        try:
-            photo = load_photo(path, self.config.model.channels)
-        except GanStudioError as exc:
-            self.show_error(str(exc))
-            return False
-        self.photo, self.photo_path = photo, Path(path)
+        if self._loading is not None:
+            self._loading.quit()
+        path, channels = Path(path), self.config.model.channels
+        task = self.tasks.create(lambda progress, cancelled: (path, load_photo(path, channels)), "photo",
+                                 f"opening {path.name}")
+        task.returned.connect(self._photo_loaded)
+        task.errored.connect(self.show_error)
+        self._loading = task
+        self.show_message(f"Opening {path.name}…")
+        task.start()
+        return True
+
+    @Slot(object)
+    def _photo_loaded(self, loaded: tuple[Path, np.ndarray]) -> None:
+        path, photo = loaded
+        if self.running:
+            return
+        self._loading = None
+        self.photo, self.photo_path = photo, path
         self.face, self.result = None, None
         self.picker.set_photo(photo)
         self.target_view.set_image(None)
@@ -185,32 +203,66 @@ class EditPhotoDialog(QDialog):
 
     def _points_changed(self, points: list) -> None:
         self.result = None
+        self.face = None  # stale until the new crop arrives
         if len(points) == len(POINT_NAMES):
             self._align_timer.start()
         else:
-            self.face = None
             self.target_view.set_image(None)
         self._update()
 
+    def _align_key(self) -> tuple:
+        return tuple(self.picker.points()), self.settings.template_name(), id(self.photo)
+
     @Slot()
     def align(self) -> None:
-        """Cut the face out of the photo at the model's resolution and show it."""
+        """Cut the face out of the photo at the model's resolution on a worker, then show it (the newest points
+        win: a request made while one runs is done after it)."""
         self._align_timer.stop()
         points = self.picker.points()
         if self.photo is None or len(points) != len(POINT_NAMES):
             return
+        if self._aligning is not None:
+            self._align_again = True
+            return
+        self.face = None
+        self._update()
         try:
             template = template_for(self.config, name=self.settings.template_name())
-            self.face = align_face(self.photo, points, template)
         except GanStudioError as exc:
-            self.face = None
-            self.target_view.set_image(None)
             self.show_error(str(exc))
-        else:
-            r = self.face.image.shape[0]
-            self.target_view.set_image(self.face.image, f"{r} x {r}, what the model will see")
-            self.show_message("Check the aligned face, then Project")
+            return
+        photo, key = self.photo, self._align_key()
+        task = self.tasks.create(lambda progress, cancelled: (key, align_face(photo, points, template)), "align",
+                                 "aligning the face")
+        task.returned.connect(self._aligned)
+        task.errored.connect(self._align_failed)
+        task.finished.connect(self._align_finished)
+        self._aligning = task
+        task.start()
+
+    @Slot(object)
+    def _aligned(self, done: tuple[tuple, AlignedFace]) -> None:
+        key, face = done
+        if key != self._align_key() or self.running:
+            return  # the points moved meanwhile: the next alignment follows
+        self.face = face
+        r = face.image.shape[0]
+        self.target_view.set_image(face.image, f"{r} x {r}, what the model will see")
         self.reconstruction_view.set_image(None)
+        self.show_message("Check the aligned face, then Project")
+        self._update()
+
+    @Slot(str)
+    def _align_failed(self, message: str) -> None:
+        self.target_view.set_image(None)
+        self.show_error(message)
+
+    @Slot()
+    def _align_finished(self) -> None:
+        self._aligning = None
+        if self._align_again:
+            self._align_again = False
+            self.align()
         self._update()
 
     # -- projecting --------------------------------------------------------------------------------------
@@ -221,8 +273,6 @@ class EditPhotoDialog(QDialog):
 
     def start_projection(self) -> bool:
         """Project the aligned face on a worker (progress, live reconstruction, Cancel between steps)."""
-        if self._align_timer.isActive():
-            self.align()
         if self.face is None or self.running:
             return False
         settings = self.settings.settings()
@@ -298,6 +348,8 @@ class EditPhotoDialog(QDialog):
     def stop(self) -> None:
         """Cancel the projection and wait for its thread (the dialog is closing)."""
         self._align_timer.stop()
+        self.tasks.join()
+        self._loading = self._aligning = None
         if self.task is not None:
             self.task.join()
             self.task = None
