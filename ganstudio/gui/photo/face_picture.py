@@ -28,6 +28,8 @@ class FacePicture(QWidget):
         self.picture.setStyleSheet("border: 1px solid palette(mid);")
         self.caption = QLabel()
         self.caption.setStyleSheet(secondary_css())
+        self.caption.setWordWrap(True)
+        self.caption.setFixedWidth(size)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)

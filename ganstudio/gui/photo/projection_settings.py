@@ -57,6 +57,7 @@ class ProjectionSettingsPanel(QWidget):
         self.steps.setRange(1, 5000)
         self.steps.setValue(200)
         self.steps.setSuffix(" steps")
+        self.steps.setMaximumWidth(160)
         self.pti = QCheckBox("Fine-tune the generator for this photo (PTI)")
         pti_text = QLabel(PTI_TEXT)
         pti_text.setStyleSheet(secondary_css())
@@ -74,6 +75,7 @@ class ProjectionSettingsPanel(QWidget):
         self.template = QComboBox()
         for key in TEMPLATES:
             self.template.addItem(TEMPLATE_LABELS[key], key)
+        self.template.setMaximumWidth(320)
         self.template.currentIndexChanged.connect(lambda _: self.template_changed.emit(self.template_name()))
         self.loss_label = QLabel()
         self.loss_label.setWordWrap(True)
