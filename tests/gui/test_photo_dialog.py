@@ -1,7 +1,8 @@
 """File > Edit a photo with pytest-qt and the bundled 64 px face model: a photo made by our own code (EXIF turned),
 three clicked points, the aligned preview, a few projection steps with progress and a live reconstruction,
 Cancel and closing mid-run, the latent in the explorer (its image is the reconstruction; a slider edits it),
-pivotal tuning swapped in and out, the latent file, paste back, and the menu action for non-StyleGAN models."""
+pivotal tuning swapped in and out, the latent file, paste back, a tiny GAN Studio StyleGAN, and the menu action for
+non-StyleGAN models."""
 from __future__ import annotations
 
 import numpy as np
@@ -218,3 +219,30 @@ def test_the_file_menu_action_follows_the_explorer_s_model(qtbot):
     assert window.edit_photo() is dialog  # the same dialog comes back while the model is the same
     window.close()
     assert not dialog.isVisible()
+
+
+def test_a_tiny_gan_studio_stylegan_takes_a_photo_too(qtbot, tmp_path, photo):
+    from ganstudio.core.checkpoints import Checkpoint, save_checkpoint
+    from ganstudio.core.models.registry import build_models
+    from tests.conftest import tiny_config
+
+    cfg = tiny_config(arch="stylegan", channels=3, resolution=32, w_dim=16).with_updates("data", resolution=32)
+    G, D = build_models(cfg.model, cfg.loss)
+    path = tmp_path / "tiny.safetensors"
+    save_checkpoint(path, Checkpoint(cfg, 5, {"G": G.state_dict(), "D": D.state_dict()}))
+    model = ExplorerModel(device="cpu")
+    view = ExplorerView(model, bundled=[])
+    qtbot.addWidget(view)
+    assert view.open_checkpoint(path)
+    qtbot.waitUntil(lambda: model.last_result is not None and model.idle(), timeout=WAIT)
+    d = EditPhotoDialog(view)
+    qtbot.addWidget(d)
+    aligned(qtbot, d, photo)
+    assert d.face.image.shape == (32, 32, 3)
+    project(qtbot, d, steps=3)
+    assert d.open_in_explorer()
+    qtbot.waitUntil(lambda: model.idle() and model.last_result.request.ws is not None, timeout=WAIT)
+    assert np.array_equal(model.last_result.image, d.result.image)
+    d.close()
+    view.shutdown()
+    assert not running_threads()
