@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
                          help="the face alignment (default: FFHQ's for imported models, else CelebA's)")
     project.add_argument("--space", choices=["w", "w+"], default="w+",
                          help="one w for all style rows, or one per row (default, closer)")
-    project.add_argument("--steps", type=int, default=None, help="optimisation steps (default 200)")
+    project.add_argument("--steps", type=int, default=None, help="optimisation steps (default 150)")
     project.add_argument("--pti", action="store_true", help="then tune a copy of the generator around the latent "
                          "(pivotal tuning); it is saved beside the latent as OUT-pti.safetensors")
     project.add_argument("--pti-steps", type=int, default=None, help="pivotal tuning steps (default 60)")

@@ -42,7 +42,7 @@ class ProjectionSettings:
     """How to project: the space, the steps and the StyleGAN2 projector's schedule."""
 
     space: str = "w+"
-    steps: int = 200
+    steps: int = 150
     lr: float = 0.1
     lr_rampup: float = 0.05  # share of the steps over which the learning rate rises
     lr_rampdown: float = 0.25  # share of the steps over which it falls (cosine) to zero

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, 
 from ganstudio.core.errors import GanStudioError
 from ganstudio.core.photo.align import TEMPLATES
 from ganstudio.core.photo.loss import VGG16_FILE, vgg16_weights
+from ganstudio.core.photo.projection import ProjectionSettings, TuningSettings
 from ganstudio.gui.colours import secondary_css
 
 SPACE_TEXT = {"w": "One w for every style row: edits behave best, the likeness is looser.",
@@ -25,9 +26,9 @@ class PhotoSettings:
     """What the user chose."""
 
     space: str = "w+"
-    steps: int = 200
+    steps: int = ProjectionSettings.steps  # the core's defaults, as `ganstudio project` uses them
     pti: bool = False
-    pti_steps: int = 60
+    pti_steps: int = TuningSettings.steps
     template: str = "celeba"
     vgg16: str | None = None  # a VGG16 weight file the user named
 
@@ -55,7 +56,7 @@ class ProjectionSettingsPanel(QWidget):
             space_box.addWidget(explanation)
         self.steps = QSpinBox()
         self.steps.setRange(1, 5000)
-        self.steps.setValue(200)
+        self.steps.setValue(PhotoSettings.steps)
         self.steps.setSuffix(" steps")
         self.steps.setMaximumWidth(160)
         self.pti = QCheckBox("Fine-tune the generator for this photo (PTI)")
@@ -64,7 +65,7 @@ class ProjectionSettingsPanel(QWidget):
         pti_text.setWordWrap(True)
         self.pti_steps = QSpinBox()
         self.pti_steps.setRange(1, 2000)
-        self.pti_steps.setValue(60)
+        self.pti_steps.setValue(PhotoSettings.pti_steps)
         self.pti_steps.setSuffix(" tuning steps")
         self.pti_steps.setEnabled(False)
         self.pti.toggled.connect(self.pti_steps.setEnabled)
