@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import pickle
 import sys
@@ -89,7 +90,9 @@ def write_nvidia_pickle(path: Path, G: nn.Module, init_kwargs: dict, module_src:
             def reducer_override(self, obj: Any):
                 if not isinstance(obj, nn.Module):
                     return NotImplemented
-                state = dict(obj.__dict__)
+                # NVIDIA's modules keep plain attributes: our dataclasses (StyleGAN3's LayerSpec) go as dicts
+                state = {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+                         for k, v in obj.__dict__.items()}
                 if obj is G:
                     state["_init_args"], state["_init_kwargs"] = (), g.EasyDict(init_kwargs)
                 if obj is D:
@@ -168,3 +171,24 @@ class RunsCode:
 def marker_source(marker: Path) -> str:
     """Module source that, if it were ever executed (as NVIDIA's unpickler does), would create the marker."""
     return f"open({str(marker)!r}, 'w').write('ran')\nclass Generator: pass\n"
+
+
+SG3_TINY = dict(z_dim=16, c_dim=0, w_dim=16, img_resolution=32, img_channels=3, channel_base=256, channel_max=8,
+                num_layers=4, num_critical=2, magnitude_ema_beta=0.999, mapping_kwargs=dict(num_layers=2))
+SG3_NAMES = {"StyleGAN3Generator": "Generator", "StyleGAN3Mapping": "MappingNetwork",
+             "StyleGAN3Synthesis": "SynthesisNetwork", "FourierInput": "SynthesisInput",
+             "AliasFreeLayer": "SynthesisLayer", "ScaledLinear": "FullyConnectedLayer"}
+
+
+@torch.no_grad()
+def write_stylegan3_pickle(path: Path, kwargs: dict | None = None, seed: int = 0) -> Path:
+    """A StyleGAN3 network pickle in NVIDIA's layout: our own StyleGAN3 with random weights, under NVIDIA's
+    class names."""
+    from ganstudio.core.imported.stylegan3 import build_stylegan3
+
+    kwargs = kwargs or SG3_TINY
+    torch.manual_seed(seed)
+    G = build_stylegan3(kwargs).eval()
+    G.synthesis.input.affine.weight.normal_(0.0, 0.5)  # so that each w turns and moves the input differently
+    return write_nvidia_pickle(path, G, kwargs, module_src="class SynthesisInput: pass  # never run\n",
+                               rename=SG3_NAMES)

@@ -7,12 +7,15 @@ adapter (gui/explorer/model.py) turns them into signals and renders, the tests d
 from __future__ import annotations
 
 import copy
+import json
 import random
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
+from torch import nn
 
 from ganstudio.core.config import RunConfig
 from ganstudio.core.errors import GanStudioError
@@ -22,6 +25,8 @@ from ganstudio.core.latent.sampling import MAX_SEED
 from ganstudio.core.render import LatentEdit, RenderRequest, StyleMix, layer_groups
 
 IMAGE, MIX, MIX_GRID = "image", "mix", "mix_grid"  # what a `changed` event says needs rendering again
+NO_TRANSFORM = (0.0, 0.0, 0.0)
+SESSION_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class ModelInfo:
     num_ws: int
     class_names: tuple[str, ...]
     device: str
+    input_transform: bool = False  # the image can be moved and turned (StyleGAN3)
+    card: str = ""  # an imported model's card in one line: source, SHA-256, licence
 
     @property
     def conditional(self) -> bool:
@@ -56,6 +63,40 @@ class ModelInfo:
         return f"{self.title} · {' · '.join(parts)} · {self.device}"
 
 
+@dataclass
+class LoadedModel:
+    """A checkpoint's generator, built and ready to explore (what a worker thread hands the GUI)."""
+
+    G: nn.Module
+    config: RunConfig
+    title: str
+    path: Path | None = None
+    step: int | None = None
+    card: str = ""  # an imported model's card in one line
+
+
+def model_from_checkpoint(ckpt, path: Path | None, device: torch.device | str) -> LoadedModel:
+    """Build the generator of a loaded Checkpoint on `device` (raises GanStudioError when it cannot)."""
+    from ganstudio.core.checkpoints import generator_from_checkpoint
+    from ganstudio.core.imported import card_summary
+
+    G = generator_from_checkpoint(ckpt, device, name=path.name if path else "the checkpoint")
+    title = (path.parent.parent.name if path and path.parent.name == "checkpoints" else
+             path.name if path else ckpt.config.name)
+    card = (ckpt.extra.get("imported") or {}).get("card")
+    if isinstance(card, dict):  # an imported network has no training step of ours to show
+        return LoadedModel(G, ckpt.config, title or "model", path, None, card_summary(card))
+    return LoadedModel(G, ckpt.config, title or "model", path, ckpt.step)
+
+
+def load_model(path: str | Path, device: torch.device | str) -> LoadedModel:
+    """Read a checkpoint, run folder, NVIDIA `.pkl` or rosinality `.pt` and build its generator (slow for large
+    models: run it off the GUI thread); a file that is refused raises GanStudioError with one sentence."""
+    from ganstudio.core.checkpoints import load_checkpoint
+
+    return model_from_checkpoint(load_checkpoint(path), Path(path), device)
+
+
 @dataclass(frozen=True)
 class MixSettings:
     """Style mixing: sources A and B (a seed, or None for the current edited image) and the rows taken from B."""
@@ -65,6 +106,17 @@ class MixSettings:
     rows: tuple[int, ...] = ()
     grid_a: tuple[int, ...] = (1, 2, 3, 4)
     grid_b: tuple[int, ...] = (5, 6, 7, 8)
+
+
+@dataclass(frozen=True)
+class LatentUndo:
+    """What ExplorerState.adopt_latent replaced: the explicit latent (None: the seed), its label, the slider
+    amounts and the interpolation's t."""
+
+    latent: tuple[float, ...] | None
+    label: str
+    amounts: tuple[float, ...]
+    seed_t: float
 
 
 class Event:
@@ -122,6 +174,7 @@ class ExplorerState:
         self.frames = 8
         self.class_b: int | None = None
         self.class_t = 0.0
+        self.transform = NO_TRANSFORM  # StyleGAN3's input: x, y (image widths) and rotation (degrees)
         self.mix = MixSettings(rows=tuple(range(*layer_groups(self.num_ws)["fine"])) if self.num_ws else ())
         # an explicit W+ latent shown instead of the seed's (a projected photo, a dragged face); None: the seed
         self.latent: tuple[float, ...] | None = None
@@ -140,6 +193,25 @@ class ExplorerState:
         Sliders, mixing and interpolation apply to it; `label` names it (e.g. "photo.jpg")."""
         self.latent = None if ws is None else tuple(float(v) for v in np.asarray(ws, dtype=np.float32).ravel())
         self.latent_label = label if ws is not None else ""
+        self.events.changed.emit(IMAGE)
+
+    def adopt_latent(self, ws: np.ndarray, label: str) -> LatentUndo:
+        """Show `ws`, a latent made from the current image that already holds its slider edits and interpolation
+        (a dragged face): the sliders go back to zero and t to 0, so nothing is applied twice. Returns what
+        put_back() needs to return to the image before."""
+        undo = LatentUndo(self.latent, self.latent_label, tuple(self.amounts), self.seed_t)
+        self.amounts = [0.0] * len(self.amounts)
+        self.seed_t = 0.0
+        self.events.amounts.emit(False)  # the sliders show zero; the render follows from set_latent
+        self.set_latent(ws, label)
+        return undo
+
+    def put_back(self, undo: LatentUndo) -> None:
+        """Return to the image before adopt_latent: its latent (or seed), slider amounts and t."""
+        self.latent, self.latent_label, self.seed_t = undo.latent, undo.label, undo.seed_t
+        if len(undo.amounts) == len(self.amounts):  # the same direction set is still on the sliders
+            self.amounts = list(undo.amounts)
+        self.events.amounts.emit(False)
         self.events.changed.emit(IMAGE)
 
     def any_seed(self) -> int:
@@ -162,6 +234,11 @@ class ExplorerState:
 
     def set_psi(self, psi: float) -> None:
         self.psi = float(psi)
+        self.events.changed.emit(IMAGE)
+
+    def set_transform(self, x: float, y: float, degrees: float) -> None:
+        """Move the image content by (x, y) image widths and turn it by `degrees` (StyleGAN3)."""
+        self.transform = (float(x), float(y), float(degrees))
         self.events.changed.emit(IMAGE)
 
     def set_interpolation(self, seed_b: int | None, t: float | None = None, frames: int | None = None) -> None:
@@ -265,11 +342,15 @@ class ExplorerState:
         return RenderRequest(seed=self.seed, class_index=self.class_index, psi=self.psi, edits=self.edits(),
                              seed_b=self.seed_b, seed_t=self.seed_t if self.seed_b is not None else 0.0,
                              class_b=self.class_b, class_t=self.class_t if self.class_b is not None else 0.0,
-                             ws=self.latent)
+                             ws=self.latent, input_transform=self._input_transform())
 
     def plain_request(self, seed: int) -> RenderRequest:
-        """A seed with the current class and truncation, without edits."""
-        return RenderRequest(seed=int(seed), class_index=self.class_index, psi=self.psi)
+        """A seed with the current class, truncation and input transform, without edits."""
+        return RenderRequest(seed=int(seed), class_index=self.class_index, psi=self.psi,
+                             input_transform=self._input_transform())
+
+    def _input_transform(self) -> tuple[float, float, float] | None:
+        return None if self.transform == NO_TRANSFORM else self.transform
 
     def strip_requests(self) -> list[RenderRequest]:
         """The interpolation frames towards seed B (the class blend of the main image kept in each)."""
@@ -291,3 +372,58 @@ class ExplorerState:
         rows = self.mix.rows
         mixes = [replace(ra, mix=StyleMix(rows, seed=rb.seed) if rows else None) for ra in a for rb in b]
         return a + b + mixes
+
+
+# -- the explorer as it was left, for the next launch ------------------------------------------------------
+
+_NUMBERS = {"seed": int, "psi": float, "class_index": int, "class_b": int, "class_t": float, "seed_b": int,
+            "seed_t": float, "frames": int}
+
+
+def session_record(model: dict, saved: dict) -> dict:
+    """JSON-able data for reopening the explorer at the next launch: `model` says which model it was (for
+    example {"key": ..., "path": ...} or {"key": ..., "bundled": ...}); `saved` is ExplorerState.remember()."""
+    directions: Directions | None = saved.get("directions")
+    mix = saved.get("mix") or MixSettings()
+    choices = {k: saved.get(k) for k in _NUMBERS}
+    choices.update(transform=list(saved.get("transform", NO_TRANSFORM)),
+                   mix={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(mix).items()},
+                   directions=json.loads(directions.to_json()) if directions is not None else None,
+                   amounts=[float(a) for a in saved.get("amounts", [])])
+    return {"version": SESSION_VERSION, "model": dict(model), "choices": choices}
+
+
+def read_session(data: object) -> tuple[dict, dict] | None:
+    """(model, choices for ExplorerState.restore()) from session_record()'s data: what cannot be read is left
+    out; None when the record names no model."""
+    if not isinstance(data, dict) or not isinstance(data.get("model"), dict) or not data["model"].get("key"):
+        return None
+    raw = data.get("choices") if isinstance(data.get("choices"), dict) else {}
+    saved: dict = {}
+    for key, kind in _NUMBERS.items():
+        value = raw.get(key)
+        if value is None and key in ("class_index", "class_b", "seed_b"):
+            saved[key] = None
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            saved[key] = kind(value)
+    transform = raw.get("transform")
+    if isinstance(transform, list) and len(transform) == 3 and all(isinstance(v, (int, float)) for v in transform):
+        saved["transform"] = tuple(float(v) for v in transform)
+    try:
+        mix = raw.get("mix") or {}
+        saved["mix"] = MixSettings(**{k: (tuple(int(x) for x in v) if isinstance(v, list) else
+                                          None if v is None else int(v)) for k, v in mix.items()})
+    except (TypeError, ValueError):
+        pass
+    try:
+        directions = Directions.from_json(json.dumps(raw["directions"]), "the saved sliders") \
+            if raw.get("directions") else None
+    except GanStudioError:
+        directions = None
+    amounts = raw.get("amounts")
+    if directions is not None:
+        ok = isinstance(amounts, list) and len(amounts) == len(directions) and \
+            all(isinstance(a, (int, float)) for a in amounts)
+        amounts = [float(a) for a in amounts] if ok else [0.0] * len(directions)
+        saved.update(directions=directions, amounts=amounts, direction_sets={directions.method: (directions, amounts)})
+    return dict(data["model"]), saved

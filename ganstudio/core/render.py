@@ -66,6 +66,7 @@ class RenderRequest:
     # StyleGAN: an explicit W+ latent (num_ws rows of w_dim, flattened; or one w row) instead of the seed's, e.g.
     # a projected photo or a dragged face; truncation and the class do not apply to it, edits and mixing do
     ws: tuple[float, ...] | None = None
+    input_transform: tuple[float, float, float] | None = None  # StyleGAN3: move (x, y image widths), turn (degrees)
 
 
 @dataclass
@@ -105,6 +106,8 @@ class Renderer:
         self.directions = directions
         self._dir_tensors = None
         self.lock = threading.RLock()  # one render (or direction computation) at a time on this generator
+        self._input = input_with_transform(G)
+        self._file_transform = self._input.transform.detach().clone() if self._input is not None else None
         if config.model.toy and not points:  # `points=True`: generate() gives a toy model's 2D points
             raise GanStudioError("a model trained on 2D toy data has no images to explore")
         if directions is not None:
@@ -124,6 +127,20 @@ class Renderer:
     @property
     def num_ws(self) -> int:
         return int(self.G.num_ws) if self.style_based else 0
+
+    @property
+    def has_input_transform(self) -> bool:
+        """The generator's input can be moved and turned (StyleGAN3's Fourier features)."""
+        return self._input is not None
+
+    def _set_input_transform(self, transform: tuple[float, float, float] | None) -> None:
+        """Set StyleGAN3's input transform for the next synthesis (None: the one the file came with)."""
+        if self._input is None:
+            return
+        from ganstudio.core.imported.stylegan3 import input_transform_matrix
+
+        matrix = self._file_transform if transform is None else input_transform_matrix(*transform)
+        self._input.transform.copy_(matrix.to(self._input.transform.device, self._input.transform.dtype))
 
     def _class_tensor(self, index: int | None) -> torch.Tensor | None:
         m = self.config.model
@@ -251,6 +268,7 @@ class Renderer:
 
     def _synthesize(self, requests: Sequence[RenderRequest], latents: list[torch.Tensor]) -> torch.Tensor:
         if self.style_based:
+            self._set_input_transform(requests[0].input_transform)  # one network: the batch shares the first's
             return self.G.synthesis(torch.cat(latents), noise_mode=requests[0].noise_mode)
         labels = [self._class_tensor(r.class_index) for r in requests]
         c = torch.cat(labels) if labels[0] is not None else None
@@ -304,6 +322,13 @@ class Renderer:
         for r in results:
             r.seconds = seconds / max(1, len(results))
         return BatchResult(results, seconds=seconds, stamp=stamp)
+
+
+def input_with_transform(G: nn.Module) -> nn.Module | None:
+    """The input layer whose `transform` buffer moves and turns the image (StyleGAN3), or None."""
+    layer = getattr(getattr(G, "synthesis", None), "input", None)
+    transform = getattr(layer, "transform", None)
+    return layer if isinstance(transform, torch.Tensor) and transform.shape == (3, 3) else None
 
 
 def _towards_seed(request: RenderRequest) -> bool:

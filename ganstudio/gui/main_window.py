@@ -14,7 +14,7 @@ from ganstudio.core.config import RunConfig
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.bundled import DEFAULT_MODEL
 from ganstudio.core.errors import GanStudioError, as_sentence
-from ganstudio.gui.settings import Settings, load_settings, save_settings
+from ganstudio.gui.settings import Settings, load_session, load_settings, save_session, save_settings
 from ganstudio.gui.widgets.about_dialog import AboutDialog
 from ganstudio.gui.explorer.explorer_view import ExplorerView
 from ganstudio.gui.widgets.training_view import TrainingView
@@ -22,6 +22,9 @@ from ganstudio.gui.widgets.welcome_page import WelcomePage
 from ganstudio.gui.wizard.new_run_wizard import NewRunWizard
 
 log = logging.getLogger(__name__)
+CHECKPOINT_FILTER = ("Models (*.safetensors *.pkl *.pt *.pth);;GAN Studio checkpoints (*.safetensors);;"
+                     "NVIDIA StyleGAN2/StyleGAN3 network pickles (*.pkl);;"
+                     "rosinality stylegan2-pytorch checkpoints (*.pt *.pth);;All files (*)")
 
 
 def _same(a: str | Path, b: str | Path) -> bool:
@@ -76,6 +79,9 @@ class MainWindow(QMainWindow):
         self.welcome.remove_run_requested.connect(self.forget_run)
         self.welcome.current_run_requested.connect(self.show_run)
         self.explore.open_checkpoint_requested.connect(self.choose_checkpoint)
+        self.explore.checkpoint_opened.connect(lambda path: self._remember("recent_checkpoints", path))
+        self._pending_session: dict | None = None  # the last launch's explorer, reopened when Explore is shown
+        self.tabs.currentChanged.connect(self._explore_shown)
         self.welcome.set_recent(self.settings.recent_runs)
         self._restore_geometry()
 
@@ -235,24 +241,16 @@ class MainWindow(QMainWindow):
 
     def choose_checkpoint(self) -> None:
         start = self.settings.recent_checkpoints[0] if self.settings.recent_checkpoints else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint", start,
-                                              "GAN Studio checkpoints (*.safetensors);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint or a StyleGAN model", start, CHECKPOINT_FILTER)
         if path:
             self.open_checkpoint(path)
 
     def open_checkpoint(self, path: str | Path) -> None:
-        """Load a checkpoint and show what it holds in the Explore area."""
-        from ganstudio.core.checkpoints import load_checkpoint
-
+        """Show what a checkpoint, run folder, NVIDIA `.pkl` or rosinality `.pt` holds in the Explore area: it is
+        read and built on a worker thread; a refused file is explained in one sentence."""
+        self._pending_session = None
         self.tabs.setCurrentWidget(self.explore)
-        try:
-            ckpt = load_checkpoint(path)
-        except GanStudioError as exc:
-            log.warning("refused to explore %s: %s", path, exc)
-            self.explore.show_open_error(str(exc))
-            return
-        if self.explore.show_checkpoint(Path(path), ckpt):
-            self._remember("recent_checkpoints", path)
+        self.explore.open_in_background(path)
 
     def open_bundled(self, key: str) -> bool:
         """Show a pretrained model shipped with the app in the Explore area."""
@@ -260,6 +258,7 @@ class MainWindow(QMainWindow):
         if model is None:
             return False
         self.tabs.setCurrentWidget(self.explore)
+        self._pending_session = None  # chosen now: the last launch's model is not reopened on top
         return self.explore.open_bundled(model)
 
     def open_start_page(self) -> None:
@@ -267,9 +266,12 @@ class MainWindow(QMainWindow):
         model and its named sliders; later, the area that was open when the app closed (the explorer again with
         the face model, or the Train area)."""
         first = not self.settings.opened_before
+        self._pending_session = None if first else load_session(self.settings_file)
         if first or self.settings.last_tab == "explore":
-            if not self.open_bundled(DEFAULT_MODEL) and self.explore.bundled_models:
-                self.open_bundled(self.explore.bundled_models[0].key)
+            self.tabs.setCurrentWidget(self.explore)  # reopens the last launch's model, if there is one
+            if not self.explore.model.is_open and not self.explore.model.opening:
+                if not self.open_bundled(DEFAULT_MODEL) and self.explore.bundled_models:
+                    self.open_bundled(self.explore.bundled_models[0].key)
         if first:
             self.settings.opened_before = True
             self.save_settings()
@@ -284,6 +286,31 @@ class MainWindow(QMainWindow):
         self.pretrained_dialog.show()
         self.pretrained_dialog.raise_()
         return self.pretrained_dialog
+
+    def _explore_shown(self) -> None:
+        """The first time Explore is shown after a launch, reopen the model the explorer had when the app closed
+        (with its seed, truncation and sliders); a model no longer on disk is skipped with a note."""
+        if self.tabs.currentWidget() is not self.explore or self._pending_session is None:
+            return
+        from ganstudio.core.explorer import read_session
+
+        record, self._pending_session = read_session(self._pending_session), None
+        model = self.explore.model
+        if record is None or model.is_open or model.opening:
+            return
+        where, saved = record
+        if where.get("bundled"):
+            if any(m.key == where["bundled"] for m in self.explore.bundled_models):
+                model.remember_for_later(where["key"], saved)
+                self.open_bundled(where["bundled"])
+            return
+        path = Path(str(where.get("path", "")))
+        if not where.get("path") or not path.exists():
+            log.info("the explorer's last model %s is no longer there", path)
+            self.statusBar().showMessage(f"The last model explored, {path.name}, is no longer at {path.parent}", 15_000)
+            return
+        model.remember_for_later(where["key"], saved)
+        self.explore.open_in_background(path)
 
     # -- help, settings, closing ---------------------------------------------------------------------
 
@@ -335,6 +362,13 @@ class MainWindow(QMainWindow):
         if problem:
             self.statusBar().showMessage(f"Settings not saved: {problem}", 10_000)
 
+    def save_session(self) -> None:
+        """Keep the explorer's model and choices for the next launch (unchanged when no model was opened)."""
+        record = self.explore.model.session()
+        problem = save_session(record, self.settings_file) if record is not None else ""
+        if problem:
+            log.warning("the explorer's session was not saved: %s", problem)
+
     def _restore_geometry(self) -> None:
         if self.settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode("ascii")))
@@ -369,6 +403,7 @@ class MainWindow(QMainWindow):
         if self.photo_dialog is not None:
             self.photo_dialog.close()  # cancels a projection and joins its thread
         self.explore.shutdown()  # joins the render thread and any direction or export task
+        self.save_session()
         self.save_settings()
         super().closeEvent(event)
 

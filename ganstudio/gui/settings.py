@@ -28,6 +28,29 @@ def settings_path() -> Path:
     return Path(base or Path.home() / ".config" / "ganstudio") / "settings.json"
 
 
+def session_path(settings_file: Path | None = None) -> Path:
+    """explorer.json beside the settings file: the explorer's model and choices when the app last closed."""
+    return (settings_file or settings_path()).with_name("explorer.json")
+
+
+def load_session(settings_file: Path | None = None) -> dict | None:
+    """The explorer as it was left (core.explorer.session_record's data), or None when there is none."""
+    try:
+        data = json.loads(session_path(settings_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def save_session(record: dict, settings_file: Path | None = None) -> str:
+    """Write the explorer's session atomically; returns "" or a sentence saying why it could not be saved."""
+    try:
+        atomic_write_text(session_path(settings_file), json.dumps(record) + "\n")
+    except GanStudioError as exc:
+        return str(exc)
+    return ""
+
+
 def default_runs_folder() -> str:
     """Where new runs go unless the user chose another folder: Documents/GAN Studio runs."""
     docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)

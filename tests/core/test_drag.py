@@ -207,3 +207,38 @@ def test_cli_drags_an_imported_stylegan2_and_writes_the_report(tmp_path, capsys)
     assert main(["drag", "--checkpoint", str(path), "--handle", "6,6", "--target", "99,8", "--out",
                  str(out)]) == 1
     assert "error:" in capsys.readouterr().err
+
+
+def test_features_are_read_at_the_points_exactly_as_from_the_upsampled_map():
+    """The step reads features around the points only; the values are those of the whole map upsampled."""
+    from ganstudio.core.latent.drag import _at_pixels, _sample
+
+    torch.manual_seed(0)
+    features = torch.randn(1, 5, 32, 32)
+    upsampled = F.interpolate(features, size=(64, 64), mode="bilinear", align_corners=False)
+    points = torch.rand(300, 2) * 66 - 1  # inside, and a little outside (border padding)
+    h, w = upsampled.shape[-2:]
+    grid = torch.stack([(2 * points[:, 0] + 1) / w - 1, (2 * points[:, 1] + 1) / h - 1], dim=1)
+    expected = F.grid_sample(upsampled, grid[None, :, None, :], mode="bilinear", padding_mode="border",
+                             align_corners=False)[0, :, :, 0].t()
+    assert torch.allclose(_sample(features, points, (64, 64)), expected, atol=1e-5)
+    pixels = torch.randint(0, 64, (300, 2)).float()
+    assert torch.allclose(_at_pixels(features, pixels, (64, 64)),
+                          upsampled[0, :, pixels[:, 1].long(), pixels[:, 0].long()].t(), atol=1e-5)
+
+
+def test_a_step_without_its_picture_stops_the_forward_at_the_feature_map(faces):
+    G, ws = faces
+    calls = []
+    hook = G.synthesis.blocks[-1].conv0.register_forward_pre_hook(lambda *a: calls.append(1))
+    try:
+        session = DragSession(G, ws, [(30, 40)], [(36, 40)])
+        calls.clear()
+        step = session.step(with_image=False)
+        assert not calls and step.image is None and step.latent is None and np.isfinite(step.loss)
+        step = session.step(with_image=True)
+        assert calls and step.image.shape == (64, 64, 3) and step.latent.shape == (10, 128)
+        assert torch.is_grad_enabled()
+        assert np.array_equal(step.image, render(G, torch.as_tensor(step.latent)[None]).astype(np.uint8))
+    finally:
+        hook.remove()

@@ -172,3 +172,31 @@ def test_an_explicit_latent_is_rendered_edited_and_mixed_and_a_seed_leaves_it():
     assert bad.image is None and "style rows" in bad.error
     state.set_seed(6)
     assert state.latent is None and state.request().ws is None
+
+
+def test_an_adopted_latent_takes_the_edits_along_and_put_back_returns_exactly():
+    """A dragged latent already holds the sliders and the interpolation: they go to zero (nothing is applied
+    twice), and put_back returns to the image before."""
+    import numpy as np
+    import torch
+
+    from ganstudio.core.render import Renderer
+
+    G, cfg = fake_stylegan(num_ws=10)
+    renderer = Renderer(G, cfg, compute_directions(G, cfg, "sefa", 3))
+    state = ExplorerState(num_ws=10, seed=5)
+    state.set_directions(renderer.directions)
+    state.set_amount(1, 1.5)
+    state.set_interpolation(8, t=0.25)
+    before = renderer.render(state.request()).image
+    ws = renderer.latent(state.request())[0].numpy()
+    seen = recorded(state)
+    undo = state.adopt_latent(ws, "dragged")
+    assert seen == [("amounts", False), ("changed", IMAGE)]
+    assert state.amounts == [0.0, 0.0, 0.0] and state.seed_t == 0.0 and state.latent_label == "dragged"
+    assert np.array_equal(renderer.render(state.request()).image, before)  # the same picture, edits inside
+    state.set_amount(0, 2.0)
+    assert not torch.allclose(renderer.latent(state.request())[0], torch.from_numpy(ws))
+    state.put_back(undo)
+    assert state.latent is None and state.amounts == [0.0, 1.5, 0.0] and state.seed_t == 0.25
+    assert np.array_equal(renderer.render(state.request()).image, before)

@@ -89,11 +89,16 @@ def test_open_checkpoint_explores_it_in_the_explore_area(qtbot, tmp_path):
 
     toy_run = Trainer(toy_config(steps=4), tmp_path / "runs" / "ck")
     list(toy_run)
+    # the open model's own renders done first: its status line would otherwise follow the refusal's
+    qtbot.waitUntil(lambda: model.idle() and not model.computing_directions, timeout=20000)
+    qtbot.wait(50)
     window.open_checkpoint(toy_run.run.latest_checkpoint())
+    qtbot.waitUntil(lambda: not model.opening, timeout=20000)  # read and built on a worker thread
     assert "2D toy data has no images to explore" in window.explore.status.text()
 
     pickle = tmp_path / "model.safetensors"
     pickle.write_bytes(b"\x80\x04\x95 a pickle")
     window.open_checkpoint(pickle)
+    qtbot.waitUntil(lambda: not model.opening, timeout=20000)
     assert "pickle" in window.explore.status.text() and "never opens them" in window.explore.status.text()
     window.close()  # closing joins the explorer's render thread

@@ -1,9 +1,11 @@
 """Drag to edit (DragGAN, Pan et al. 2023): move handle points on a StyleGAN image towards target points by
 optimising the first style rows of W+, on the CPU or a GPU.
 
-Each step renders the current W+ once, reading an intermediate feature map of the synthesis network (bilinearly
-upsampled to the output size). Point tracking moves every handle to the pixel, within `track_radius`, whose
-feature is nearest (L1) to the handle's feature in the starting image. Motion supervision then pulls the features
+Each step runs the synthesis network on the current W+ up to an intermediate feature map (the rest of the network
+runs without gradients, and only when the step's picture is wanted). Features are read as if the map were
+bilinearly upsampled to the output size, but only at the pixels around the points (the whole map is upsampled only
+for a mask). Point tracking moves every handle to the pixel, within `track_radius`, whose feature is nearest (L1)
+to the handle's feature in the starting image. Motion supervision then pulls the features
 one pixel ahead of each handle (towards its target) onto the current, detached ones around the handle, and an
 optional mask (the region that may change) adds a term keeping the features outside it at their starting values.
 Adam updates the first `rows` style rows; the others stay fixed. The drag stops when every handle is within
@@ -69,6 +71,7 @@ class DragStep:
     reason: str = ""  # "reached" (every handle within tolerance) or "step limit" once done
     image: np.ndarray | None = field(default=None, repr=False)  # uint8 [H, W, C] of this step's render
     ms: float = 0.0  # wall time of the step
+    latent: np.ndarray | None = field(default=None, repr=False)  # ws [num_ws, w_dim] of the picture (with it)
 
 
 @dataclass
@@ -126,12 +129,20 @@ def choose_feature_layer(G: nn.Module, resolution: int, size: int | None = None)
     return below[-1] if below else layers[0]
 
 
+class FeaturesTaken(Exception):
+    """Raised by captured_features(stop=True) to end a forward once the feature map is captured."""
+
+
 @contextmanager
-def captured_features(module: nn.Module, size: int) -> Iterator[list[torch.Tensor]]:
+def captured_features(module: nn.Module, size: int, stop: bool = False,
+                      then_no_grad: bool = False) -> Iterator[list[torch.Tensor]]:
     """While open, every forward of `module` in this thread appends its feature map [N, C, size, size] (margin
-    cropped); renders of the same generator in other threads (the explorer's) are not captured."""
+    cropped); renders of the same generator in other threads (the explorer's) are not captured. `stop`: the
+    forward ends there with FeaturesTaken (nothing after the features is computed); `then_no_grad`: the rest of
+    the forward runs without recording gradients (its picture is only looked at)."""
     store: list[torch.Tensor] = []
     thread = threading.get_ident()
+    grad_before = torch.is_grad_enabled()
 
     def hook(_module, _inputs, output):
         if threading.get_ident() != thread:
@@ -139,12 +150,31 @@ def captured_features(module: nn.Module, size: int) -> Iterator[list[torch.Tenso
         x = output[0] if isinstance(output, (tuple, list)) else output
         margin = (x.shape[-1] - size) // 2
         store.append(x[..., margin:margin + size, margin:margin + size] if margin > 0 else x)
+        if stop:
+            raise FeaturesTaken
+        if then_no_grad:
+            torch.set_grad_enabled(False)
 
     handle = module.register_forward_hook(hook)
     try:
         yield store
     finally:
         handle.remove()
+        torch.set_grad_enabled(grad_before)
+
+
+def features_and_image(G: nn.Module, ws: torch.Tensor, layer: nn.Module, size: int, noise_mode: str,
+                       with_image: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The feature map of `layer` for ws (with gradients when enabled), and the picture when asked (computed
+    without gradients); without the picture the forward stops at the feature map."""
+    with captured_features(layer, size, stop=not with_image, then_no_grad=True) as store:
+        try:
+            image = G.synthesis(ws, noise_mode=noise_mode)
+        except FeaturesTaken:
+            image = None
+    if not store:
+        raise GanStudioError("the generator's feature layer did not run, so its features cannot be read")
+    return store[-1], image
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -165,13 +195,28 @@ def _check_points(points: Points, what: str, width: int, height: int) -> torch.T
     return torch.as_tensor(arr, dtype=torch.float32)
 
 
-def _sample(features: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """Bilinear feature vectors [P, C] of [1, C, H, W] at pixel positions [P, 2] (x, y)."""
-    h, w = features.shape[-2:]
-    grid = torch.stack([(2 * points[:, 0] + 1) / w - 1, (2 * points[:, 1] + 1) / h - 1], dim=1)
+def _at_pixels(features: torch.Tensor, pixels: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Feature vectors [P, C] of [1, C, h, w] at whole output pixels [P, 2] (x, y) of an output `size` (H, W):
+    exactly the values of the map bilinearly upsampled to `size` (F.interpolate, align_corners=False)."""
+    h, w = size
+    grid = torch.stack([(2 * pixels[:, 0] + 1) / w - 1, (2 * pixels[:, 1] + 1) / h - 1], dim=1)
     out = F.grid_sample(features, grid[None, :, None, :], mode="bilinear", padding_mode="border",
                         align_corners=False)
     return out[0, :, :, 0].t()
+
+
+def _sample(features: torch.Tensor, points: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Bilinear feature vectors [P, C] at output positions [P, 2] (x, y) of the map [1, C, h, w] upsampled to
+    `size` (default: its own), computed from the four whole pixels around each point (no upsampled map)."""
+    h, w = size or features.shape[-2:]
+    x, y = points[:, 0].clamp(0, w - 1), points[:, 1].clamp(0, h - 1)  # "border" padding
+    x0, y0 = x.floor(), y.floor()
+    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
+    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+    corners = torch.cat([torch.stack([x0, y0], 1), torch.stack([x1, y0], 1), torch.stack([x0, y1], 1),
+                         torch.stack([x1, y1], 1)])
+    v00, v10, v01, v11 = _at_pixels(features, corners, (h, w)).chunk(4)
+    return (v00 * (1 - fx) + v10 * fx) * (1 - fy) + (v01 * (1 - fx) + v11 * fx) * fy
 
 
 def _disc(radius: float) -> torch.Tensor:
@@ -211,11 +256,18 @@ class DragSession:
         self.feature_size, self.layer = choose_feature_layer(G, self.width, settings.feature_size)
         self._motion_offsets = _disc(settings.motion_radius).to(self.device)
         self._track_offsets = _disc(settings.track_radius).to(self.device)
-        with torch.no_grad(), captured_features(self.layer, self.feature_size) as store:
-            G.synthesis(self.start_ws, noise_mode=settings.noise_mode)
-        self._start_features = self._upsample(store[-1]).detach()
-        self._handle_features = _sample(self._start_features, self.start_handles)  # what tracking looks for
+        with torch.no_grad():
+            start_features, _ = features_and_image(G, self.start_ws, self.layer, self.feature_size,
+                                                   settings.noise_mode, with_image=False)
+        self._start_features = start_features.detach()  # at the feature map's size
+        # what tracking looks for
+        self._handle_features = _sample(self._start_features, self.start_handles, self.size)
         self.undo()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The output's (height, width)."""
+        return int(self.height), int(self.width)
 
     def _check_mask(self, mask: np.ndarray | torch.Tensor | None) -> torch.Tensor | None:
         if mask is None:
@@ -265,9 +317,8 @@ class DragSession:
         t0 = time.perf_counter()
         s = self.settings
         ws = torch.cat([self._free, self._fixed], dim=1)
-        with captured_features(self.layer, self.feature_size) as store:
-            image = self.G.synthesis(ws, noise_mode=s.noise_mode)
-        features = self._upsample(store[-1])
+        shown = ws.detach().clone() if with_image else None  # the latent of this step's picture
+        features, image = features_and_image(self.G, ws, self.layer, self.feature_size, s.noise_mode, with_image)
         if self.steps > 0:
             self.handles = self._track(features.detach())
         self.history.append(self.handles.cpu().tolist())
@@ -283,9 +334,10 @@ class DragSession:
             self.steps += 1
             loss = float(total.detach())
         self.done = bool(reason)
-        picture = to_uint8(image.detach().clamp(-1, 1))[0] if with_image else None
+        picture = to_uint8(image.detach().clamp(-1, 1))[0] if image is not None else None
         return DragStep(self.steps, self.handles.cpu().numpy(), loss, self.done, reason, picture,
-                        (time.perf_counter() - t0) * 1000.0)
+                        (time.perf_counter() - t0) * 1000.0,
+                        shown[0].cpu().numpy() if shown is not None else None)
 
     def _loss(self, features: torch.Tensor, moving: torch.Tensor, remaining: torch.Tensor) -> torch.Tensor:
         """Motion supervision for the handles still moving, plus the mask term."""
@@ -293,12 +345,13 @@ class DragSession:
         for i in torch.nonzero(moving).flatten().tolist():
             direction = (self.targets[i] - self.handles[i]) / remaining[i]
             around = self.handles[i] + self._motion_offsets
-            ahead = _sample(features, around + direction)
-            terms.append(F.l1_loss(ahead, _sample(features, around).detach()))
+            ahead = _sample(features, around + direction, self.size)
+            terms.append(F.l1_loss(ahead, _sample(features, around, self.size).detach()))
         loss = torch.stack(terms).sum()
-        if self.mask is not None:
+        if self.mask is not None:  # the whole map is needed here: upsampled (the difference, as upsampling is linear)
             keep = 1.0 - self.mask
-            loss = loss + self.settings.mask_weight * ((features - self._start_features).abs() * keep).mean()
+            change = self._upsample(features - self._start_features).abs()
+            loss = loss + self.settings.mask_weight * (change * keep).mean()
         return loss
 
     def _track(self, features: torch.Tensor) -> torch.Tensor:
@@ -309,8 +362,7 @@ class DragSession:
             inside = ((candidates[:, 0] >= 0) & (candidates[:, 0] <= self.width - 1) &
                       (candidates[:, 1] >= 0) & (candidates[:, 1] <= self.height - 1))
             candidates = candidates[inside]
-            cols, rows = candidates[:, 0].long(), candidates[:, 1].long()
-            vectors = features[0, :, rows, cols].t()
+            vectors = _at_pixels(features, candidates, self.size)
             nearest = (vectors - self._handle_features[i]).abs().sum(dim=1).argmin()
             moved.append(candidates[nearest])
         return torch.stack(moved)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPixmap
-from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QSizePolicy, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QSizePolicy, QWidget
 
 from ganstudio.gui.images import to_qimage
 
@@ -69,6 +69,10 @@ class ImageView(QGraphicsView):
         if first or self._fit:
             self._apply_fit()
         self.viewport().update()
+
+    def add_overlay(self, item: QGraphicsItem) -> None:
+        """Put a graphics item over the image in the image's pixel coordinates (it follows zoom and pan)."""
+        item.setParentItem(self._item)
 
     def set_placeholder(self, text: str) -> None:
         self.placeholder = text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from dataclasses import fields, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -19,11 +20,12 @@ from ganstudio.core.checkpoints import Checkpoint, generator_from_checkpoint, lo
 from ganstudio.core.config import RunConfig
 from ganstudio.core.device import device_name, resolve_device
 from ganstudio.core.errors import GanStudioError
-from ganstudio.core.explorer import IMAGE, MIX_GRID, ExplorerState, ModelInfo
+from ganstudio.core.explorer import (IMAGE, MIX_GRID, ExplorerState, LoadedModel, ModelInfo, load_model,
+                                     model_from_checkpoint, session_record)
 from ganstudio.core.latent.attributes import attribute_directions
 from ganstudio.core.latent.directions import Directions, compute_directions, model_info
 from ganstudio.core.latent.sampling import is_style_based
-from ganstudio.core.render import AsyncRenderer, BatchResult, Renderer, RenderResult
+from ganstudio.core.render import AsyncRenderer, BatchResult, Renderer, RenderRequest, RenderResult
 from ganstudio.gui.threads import WorkerBase, create_worker
 
 METHOD_LABELS = {"axes": "Latent axes", "pca": "PCA (GANSpace)", "sefa": "SeFa (closed form)",
@@ -31,6 +33,14 @@ METHOD_LABELS = {"axes": "Latent axes", "pca": "PCA (GANSpace)", "sefa": "SeFa (
 ATTRIBUTE_SAMPLES = 4000  # faces scored for attribute directions in the app (about a minute on a laptop CPU)
 CHANNEL_STRIP, CHANNEL_MIX, CHANNEL_GRID = "strip", "mix", "grid"
 log = logging.getLogger(__name__)
+# While a slider is held, ask the core for its fast preview (the full image follows on release); on as soon as
+# RenderRequest has a `preview` field (the render-speed work), off before.
+PREVIEW_WHILE_HELD = "preview" in {f.name for f in fields(RenderRequest)}
+
+
+def preview_of(request: RenderRequest) -> RenderRequest:
+    """The cheaper request drawn while a slider is held (the request itself when the core has no preview)."""
+    return replace(request, preview=True) if PREVIEW_WHILE_HELD else request
 
 
 class ExplorerModel(QObject):
@@ -39,6 +49,7 @@ class ExplorerModel(QObject):
 
     opened = Signal(object)  # ModelInfo
     open_failed = Signal(str)
+    loading = Signal(bool, str)  # a file is being read and built on a worker thread?, what
     state_changed = Signal()  # seed, class, truncation, interpolation or mixing settings changed
     directions_changed = Signal(object)  # Directions | None
     directions_busy = Signal(bool, str)  # computing?, what
@@ -63,6 +74,10 @@ class ExplorerModel(QObject):
         self.last_result: RenderResult | None = None
         self._async: AsyncRenderer | None = None
         self._direction_task: WorkerBase | None = None
+        self._open_task: WorkerBase | None = None  # the newest model being opened on a worker thread
+        self._open_tasks: set[WorkerBase] = set()  # every one still running (older ones quit, joined on close)
+        self.slider_held = False  # a slider is being dragged: previews until it is released
+        self._previewed = False  # a preview was asked for since the last full image
         self._shown: dict[str, int] = {}
         self._strip_key: tuple | None = None
         self._generation = 0  # results of a previously open model are ignored
@@ -73,27 +88,75 @@ class ExplorerModel(QObject):
     # -- opening ---------------------------------------------------------------------------------------
 
     def open_checkpoint(self, path: str | Path) -> bool:
-        """Load a checkpoint (file or run folder); a wrong or damaged file is reported by open_failed."""
+        """Load a checkpoint (file or run folder, or an NVIDIA `.pkl` / rosinality `.pt`) here and now; a wrong
+        or damaged file is reported by open_failed."""
+        self._forget_opening()
         try:
-            ckpt = load_checkpoint(path)
-            self.open_loaded(ckpt, Path(path))
+            self.show_loaded(load_model(path, resolve_device(self.device_request)))
         except GanStudioError as exc:
             log.warning("could not explore %s: %s", path, exc)
             self.open_failed.emit(str(exc))
             return False
         return True
 
+    def open_in_background(self, path: str | Path) -> None:
+        """Read and build a model on a worker thread (an imported 1024-px pickle takes seconds): `loading` says
+        so meanwhile, then the model opens, or open_failed says why not. The newest request wins."""
+        self._forget_opening()
+        device = resolve_device(self.device_request)
+        task = create_worker(lambda progress, cancelled: load_model(path, device), _name="open-model",
+                             _doing=f"opening {Path(path).name}")
+        task.returned.connect(lambda loaded: self._opened_in_background(task, loaded))
+        task.errored.connect(lambda message: self._open_failed_in_background(task, path, message))
+        task.finished.connect(lambda: self._open_finished(task))
+        self._open_task = task
+        self._open_tasks.add(task)
+        self.loading.emit(True, f"Opening {Path(path).name}…")
+        task.start()
+
+    def _opened_in_background(self, task: WorkerBase, loaded: LoadedModel) -> None:
+        if task is not self._open_task:
+            return
+        try:
+            self.show_loaded(loaded)
+        except GanStudioError as exc:
+            self._open_failed_in_background(task, loaded.path, str(exc))
+
+    def _open_failed_in_background(self, task: WorkerBase, path, message: str) -> None:
+        if task is self._open_task:
+            log.warning("could not explore %s: %s", path, message)
+            self.open_failed.emit(message)
+
+    def _open_finished(self, task: WorkerBase) -> None:
+        self._open_tasks.discard(task)
+        if task is self._open_task:
+            self._open_task = None
+            self.loading.emit(False, "")
+
+    def _forget_opening(self) -> None:
+        """Another model is opened: the one being read in the background is dropped when it arrives."""
+        if self._open_task is not None:
+            self._open_task.quit()
+            self._open_task = None
+            self.loading.emit(False, "")
+
+    @property
+    def opening(self) -> bool:
+        """A model is being read on a worker thread."""
+        return self._open_task is not None
+
     def open_loaded(self, ckpt: Checkpoint, path: Path | None = None) -> None:
         """Explore an already loaded checkpoint (raises GanStudioError when it cannot be explored)."""
-        device = resolve_device(self.device_request)
-        name = path.name if path else "the checkpoint"
-        G = generator_from_checkpoint(ckpt, device, name=name)
-        title = (path.parent.parent.name if path and path.parent.name == "checkpoints" else
-                 path.name if path else ckpt.config.name)
-        self.set_generator(G, ckpt.config, title or "model", path=path, step=ckpt.step)
+        self.show_loaded(model_from_checkpoint(ckpt, path, resolve_device(self.device_request)))
+
+    def show_loaded(self, loaded: LoadedModel) -> None:
+        """Explore a generator built by load_model (raises GanStudioError when it cannot be explored)."""
+        self.set_generator(loaded.G, loaded.config, loaded.title, path=loaded.path, step=loaded.step,
+                           card=loaded.card)
 
     def open_bundled(self, bundled: BundledModel) -> bool:
         """Open a model shipped with the app, with its named direction set on the sliders when it has one."""
+        self._forget_opening()
         try:
             ckpt = load_checkpoint(bundled.file)
             G = generator_from_checkpoint(ckpt, resolve_device(self.device_request), name=bundled.file.name)
@@ -111,12 +174,12 @@ class ExplorerModel(QObject):
 
     def set_generator(self, G: nn.Module, config: RunConfig, title: str, path: Path | None = None,
                       step: int | None = None, directions: Directions | None = None,
-                      bundled_key: str | None = None, seed: int = 0, psi: float = 1.0) -> None:
+                      bundled_key: str | None = None, seed: int = 0, psi: float = 1.0, card: str = "") -> None:
         """Explore a generator, for example a copy (copy.deepcopy) of a running run's EMA generator: the explorer
         puts the module it gets in eval mode and renders with it from its own thread. Without `directions`,
         SeFa directions are computed for the sliders."""
         renderer = Renderer(G, config)  # raises for toy models before anything is replaced
-        self.close()
+        self._stop_rendering()
         key = self.model_key(self.info, self.bundled_key) if self.info is not None else None
         if key is not None:  # Digits, then Faces again: the face model comes back as it was left
             self._remembered[key] = self.state.remember()
@@ -125,12 +188,19 @@ class ExplorerModel(QObject):
         names = tuple(m.class_names) if m.class_names else tuple(str(i) for i in range(m.num_classes))
         style = is_style_based(G)
         self.info = ModelInfo(title, path, step, config, style, int(G.num_ws) if style else 0,
-                              names if m.conditional else (), device_name(renderer.device))
+                              names if m.conditional else (), device_name(renderer.device),
+                              renderer.has_input_transform, card)
         self.state.reset(self.info.num_ws, m.conditional, seed, psi)
         saved = self._remembered.get(self.model_key(self.info, bundled_key) or "")
         if saved is not None:
             self.state.restore(saved)
             directions = self.state.directions
+            try:
+                if directions is not None:
+                    directions.check_fits(G, config)
+            except GanStudioError:  # sliders saved by an earlier launch for other weights: computed afresh
+                self.state.directions, self.state.amounts, directions = None, [], None
+                self.state.direction_sets = {}
         self.last_result = None
         self._strip_key = None
         self._shown = {}
@@ -156,9 +226,31 @@ class ExplorerModel(QObject):
             return f"bundled:{bundled_key}"
         return f"{info.path.resolve()}@{info.step}" if info.path is not None else None
 
+    def remember_for_later(self, key: str, saved: dict) -> None:
+        """Choices (ExplorerState.restore() data) to put back when the model with this key is opened."""
+        self._remembered[key] = saved
+
+    def session(self) -> dict | None:
+        """The open model and the user's choices, as JSON-able data for the next launch (None: nothing to
+        reopen, e.g. a live run's generator)."""
+        if self.info is None:
+            return None
+        key = self.model_key(self.info, self.bundled_key)
+        if key is None:
+            return None
+        model = {"key": key, **({"bundled": self.bundled_key} if self.bundled_key else {"path": str(self.info.path)})}
+        return session_record(model, self.state.remember())
+
     def close(self) -> None:
-        """Stop the render thread and any direction computation (joined); the model stays loaded in memory
-        until another is opened."""
+        """Stop the render thread and any direction computation or model opening (joined); the model stays
+        loaded in memory until another is opened."""
+        self._forget_opening()
+        for task in list(self._open_tasks):
+            task.join()
+        self._open_tasks.clear()
+        self._stop_rendering()
+
+    def _stop_rendering(self) -> None:
         if self._direction_task is not None:
             self._direction_task.join()
             self._direction_task = None
@@ -267,11 +359,20 @@ class ExplorerModel(QObject):
 
     # -- rendering ---------------------------------------------------------------------------------------
 
+    def set_slider_held(self, held: bool) -> None:
+        """A slider is pressed (previews while it moves) or released (the full image is drawn again)."""
+        self.slider_held = bool(held)
+        if not held and self._previewed:
+            self.render()
+
     def render(self) -> int | None:
-        """Ask for the main image (and what depends on it); returns the stamp."""
+        """Ask for the main image (and what depends on it); returns the stamp. While a slider is held the
+        main image is a preview, when the core has one."""
         if not self.is_open:
             return None
-        stamp = self._async.submit(self.state.request())
+        request = self.state.request()
+        self._previewed = self.slider_held and PREVIEW_WHILE_HELD
+        stamp = self._async.submit(preview_of(request) if self._previewed else request)
         if self.state.seed_b is not None:
             self.render_strip()
         if self.state.mix.seed_a is None or self.state.mix.seed_b is None:
