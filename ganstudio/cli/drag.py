@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ def add_parser(sub) -> None:
                                       "point moves to its --target (coordinates in output pixels, x,y).")
     drag.add_argument("--checkpoint", required=True, help="a checkpoint, run folder, bundled:faces, .pkl or .pt")
     drag.add_argument("--seed", type=int, default=0, help="the image to start from")
+    drag.add_argument("--latent", metavar="LATENT.npz", help="start from this latent file (e.g. a projected photo, "
+                      "ganstudio project) instead of --seed")
     drag.add_argument("--psi", type=float, default=None, help="truncation of the starting image (default: the "
                       "model's own)")
     drag.add_argument("--handle", action="append", required=True, metavar="X,Y", help="a point to move (repeat)")
@@ -25,7 +28,7 @@ def add_parser(sub) -> None:
                       "may change")
     drag.add_argument("--steps", type=int, default=None, help="the most optimisation steps (default 100)")
     drag.add_argument("--out", required=True, help="the dragged image (.png)")
-    drag.add_argument("--latent-out", metavar="NPZ", help="also write the dragged W+ latent (numpy .npz)")
+    drag.add_argument("--latent-out", metavar="NPZ", help="also write the dragged W+ latent (a latent file, .npz)")
     drag.add_argument("--report", metavar="JSON", help="write targets, final handles, the handles at every "
                       "step, steps and ms per step")
     drag.add_argument("--device", default="auto")
@@ -74,15 +77,35 @@ def run(args: argparse.Namespace) -> int:
         raise GanStudioError(f"give one --target per --handle ({len(handles)} handles, {len(targets)} targets)")
     G, cfg = load_generator(args.checkpoint, resolve_device(args.device))
     psi = cfg.model.truncation_psi if args.psi is None else args.psi
-    with torch.no_grad():
-        ws = Renderer(G, cfg).latent(RenderRequest(seed=args.seed, psi=psi))
+    start, original = None, G
+    if args.latent:
+        from ganstudio.core.latent.files import load_latent
+
+        start = load_latent(args.latent)
+        start.check_fits(G, cfg, Path(args.latent).name)
+        tuned = start.tuned_path(args.latent)
+        if tuned is not None and tuned.is_file():  # a pivotally tuned photo is dragged with its tuned generator
+            G, cfg = load_generator(tuned, resolve_device(args.device))
+        ws = start.tensor(next(G.parameters()).device)
+    else:
+        with torch.no_grad():
+            ws = Renderer(G, cfg).latent(RenderRequest(seed=args.seed, psi=psi))
     settings = DragSettings() if args.steps is None else replace(DragSettings(), max_steps=args.steps)
     result = drag(G, ws, handles, targets, _mask(args.mask, cfg.model.resolution), settings)
     from PIL import Image
 
     save_image(Image.fromarray(result.image.squeeze(-1) if result.image.shape[-1] == 1 else result.image), args.out)
     if args.latent_out:
-        np.savez(args.latent_out, ws=result.latent.detach().cpu().numpy(), seed=args.seed, psi=psi)
+        from ganstudio.core.latent.files import make_latent, save_latent
+
+        info = {"from_latent": Path(args.latent).name} if args.latent else {"seed": args.seed, "psi": psi}
+        kept = {}
+        if start is not None:
+            tuned = start.tuned_path(args.latent)
+            kept = {"tuned_model": start.tuned_model, "alignment": start.alignment, "photo": start.photo,
+                    "tuned_generator": os.path.relpath(tuned, Path(args.latent_out).expanduser().parent) if tuned
+                    else ""}
+        save_latent(args.latent_out, make_latent(result.latent, original, cfg, "drag", "w+", info=info, **kept))
     if args.report:
         Path(args.report).write_text(json.dumps(result.report(), indent=2) + "\n", encoding="utf-8")
     far = np.linalg.norm(result.final_handles - result.targets, axis=1).max()

@@ -36,6 +36,9 @@ def add_parser(sub) -> None:
     explore.add_argument("--direction", action="append", metavar="FILE.json:INDEX=AMOUNT",
                          help="move every sample along direction INDEX of a direction set (ganstudio directions) "
                               "by AMOUNT standard deviations; repeatable")
+    explore.add_argument("--latent", metavar="LATENT.npz",
+                         help="render this latent file (ganstudio project or drag) instead of seeds: one picture, "
+                              "--direction edits applied; a pivotally tuned latent uses its tuned generator")
     explore.add_argument("--interpolate", nargs=2, type=int, metavar=("SEED_A", "SEED_B"),
                          help="write an animation from seed A to seed B (slerp in z, lerp in w) to --out .gif/.mp4")
     explore.add_argument("--frames", type=int, default=48, help="frames of --interpolate (default 48)")
@@ -56,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.interpolate:
         return _interpolation(args, out)
+    if args.latent:
+        return _latent(args, out)
     if out.suffix.lower() not in (".png", ".npy"):
         raise GanStudioError(f"--out must end in .png (a grid) or .npy (raw samples), not {out.name!r}")
     if args.n < 1:
@@ -196,5 +201,34 @@ def _interpolation(args: argparse.Namespace, out: Path) -> int:
     requests = interpolation_requests(base, args.frames, seed_b=args.interpolate[1])
     path = export_animation(Renderer(G, cfg), requests, out, fps=args.fps)
     print(f"Wrote {args.frames} frames from seed {args.interpolate[0]} to {args.interpolate[1]} to {path}",
+          file=sys.stderr)
+    return 0
+
+
+def _latent(args: argparse.Namespace, out: Path) -> int:
+    """--latent FILE: one picture of a saved latent, with the --direction edits."""
+    from PIL import Image
+
+    from ganstudio.core.checkpoints import load_generator
+    from ganstudio.core.device import resolve_device
+    from ganstudio.core.images import save_image
+    from ganstudio.core.latent.files import load_latent, render_latent
+
+    if out.suffix.lower() != ".png":
+        raise GanStudioError(f"--latent draws one picture: --out must end in .png, not {out.name!r}")
+    device = resolve_device(args.device)
+    G, cfg = load_generator(args.checkpoint, device, prefer_ema=not args.raw)
+    latent = load_latent(args.latent)
+    latent.check_fits(G, cfg, Path(args.latent).name)
+    tuned = latent.tuned_path(args.latent)
+    if tuned is not None:
+        if not tuned.is_file():
+            raise GanStudioError(f"{Path(args.latent).name} was tuned, but its tuned generator {tuned.name} is not "
+                                 "beside it")
+        G, cfg = load_generator(tuned, device)
+    directions, edits = _directions(args.direction, G, cfg)
+    image = render_latent(G, cfg, latent.tensor(device), directions, edits, args.noise_mode or "const")
+    save_image(Image.fromarray(image[:, :, 0] if image.shape[-1] == 1 else image), out)
+    print(f"Wrote the latent of {Path(args.latent).name}{' (tuned generator)' if tuned else ''} to {out}",
           file=sys.stderr)
     return 0

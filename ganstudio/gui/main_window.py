@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("GAN Studio")
         self.wizard: NewRunWizard | None = None
         self.pretrained_dialog = None  # File > Get pretrained models, made when first asked for
+        self.photo_dialog = None  # File > Edit a photo, made when first asked for
         self._closing = False
         self.device_text = default_device_text()
 
@@ -100,6 +101,10 @@ class MainWindow(QMainWindow):
                 model.description)
         self.pretrained_menu.setEnabled(bool(self.explore.bundled_models))
         self.get_models_action = self._action(file_menu, "&Get pretrained models…", self.show_pretrained_models)
+        self.edit_photo_action = self._action(file_menu, "&Edit a photo…", self.edit_photo)
+        file_menu.setToolTipsVisible(True)  # the photo action says why it is disabled
+        self.explore.model.opened.connect(self._update_photo_action)
+        self._update_photo_action()
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         help_menu = self.menuBar().addMenu("&Help")
@@ -309,6 +314,35 @@ class MainWindow(QMainWindow):
 
     # -- help, settings, closing ---------------------------------------------------------------------
 
+    def _update_photo_action(self, *_) -> None:
+        from ganstudio.gui.photo.edit_photo_dialog import photo_action_problem
+
+        problem = photo_action_problem(self.explore)
+        self.edit_photo_action.setEnabled(problem is None)
+        self.edit_photo_action.setToolTip(as_sentence(problem) if problem else
+                                          "Project a face photo into the explorer's StyleGAN, then edit it")
+
+    def edit_photo(self):
+        """File > Edit a photo: the photo dialog for the explorer's StyleGAN (non-modal)."""
+        from ganstudio.gui.photo.edit_photo_dialog import EditPhotoDialog
+
+        if self.photo_dialog is not None:
+            if self.photo_dialog.fits_explorer() or self.photo_dialog.running:
+                self.photo_dialog.show()
+                self.photo_dialog.raise_()
+                return self.photo_dialog
+            self.photo_dialog.close()
+            self.photo_dialog.deleteLater()
+        try:
+            self.photo_dialog = EditPhotoDialog(self.explore, self)
+        except GanStudioError as exc:
+            self.photo_dialog = None
+            self.statusBar().showMessage(as_sentence(str(exc)), 8000)
+            return None
+        self.photo_dialog.latent_shown.connect(lambda: self.tabs.setCurrentWidget(self.explore))
+        self.photo_dialog.show()
+        return self.photo_dialog
+
     def show_about(self) -> AboutDialog:
         dialog = AboutDialog(self.device_text, self)
         dialog.show()
@@ -366,6 +400,8 @@ class MainWindow(QMainWindow):
             self.wizard.reject()
         if self.pretrained_dialog is not None:
             self.pretrained_dialog.stop()  # cancels a download (kept for a resume) and joins its thread
+        if self.photo_dialog is not None:
+            self.photo_dialog.close()  # cancels a projection and joins its thread
         self.explore.shutdown()  # joins the render thread and any direction or export task
         self.save_session()
         self.save_settings()

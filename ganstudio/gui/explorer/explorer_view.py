@@ -339,7 +339,7 @@ class ExplorerView(QWidget):
             parts.append(f"→ seed {r.seed_b} at t = {r.seed_t:.2f}")
         if r.class_b is not None and r.class_t:
             parts.append(f"→ class {self.model.info.class_names[r.class_b]} at {r.class_t:.2f}")
-        if r.psi != 1.0:
+        if r.psi != 1.0 and r.ws is None:  # truncation does not apply to an explicit latent
             parts.append(f"ψ = {r.psi:.2f}")
         if r.edits:
             parts.append(f"{len(r.edits)} slider{'s' if len(r.edits) > 1 else ''} moved")
@@ -369,6 +369,15 @@ class ExplorerView(QWidget):
         self.export_dialog = ExportDialog(self.model, self)
         self.export_dialog.show()
         return self.export_dialog
+
+    def show_latent(self, ws, label: str, tuned_generator=None) -> None:
+        """Make an explicit W+ latent (a projected photo) the current image; with a generator tuned for it (PTI),
+        the explorer renders with that copy until another model is opened (gui/photo/tuned_swap.py)."""
+        from ganstudio.gui.photo.tuned_swap import TunedSwap
+
+        if getattr(self, "tuned_swap", None) is None:
+            self.tuned_swap = TunedSwap(self.model)
+        self.tuned_swap.show(ws, label, tuned_generator)
 
     def shutdown(self) -> None:
         """Stop every thread the explorer started (render thread, direction task, export, drag); call before
