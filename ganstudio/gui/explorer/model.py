@@ -323,11 +323,13 @@ class ExplorerModel(QObject):
             self._direction_task.join()
         G, config = copy.deepcopy(self.G), self.info.config  # the render thread keeps using the original
 
+        generation = self._generation  # a result that arrives after another model opened is dropped
+
         def work(progress, cancelled):
             if method == "attributes":
-                return attribute_directions(G, config, n_samples=ATTRIBUTE_SAMPLES,
-                                            cancelled=cancelled).directions
-            return compute_directions(G, config, method, k, n_samples=n_samples, cancelled=cancelled)
+                return generation, attribute_directions(G, config, n_samples=ATTRIBUTE_SAMPLES,
+                                                        cancelled=cancelled).directions
+            return generation, compute_directions(G, config, method, k, n_samples=n_samples, cancelled=cancelled)
 
         task = create_worker(work, _name="directions", _doing="computing directions")
         task.returned.connect(self._directions_ready)
@@ -338,8 +340,9 @@ class ExplorerModel(QObject):
         task.start()
 
     @Slot(object)
-    def _directions_ready(self, directions: Directions) -> None:
-        if self.renderer is None:
+    def _directions_ready(self, result: tuple[int, Directions]) -> None:
+        generation, directions = result
+        if self.renderer is None or generation != self._generation:
             return
         self.set_directions(directions)
         self.message.emit(f"{len(directions)} {METHOD_LABELS[directions.method]} directions ready")
