@@ -1,4 +1,5 @@
-"""Architectures by name: each builder turns a ModelConfig into a (generator, discriminator) pair."""
+"""Architectures by name: each builder turns a ModelConfig into a (generator, discriminator) pair (for CycleGAN,
+one direction's pair: its trainer builds two)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -33,6 +34,7 @@ def build_models(model: ModelConfig, loss: LossConfig) -> tuple[nn.Module, nn.Mo
 def _load_builtin() -> None:
     if _BUILDERS:
         return
+    from ganstudio.core.models.cyclegan import PatchDiscriminator, ResnetGenerator
     from ganstudio.core.models.dcgan import DCGANDiscriminator, DCGANGenerator
     from ganstudio.core.models.layers import resolve_d_norm
     from ganstudio.core.models.mlp import MLPDiscriminator, MLPGenerator
@@ -51,3 +53,8 @@ def _load_builtin() -> None:
     @register("stylegan")
     def _stylegan(m: ModelConfig, lo: LossConfig):
         return StyleGANGenerator(m), StyleGANDiscriminator(m)
+
+    @register("cyclegan")
+    def _cyclegan(m: ModelConfig, lo: LossConfig):
+        """One translation direction's pair (CycleGAN trains two: A->B with D_B, B->A with D_A)."""
+        return ResnetGenerator(m), PatchDiscriminator(m)
