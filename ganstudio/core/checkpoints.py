@@ -208,7 +208,10 @@ def export_generator(source: str | Path, out: str | Path, extra: dict[str, Any] 
     ckpt = load_checkpoint(source)
     key = "G_ema" if "G_ema" in ckpt.modules else "G"
     kept = {"imported": ckpt.extra["imported"]} if "imported" in ckpt.extra else {}
-    slim = Checkpoint(config=ckpt.config, step=ckpt.step, modules={"G_ema": ckpt.modules[key]},
+    modules = {"G_ema": ckpt.modules[key]}
+    if "F" in ckpt.modules:  # a CycleGAN translates both ways: both generators go
+        modules = {"G": ckpt.modules["G"], "F": ckpt.modules["F"]}
+    slim = Checkpoint(config=ckpt.config, step=ckpt.step, modules=modules,
                       extra={**kept, "exported_from_step": ckpt.step, **(extra or {})})
     save_checkpoint(Path(out), slim)
     log.info("exported the generator of %s to %s", source, out)
