@@ -15,7 +15,7 @@ from ganstudio.core.errors import GanStudioError
 def add_parser(sub) -> None:
     """The train command and its flags."""
     from ganstudio.core.losses import LOSSES
-    from ganstudio.core.models.registry import architectures
+    from ganstudio.core.models.registry import all_architectures
 
     train = sub.add_parser("train", help="train a GAN headless", description="Train a GAN without the GUI.")
     train.add_argument("--data", help=f"the training data: {data_help()}")
@@ -24,7 +24,8 @@ def add_parser(sub) -> None:
                        "ATTR_A:ATTR_B (e.g. Black_Hair:Blond_Hair)")
     train.add_argument("--data-root", help="folder where datasets are looked for and downloaded (default ./data)")
     train.add_argument("--no-download", action="store_true", help="never download a missing dataset")
-    train.add_argument("--model", choices=architectures(), help="the architecture")
+    train.add_argument("--model", choices=all_architectures(), help="the architecture (cyclegan: translation "
+                       "between two image sets, see --data-b and --domains)")
     train.add_argument("--conditional", action="store_true", default=None, help="a class-conditional model")
     train.add_argument("--d-condition", choices=["projection", "concat"], help="how D sees the class")
     train.add_argument("--loss", choices=tuple(LOSSES), help="the adversarial loss")

@@ -188,12 +188,15 @@ def generator_from_checkpoint(ckpt: Checkpoint, device: torch.device | str = "cp
                               name: str = "the checkpoint") -> nn.Module:
     """The generator of a loaded checkpoint (EMA weights when present), in eval mode on `device`."""
     from ganstudio.core.fitting import build_fitted
-    from ganstudio.core.models.registry import build_models
+    from ganstudio.core.models.registry import build_models, translation_architectures
 
     if "imported" in ckpt.extra:
         from ganstudio.core.imported import imported_generator
 
         return imported_generator(ckpt, device, name)
+    if ckpt.config.model.arch in translation_architectures():
+        raise CheckpointError(f"{name} is a {ckpt.config.model.arch} translator: it turns pictures into pictures "
+                              "and has no noise to sample from; use ganstudio translate (core.translate)")
     key = "G_ema" if prefer_ema and "G_ema" in ckpt.modules else "G"
     if key not in ckpt.modules:
         raise CheckpointError(f"{name} has no generator weights")

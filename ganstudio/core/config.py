@@ -54,7 +54,7 @@ class DataConfig:
 class ModelConfig:
     """Which generator / discriminator pair, and the architectural switches of D."""
 
-    arch: str = "dcgan"  # a name in core.models.registry.architectures()
+    arch: str = "dcgan"  # a name in core.models.registry.all_architectures()
     conditional: bool = False
     z_dim: int = 100
     capacity: int = 64  # base width: DCGAN feature maps (ngf = ndf), MLP scales 256-512-1024 by capacity/64
@@ -212,10 +212,10 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"unknown toy distribution {d.source[4:]!r}; use one of {', '.join(TOY_NAMES)}")
     if d.is_folder and not d.source[7:]:
         raise ConfigError("folder: needs a path, e.g. folder:~/pictures/cats")
-    from ganstudio.core.models.registry import architectures
+    from ganstudio.core.models.registry import all_architectures
 
-    if m.arch not in architectures():
-        raise ConfigError(f"unknown model {m.arch!r}; use one of {', '.join(architectures())}")
+    if m.arch not in all_architectures():
+        raise ConfigError(f"unknown model {m.arch!r}; use one of {', '.join(all_architectures())}")
     if d.is_toy and m.arch != "mlp":
         raise ConfigError(f"toy 2D data needs the mlp model, not {m.arch}")
     if d.resolution is not None and m.arch == "dcgan" and not _dcgan_resolution_ok(d.resolution):

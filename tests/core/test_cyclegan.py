@@ -160,3 +160,19 @@ def test_bad_input_is_one_sentence(tmp_path, noise_domains, capsys):
                  "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("ganstudio translate: error:") and len(err.splitlines()) == 1
+
+
+def test_a_translator_is_not_sampled_and_stays_out_of_the_noise_models(tmp_path, noise_domains, one_thread):
+    from ganstudio.core.checkpoints import export_generator, load_generator
+    from ganstudio.core.errors import CheckpointError
+    from ganstudio.core.models.registry import all_architectures, architectures, translation_architectures
+
+    assert "cyclegan" not in architectures() and translation_architectures() == ("cyclegan",)
+    assert "cyclegan" in all_architectures()
+    a, b = noise_domains
+    trainer = Trainer(_config(a, b, steps=1), tmp_path / "run")
+    list(trainer)
+    with pytest.raises(CheckpointError, match="translator: .* use ganstudio translate"):
+        load_generator(tmp_path / "run")
+    slim = export_generator(tmp_path / "run", tmp_path / "model.safetensors")  # both directions travel
+    assert load_translator(slim).translate(torch.zeros(1, 1, 32, 32), "a2b").shape == (1, 1, 32, 32)

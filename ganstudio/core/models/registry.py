@@ -12,15 +12,33 @@ Builder = Callable[[ModelConfig, LossConfig], tuple[nn.Module, nn.Module]]
 _BUILDERS: dict[str, Builder] = {}
 
 
-def register(name: str) -> Callable[[Builder], Builder]:
-    """Decorator adding an architecture builder under a name."""
+_TRANSLATORS: set[str] = set()  # image-to-image models (CycleGAN): no noise to sample, two domains to train on
+
+
+def register(name: str, translation: bool = False) -> Callable[[Builder], Builder]:
+    """Decorator adding an architecture builder under a name; `translation` for image-to-image models."""
     def add(fn: Builder) -> Builder:
         _BUILDERS[name] = fn
+        if translation:
+            _TRANSLATORS.add(name)
         return fn
     return add
 
 
 def architectures() -> tuple[str, ...]:
+    """The models that generate from noise (what the wizard's model page, sampling and the explorer offer)."""
+    _load_builtin()
+    return tuple(n for n in _BUILDERS if n not in _TRANSLATORS)
+
+
+def translation_architectures() -> tuple[str, ...]:
+    """The image-to-image models, trained on two domains (CycleGAN)."""
+    _load_builtin()
+    return tuple(n for n in _BUILDERS if n in _TRANSLATORS)
+
+
+def all_architectures() -> tuple[str, ...]:
+    """Every registered architecture: what a run's configuration may name."""
     _load_builtin()
     return tuple(_BUILDERS)
 
@@ -54,7 +72,7 @@ def _load_builtin() -> None:
     def _stylegan(m: ModelConfig, lo: LossConfig):
         return StyleGANGenerator(m), StyleGANDiscriminator(m)
 
-    @register("cyclegan")
+    @register("cyclegan", translation=True)
     def _cyclegan(m: ModelConfig, lo: LossConfig):
         """One translation direction's pair (CycleGAN trains two: A->B with D_B, B->A with D_A)."""
         return ResnetGenerator(m), PatchDiscriminator(m)
