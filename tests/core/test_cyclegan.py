@@ -74,7 +74,9 @@ def test_two_folders_train_log_grid_and_checkpoint(tmp_path, noise_domains, one_
     assert reports[-1].samples.shape == (6 * 6, 1, 32, 32)  # six rows: A, G(A), F(G(A)), B, F(B), G(F(B))
     record = RunFolder(tmp_path / "run").read_metrics()[-1]
     assert set(CYCLE_METRICS) <= set(record) and record["loss_g"] > 0
-    assert len(RunFolder(tmp_path / "run").sample_grids()) == 1
+    run = RunFolder(tmp_path / "run")
+    (entry,) = run.grid_entries(run.config(), run.read_metrics())
+    assert entry.count == 36 and entry.side == 32
     translator = load_translator(tmp_path / "run")
     assert translator.resolution == 32 and translator.translate(torch.zeros(2, 1, 32, 32), "b2a").shape == (2, 1, 32, 32)
 
