@@ -178,3 +178,13 @@ def test_a_translator_is_not_sampled_and_stays_out_of_the_noise_models(tmp_path,
         load_generator(tmp_path / "run")
     slim = export_generator(tmp_path / "run", tmp_path / "model.safetensors")  # both directions travel
     assert load_translator(slim).translate(torch.zeros(1, 1, 32, 32), "a2b").shape == (1, 1, 32, 32)
+
+
+def test_time_estimate_of_a_cyclegan(one_thread):
+    from ganstudio.core.training.estimate import estimate_time
+
+    cfg = run_config(RunChoices(source="celeba", arch="cyclegan", resolution=32),
+                     {"data": {"domains": "Eyeglasses"}, "model": {"capacity": 4, "residual_blocks": 1},
+                      "train": {"steps": 100, "epochs": None, "device": "cpu"}}).validate()
+    estimate = estimate_time(cfg, 1000, warmup=1, steps=2)
+    assert estimate.total_steps == 100 and estimate.seconds_per_step > 0
