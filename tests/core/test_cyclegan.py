@@ -80,6 +80,14 @@ def test_two_folders_train_log_grid_and_checkpoint(tmp_path, noise_domains, one_
     translator = load_translator(tmp_path / "run")
     assert translator.resolution == 32 and translator.translate(torch.zeros(2, 1, 32, 32), "b2a").shape == (2, 1, 32, 32)
 
+    from ganstudio.core.training.control import LiveSettings
+
+    trainer.control.change(LiveSettings(lr_g=1e-4, d_steps=3))  # live: a new base rate; D steps stay 1
+    trainer.total_steps = 4
+    (report,) = list(trainer)
+    assert report.lr_g == pytest.approx(1e-4 * lr_factor(3, 4, 0.5)) and trainer.config.train.d_steps == 1
+    assert trainer.config.train.lr_g == 1e-4 and trainer.checkpoint().config.train.lr_g == 1e-4
+
 
 def test_exact_resume(tmp_path, noise_domains, one_thread):
     a, b = noise_domains

@@ -97,6 +97,8 @@ class FakePool:
 class CycleTrainer(Trainer):
     """The Trainer of unpaired translation (CycleGAN); see the module's docstring."""
 
+    live_d_steps = False  # one D update per step: the recipe's
+
     def _build(self) -> None:
         m, lo, t = self.config.model, self.config.loss, self.config.train
         self._G, self._D_B = build_models(m, lo)  # A -> B, and its judge on domain B

@@ -120,9 +120,11 @@ class Trainer:
     requests and live settings between steps. For callers to read: `config`, `step`, `total_steps`, `d_steps`, `epoch`,
     `position`, `fixed_z`, `run`, `dist`, `device`, `device_name`, `learning_rates`, `dataset_info`,
     `data_size`, `skipped_files`, `generator`, `discriminator`, `ema_generator`, `sampling_generator`,
-    `evaluator`, `discriminators`, `augmentation`, `augment_p`. Methods: `real_sample`, `toy_frame`, `sample_fixed`, `render_samples`, `evaluate`,
+    `evaluator`, `discriminators`, `augmentation`, `augment_p`, `live_d_steps`. Methods: `real_sample`, `toy_frame`, `sample_fixed`, `render_samples`, `evaluate`,
     `checkpoint`, `save_checkpoint`, and `Trainer.resume`.
     """
+
+    live_d_steps = True  # whether the D steps per G step can change while training (a live setting)
 
     def __new__(cls, config: RunConfig, *args, **kwargs):
         """A family with its own step gets its own trainer class (CycleGAN: core.training.cycle.CycleTrainer),
@@ -463,9 +465,11 @@ class Trainer:
             for opt in self._opts_D:
                 for group in opt.param_groups:
                     group["lr"] = changes.lr_d
-        if changes.d_steps is not None:
+        if changes.d_steps is not None and self.live_d_steps:
             self.d_steps = max(1, int(changes.d_steps))
-        lr_g, lr_d = self.learning_rates
+        t = self.config.train  # the configured rates (a family's schedule may scale them per step)
+        lr_g = t.lr_g if changes.lr_g is None else changes.lr_g
+        lr_d = t.lr_d if changes.lr_d is None else changes.lr_d
         self.config = self.config.with_updates("train", lr_g=lr_g, lr_d=lr_d, d_steps=self.d_steps)
         if self.run is not None and self.dist.is_main:
             self.config.save(self.run.config_path)
