@@ -43,7 +43,7 @@ class ProjectionSettings:
 
     space: str = "w+"
     steps: int = 150
-    lr: float = 0.1
+    lr: float = 0.05
     lr_rampup: float = 0.05  # share of the steps over which the learning rate rises
     lr_rampdown: float = 0.25  # share of the steps over which it falls (cosine) to zero
     w_noise: float = 0.05  # noise added to w at the start, in units of w's spread
