@@ -130,11 +130,11 @@ def load_latent(path: str | Path) -> LatentFile:
 @torch.no_grad()
 def render_latent(G: nn.Module, config: RunConfig, ws: torch.Tensor, directions=None, edits: tuple = (),
                   noise_mode: str = "const") -> np.ndarray:
-    """uint8 [H, W, C] of explicit ws [1, num_ws, w_dim] with slider edits (core.render.LatentEdit) applied.
-    Small on purpose: the explorer's RenderRequest takes explicit ws itself."""
+    """uint8 [H, W, C] of explicit ws [1, num_ws, w_dim] with slider edits (core.render.LatentEdit) applied, as
+    the explorer renders it (RenderRequest.ws)."""
     from ganstudio.core.images import to_uint8
-    from ganstudio.core.render import Renderer
+    from ganstudio.core.render import Renderer, RenderRequest
 
-    if edits:
-        ws = Renderer(G, config, directions)._apply_edits(ws, tuple(edits))  # the explorer's edit rule, one copy
-    return to_uint8(G.synthesis(ws, noise_mode=noise_mode))[0]
+    values = tuple(ws.detach().float().cpu().reshape(-1).tolist())
+    request = RenderRequest(ws=values, edits=tuple(edits), noise_mode=noise_mode)
+    return to_uint8(Renderer(G, config, directions).generate([request]))[0]
