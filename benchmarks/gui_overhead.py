@@ -140,9 +140,9 @@ def in_gui(app, config: RunConfig, run_dir: Path, spare: bool = False) -> tuple[
     trainer process is started and warm before Start, as when the new-run wizard opens."""
     from PySide6.QtCore import QEventLoop
 
-    from ganstudio.gui.workers import prestart_trainer, spare_ready
-
     if spare:
+        from ganstudio.gui.workers import prestart_trainer, spare_ready
+
         prestart_trainer()
         while not spare_ready(0.1):
             app.processEvents()
@@ -155,12 +155,14 @@ def in_gui(app, config: RunConfig, run_dir: Path, spare: bool = False) -> tuple[
     view = window.start_run(config, run_dir)
     view.session.started.connect(lambda started: (marks.setdefault("start", started.at),
                                                   marks.setdefault("gui_cpu0", time.thread_time()),
-                                                  in_gui.__dict__.__setitem__("child_marks", started.marks)))
+                                                  in_gui.__dict__.__setitem__("child_marks",
+                                                                              getattr(started, "marks", {}))))
     view.session.progress.connect(lambda batch: marks.setdefault("first_step", time.perf_counter()))
     view.session.ended.connect(lambda ended: (marks.setdefault("end", ended.at),
                                               marks.setdefault("gui_cpu1", time.thread_time()),
-                                              in_gui.__dict__.__setitem__("child_rate", ended.steps_done / max(
-                                                  ended.train_seconds, 1e-9)), loop.quit()))
+                                              in_gui.__dict__.__setitem__("child_rate", getattr(
+                                                  ended, "steps_done", 0) / max(getattr(ended, "train_seconds", 0),
+                                                                                1e-9) or np.nan), loop.quit()))
     loop.exec()
     timer.stop()
     view.shutdown()
@@ -173,10 +175,9 @@ def in_gui(app, config: RunConfig, run_dir: Path, spare: bool = False) -> tuple[
     in_gui.gui_cpu_share = (marks["gui_cpu1"] - marks["gui_cpu0"]) / (end - start)  # the GUI thread's own work
     in_gui.to_start = start - marks["clicked"]  # Start -> the trainer's first step begins
     child = in_gui.child_marks  # the trainer's start-up in parts: spawn, imports, data, models
-    in_gui.parts = {"spawn": child.get("entered", clicked_wall) - clicked_wall,
-                    "imports": child.get("imported", 0) - child.get("entered", 0),
-                    "data": child.get("data", 0) - child.get("imported", 0),
-                    "models": child.get("built", 0) - child.get("data", 0)}
+    names = ("entered", "imported", "data", "built")
+    times = [clicked_wall] + [child.get(name, np.nan) for name in names]  # NaN: a trainer that does not say
+    in_gui.parts = {part: b - a for part, a, b in zip(("spawn", "imports", "data", "models"), times, times[1:])}
     in_gui.to_first_step = marks.get("first_step", end) - marks["clicked"]  # Start -> the first step is plotted
     return config.train.steps / (end - start), lateness
 
@@ -215,6 +216,7 @@ def after_kill(app, config: RunConfig, run_dir: Path, steps_before: int = 50) ->
 
 def spread(values: list[float]) -> str:
     """Median and range of a few measurements."""
+    values = [v for v in values if v == v] or [np.nan]
     return f"{statistics.median(values):.3g} (range {min(values):.3g}-{max(values):.3g}, n={len(values)})"
 
 

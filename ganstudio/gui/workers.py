@@ -7,6 +7,8 @@ TrainingWorker, a QObject on its own QThread, starts that process, turns its mes
 and raw arrays, never pickles) into the signals the training view uses, and forwards pause, single steps, live
 settings and stop. The child sends updates at most `refresh_hz` times a second and never a new batch before the
 GUI has handled the previous one. While training, the app does no tensor work and keeps its torch threads at 1.
+A spare trainer process may be started ahead (prestart_trainer, when the new-run wizard opens): the next run
+takes it, and Start then costs only the data and the models, not the interpreter's and torch's imports.
 
 A crash never takes the app down: an exception in the child is reported as a sentence; a child that dies (a
 segfault, the system killing it for memory) is noticed at once from its exit status, and the view says what
@@ -129,18 +131,20 @@ class RunEnded:
 
 
 @dataclass
-class _Spare:
+class _TrainerProcess:
+    """A trainer process and the app's ends of its two pipes."""
+
     process: Any
     commands: Any  # the app's end of the command pipe
     events: Any  # the app's end of the event pipe
 
 
-_spare: _Spare | None = None
+_spare: _TrainerProcess | None = None
 _spare_lock = threading.Lock()
 _spare_exit_hook = False
 
 
-def _spawn(job: dict | None, args: tuple = ()) -> _Spare:
+def _spawn(job: dict | None, args: tuple = ()) -> _TrainerProcess:
     """A trainer process for `job` (None: a spare that waits for its job) and the app's ends of its pipes."""
     ctx = multiprocessing.get_context("spawn")
     commands_child, commands = ctx.Pipe(duplex=False)
@@ -150,7 +154,7 @@ def _spawn(job: dict | None, args: tuple = ()) -> _Spare:
     process.start()
     commands_child.close()
     events_child.close()
-    return _Spare(process, commands, events)
+    return _TrainerProcess(process, commands, events)
 
 
 def prestart_trainer() -> None:
@@ -160,19 +164,14 @@ def prestart_trainer() -> None:
     with _spare_lock:
         if _spare is not None and _spare.process.is_alive():
             return
-        old, _spare = _spare, None
-    if old is not None:
-        _end_spare(old)
-    spare = _spawn(None)
-    with _spare_lock:
-        _spare, spare = spare, _spare
+        dead, _spare = _spare, _spawn(None)
         if not _spare_exit_hook:
             import atexit
 
             atexit.register(discard_spare)  # runs before multiprocessing's own exit hook joins its children
             _spare_exit_hook = True
-    if spare is not None:
-        _end_spare(spare)
+    if dead is not None:
+        _end_spare(dead)
 
 
 def spare_ready(timeout: float = 0.0) -> bool:
@@ -191,7 +190,7 @@ def discard_spare() -> None:
         _end_spare(spare)
 
 
-def _end_spare(spare: _Spare) -> None:
+def _end_spare(spare: _TrainerProcess) -> None:
     """A spare holds nothing yet: it is terminated at once (it may still be importing, deaf to its pipe)."""
     spare.commands.close()
     spare.process.terminate()
@@ -202,7 +201,7 @@ def _end_spare(spare: _Spare) -> None:
     spare.events.close()
 
 
-def _take_spare() -> _Spare | None:
+def _take_spare() -> _TrainerProcess | None:
     """The spare trainer, for a run that starts now (None when there is none, or it died)."""
     global _spare
     with _spare_lock:

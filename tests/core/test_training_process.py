@@ -80,13 +80,14 @@ def test_the_child_sends_batches_at_its_refresh_rate_and_loses_no_step(tmp_path)
     events_child.close()
     commands.send_bytes(b'{"cmd": "toy", "on": false}')  # the GAN Lab view is hidden
     rows, batches, frames_hidden, frames_shown, started, ended = [], 0, 0, 0, None, None
-    shown_at = None
+    shown_at = first = None
     while ended is None:
         assert events.poll(120), "the child reports"
         kind, fields, arrays = receive(events)
         if kind == "started":
             started = fields
         elif kind == "progress":
+            first = first or time.monotonic()
             batches += 1
             rows.append(arrays["metrics"])
             if shown_at is None:
@@ -102,10 +103,11 @@ def test_the_child_sends_batches_at_its_refresh_rate_and_loses_no_step(tmp_path)
             commands.send_bytes(b'{"cmd": "ack"}')
         elif kind == "ended":
             ended = fields
+    seconds = time.monotonic() - first
     child.join(60)
     steps = np.concatenate(rows)[:, 0]
     assert ended["reason"] == "stopped" and steps.tolist() == list(range(1, ended["step"] + 1))
-    assert batches < ended["step"] / 2, "steps travel in batches, not one message each"
+    assert batches <= seconds * 10 + 3, "at most 10 messages a second, however fast the steps"
     assert frames_hidden == 0 and frames_shown >= 2
     assert [r["step"] for r in RunFolder(tmp_path / "run").read_metrics()] == list(range(1, ended["step"] + 1))
     assert ended["steps_done"] == ended["step"] and ended["train_seconds"] > 0
