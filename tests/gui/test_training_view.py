@@ -263,7 +263,8 @@ def test_stop_while_the_data_loads_ends_cleanly(qtbot, window, tmp_path, shared_
 
 def start_with_fault(window, config, run_dir, hook, **session):
     """Start a run whose trainer process injects a fault into itself (tests/process_faults.py)."""
-    import ganstudio.gui.widgets.training_view as tv
+    import ganstudio.gui.main_window as mw  # it starts a new run's session (before building the view)
+    import ganstudio.gui.widgets.training_view as tv  # it starts a resumed run's
 
     real = tv.TrainingSession
 
@@ -271,11 +272,11 @@ def start_with_fault(window, config, run_dir, hook, **session):
         def __init__(self, job, **kwargs):
             super().__init__(job, **{**kwargs, "hook": f"tests.process_faults:{hook}", **session})
 
-    tv.TrainingSession, saved = Faulty, tv.TrainingSession
+    tv.TrainingSession = mw.TrainingSession = Faulty
     try:
         view = window.start_run(config, run_dir)
     finally:
-        tv.TrainingSession = saved
+        tv.TrainingSession = mw.TrainingSession = real
     return view
 
 
