@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
-from torchvision.utils import make_grid
 
 from ganstudio.core.io import atomic_write
 
@@ -22,6 +21,8 @@ def to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
 
 def image_grid(images: torch.Tensor | np.ndarray, nrow: int | None = None, padding: int = 2) -> Image.Image:
     """A square-ish grid of [N, C, H, W] images in [-1, 1]."""
+    from torchvision.utils import make_grid  # torchvision takes seconds to import: only when a grid is drawn
+
     x = torch.as_tensor(images).detach().float().cpu()
     nrow = nrow or max(1, math.ceil(math.sqrt(x.shape[0])))
     grid = make_grid(x, nrow=nrow, padding=padding, normalize=True, value_range=(-1, 1), pad_value=1.0)

@@ -19,6 +19,7 @@ from ganstudio.gui.widgets.about_dialog import AboutDialog
 from ganstudio.gui.explorer.explorer_view import ExplorerView
 from ganstudio.gui.widgets.training_view import TrainingView
 from ganstudio.gui.widgets.welcome_page import WelcomePage
+from ganstudio.gui.workers import NewRun, TrainingSession, discard_spare, prestart_trainer
 from ganstudio.gui.wizard.new_run_wizard import NewRunWizard
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,7 @@ class MainWindow(QMainWindow):
         if self.wizard is not None:
             self.wizard.raise_()
             return
+        prestart_trainer()  # while the user fills in the wizard, the trainer process imports torch
         self.wizard = NewRunWizard(self.settings, self)
         self.wizard.finished.connect(self._on_wizard_finished)
         self.wizard.open()
@@ -165,13 +167,18 @@ class MainWindow(QMainWindow):
             return
         if result == QWizard.DialogCode.Accepted:
             self.start_run(wizard.result_config(), wizard.run_dir())
+        else:
+            discard_spare()
         self.save_settings()
         wizard.deleteLater()
 
     def start_run(self, config: RunConfig, run_dir: str | Path) -> TrainingView:
         """Train a new run and show it."""
+        # The trainer process starts first: its interpreter and imports take seconds, building the view less.
+        session = TrainingSession(NewRun(config, Path(run_dir)), threads=self.settings.cpu_threads)
+        session.start()
         view = self._new_view()
-        view.start_new(config, run_dir)
+        view.start_new(config, run_dir, session)
         return view
 
     def choose_run(self) -> None:
@@ -402,6 +409,7 @@ class MainWindow(QMainWindow):
             self.pretrained_dialog.stop()  # cancels a download (kept for a resume) and joins its thread
         if self.photo_dialog is not None:
             self.photo_dialog.close()  # cancels a projection and joins its thread
+        discard_spare()  # a trainer process started for a run that was not started
         self.explore.shutdown()  # joins the render thread and any direction or export task
         self.save_session()
         self.save_settings()

@@ -7,6 +7,8 @@ TrainingWorker, a QObject on its own QThread, starts that process, turns its mes
 and raw arrays, never pickles) into the signals the training view uses, and forwards pause, single steps, live
 settings and stop. The child sends updates at most `refresh_hz` times a second and never a new batch before the
 GUI has handled the previous one. While training, the app does no tensor work and keeps its torch threads at 1.
+A spare trainer process may be started ahead (prestart_trainer, when the new-run wizard opens): the next run
+takes it, and Start then costs only the data and the models, not the interpreter's and torch's imports.
 
 A crash never takes the app down: an exception in the child is reported as a sentence; a child that dies (a
 segfault, the system killing it for memory) is noticed at once from its exit status, and the view says what
@@ -15,6 +17,7 @@ answer within `stop_timeout` is terminated, then killed. Threads are stopped by 
 """
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import signal
@@ -45,7 +48,7 @@ STOP_TIMEOUT = 60.0  # s a stopping child may take to save its checkpoint before
 POLL_S = 0.05  # the worker notices a dead child within this (plus the time the system takes to reap it)
 
 __all__ = ["METRIC_COLUMNS", "NewRun", "ResumeRun", "RunStarted", "ProgressBatch", "RunEnded", "TrainingWorker",
-           "TrainingSession", "training_threads"]
+           "TrainingSession", "training_threads", "prestart_trainer", "discard_spare", "spare_ready"]
 
 
 def training_threads(config: RunConfig, requested: int = 0) -> int:
@@ -87,6 +90,7 @@ class RunStarted:
     real_points: np.ndarray | None  # toy data: a sample of the real points for the scatter
     resumed: bool
     at: float = field(default_factory=time.perf_counter)  # when the first step began (for measurements)
+    marks: dict[str, float] = field(default_factory=dict)  # the trainer's start-up, in wall-clock time.time()
 
 
 @dataclass
@@ -117,7 +121,95 @@ class RunEnded:
     checkpoint: str | None
     message: str = ""
     run_dir: str | None = None
-    at: float = field(default_factory=time.perf_counter)
+    at: float = field(default_factory=time.perf_counter)  # when the app learnt of the end (for measurements)
+    steps_done: int = 0  # steps the trainer process took, and the seconds they took there (its own speed)
+    train_seconds: float = 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A spare trainer process, started before the user's Start (its interpreter and imports take seconds)
+
+
+@dataclass
+class _TrainerProcess:
+    """A trainer process and the app's ends of its two pipes."""
+
+    process: Any
+    commands: Any  # the app's end of the command pipe
+    events: Any  # the app's end of the event pipe
+
+
+_spare: _TrainerProcess | None = None
+_spare_lock = threading.Lock()
+_spare_exit_hook = False
+
+
+def _spawn(job: dict | None, args: tuple = ()) -> _TrainerProcess:
+    """A trainer process for `job` (None: a spare that waits for its job) and the app's ends of its pipes."""
+    ctx = multiprocessing.get_context("spawn")
+    commands_child, commands = ctx.Pipe(duplex=False)
+    events, events_child = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=child_main, name="ganstudio-trainer", daemon=False,
+                          args=(commands_child, events_child, job, *args))
+    process.start()
+    commands_child.close()
+    events_child.close()
+    return _TrainerProcess(process, commands, events)
+
+
+def prestart_trainer() -> None:
+    """Start a spare trainer process now (when the new-run wizard opens), so that Start costs only the data and
+    the models; the next run takes it. Ended by discard_spare(), or by the app's exit."""
+    global _spare, _spare_exit_hook
+    with _spare_lock:
+        if _spare is not None and _spare.process.is_alive():
+            return
+        dead, _spare = _spare, _spawn(None)
+        if not _spare_exit_hook:
+            import atexit
+
+            atexit.register(discard_spare)  # runs before multiprocessing's own exit hook joins its children
+            _spare_exit_hook = True
+    if dead is not None:
+        _end_spare(dead)
+
+
+def spare_ready(timeout: float = 0.0) -> bool:
+    """Whether a spare trainer has finished its imports (waits up to `timeout` seconds)."""
+    with _spare_lock:
+        spare = _spare
+    return spare is not None and spare.process.is_alive() and spare.events.poll(timeout)
+
+
+def discard_spare() -> None:
+    """End the spare trainer process, if any."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None:
+        _end_spare(spare)
+
+
+def _end_spare(spare: _TrainerProcess) -> None:
+    """A spare holds nothing yet: it is terminated at once (it may still be importing, deaf to its pipe)."""
+    spare.commands.close()
+    spare.process.terminate()
+    spare.process.join(2.0)
+    if spare.process.is_alive():
+        spare.process.kill()
+        spare.process.join()
+    spare.events.close()
+
+
+def _take_spare() -> _TrainerProcess | None:
+    """The spare trainer, for a run that starts now (None when there is none, or it died)."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None and not spare.process.is_alive():
+        _end_spare(spare)
+        return None
+    return spare
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -143,8 +235,6 @@ class ProcessControl:
             self._send(command)
 
     def _send(self, command: dict) -> None:
-        import json
-
         with self._lock:
             if self._conn is None:
                 self._early.append(command)
@@ -184,6 +274,9 @@ class ProcessControl:
 
     def acknowledge(self) -> None:
         self._send({"cmd": "ack"})
+
+    def want_toy_frames(self, wanted: bool) -> None:
+        self._send({"cmd": "toy", "on": bool(wanted)})
 
     @property
     def stopped(self) -> bool:
@@ -245,16 +338,19 @@ class TrainingWorker(QObject):
         ended = None
         events = None
         try:
-            ctx = multiprocessing.get_context("spawn")
-            commands_child, commands = ctx.Pipe(duplex=False)
-            events, events_child = ctx.Pipe(duplex=False)
-            self.process = ctx.Process(target=child_main, name="ganstudio-trainer", daemon=False,
-                                       args=(commands_child, events_child, self._job(), self.threads,
-                                             self.refresh_hz, self.toy_hz))
-            self.process.start()
-            commands_child.close()
-            events_child.close()
-            self.control.attach(commands)
+            spare = _take_spare()
+            if spare is not None:  # started ahead of time: it has imported what training needs
+                try:
+                    spare.commands.send_bytes(json.dumps({"cmd": "job", "job": self._job(), "threads": self.threads,
+                                                          "refresh_hz": self.refresh_hz,
+                                                          "toy_hz": self.toy_hz}).encode("utf-8"))
+                except (OSError, ValueError):  # it died meanwhile: start a fresh one
+                    _end_spare(spare)
+                    spare = None
+            if spare is None:
+                spare = _spawn(self._job(), (self.threads, self.refresh_hz, self.toy_hz))
+            self.process, events = spare.process, spare.events
+            self.control.attach(spare.commands)
             ended = self._relay(events)
         except Exception as exc:  # reported, never lost: the GUI shows it and stays usable
             log.exception("run %s failed with an unexpected error", self.run_dir)
@@ -316,7 +412,7 @@ class TrainingWorker(QObject):
             self.started.emit(RunStarted(fields["run_dir"], cfg, self.step,
                                          self.total_steps, fields["device"], int(fields["data_size"]),
                                          fields["skipped_report"], arrays.get("real_points"),
-                                         bool(fields["resumed"])))
+                                         bool(fields["resumed"]), marks=dict(fields.get("marks") or {})))
         elif kind == "progress":
             self.step, self.total_steps = int(fields["step"]), int(fields["total_steps"])
             self.learning_rates = (float(fields["lr_g"]), float(fields["lr_d"]))
@@ -331,9 +427,11 @@ class TrainingWorker(QObject):
                                              list(fields["evaluations"])))
 
     def _ended(self, fields: dict) -> RunEnded:
-        self.process.join(self.stop_timeout)
-        return RunEnded(fields["reason"], int(fields["step"]), int(fields["total_steps"]), fields["checkpoint"],
-                        fields["message"], fields["run_dir"])
+        ended = RunEnded(fields["reason"], int(fields["step"]), int(fields["total_steps"]), fields["checkpoint"],
+                         fields["message"], fields["run_dir"], steps_done=int(fields.get("steps_done", 0)),
+                         train_seconds=float(fields.get("train_seconds", 0.0)))
+        self.process.join(self.stop_timeout)  # the interpreter's exit is not training time
+        return ended
 
     def _enforce_stop_timeout(self) -> None:
         """A child asked to stop that has not ended in time is terminated (then killed)."""
@@ -438,6 +536,10 @@ class TrainingSession(QObject):
 
     def change(self, settings: LiveSettings) -> None:
         self.control.change(settings)
+
+    def want_toy_frames(self, wanted: bool) -> None:
+        """Whether the GAN Lab view is on screen: the trainer makes its frames only then."""
+        self.control.want_toy_frames(wanted)
 
     def stop(self) -> None:
         """Ask the worker to stop after the current step; it saves a checkpoint and ends."""

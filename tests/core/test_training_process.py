@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import time
 
 import numpy as np
 import pytest
@@ -100,3 +101,51 @@ def test_a_cyclegan_child_sends_its_six_row_grid(tmp_path):
     child.join(60)
     assert fields["reason"] == "finished", fields
     assert grids and grids[-1].shape[:2] == (6 * 34 + 2, 3 * 34 + 2)  # 6 rows of 3 images, 2 px padding
+
+
+def test_the_child_sends_batches_at_its_refresh_rate_and_loses_no_step(tmp_path):
+    """Steps are coalesced into a few messages (the app may be slow to acknowledge), every step arrives once and
+    is in metrics.jsonl; GAN Lab frames come only while the app shows them; the child times its own training."""
+    ctx = multiprocessing.get_context("spawn")
+    commands_child, commands = ctx.Pipe(duplex=False)
+    events, events_child = ctx.Pipe(duplex=False)
+    job = {"kind": "new", "config": toy_config(steps=1_000_000).to_dict(), "run_dir": str(tmp_path / "run")}
+    child = ctx.Process(target=child_main, args=(commands_child, events_child, job, 1, 10.0, 20.0))
+    child.start()
+    commands_child.close()
+    events_child.close()
+    commands.send_bytes(b'{"cmd": "toy", "on": false}')  # the GAN Lab view is hidden
+    rows, batches, frames_hidden, frames_shown, started, ended = [], 0, 0, 0, None, None
+    shown_at = first = None
+    while ended is None:
+        assert events.poll(120), "the child reports"
+        kind, fields, arrays = receive(events)
+        if kind == "started":
+            started = fields
+        elif kind == "progress":
+            first = first or time.monotonic()
+            batches += 1
+            rows.append(arrays["metrics"])
+            if shown_at is None:
+                frames_hidden += fields["toy"] is not None
+                if fields["step"] >= 40:
+                    commands.send_bytes(b'{"cmd": "toy", "on": true}')
+                    shown_at = fields["step"]
+            else:
+                frames_shown += fields["toy"] is not None
+                if frames_shown >= 2:
+                    commands.send_bytes(b'{"cmd": "stop"}')
+            time.sleep(0.05)  # a busy app: more steps gather before the next batch
+            commands.send_bytes(b'{"cmd": "ack"}')
+        elif kind == "ended":
+            ended = fields
+    seconds = time.monotonic() - first
+    child.join(60)
+    steps = np.concatenate(rows)[:, 0]
+    assert ended["reason"] == "stopped" and steps.tolist() == list(range(1, ended["step"] + 1))
+    assert batches <= seconds * 10 + 3, "at most 10 messages a second, however fast the steps"
+    assert frames_hidden == 0 and frames_shown >= 2
+    assert [r["step"] for r in RunFolder(tmp_path / "run").read_metrics()] == list(range(1, ended["step"] + 1))
+    assert ended["steps_done"] == ended["step"] and ended["train_seconds"] > 0
+    marks = started["marks"]
+    assert marks["entered"] <= marks["imported"] <= marks["data"] <= marks["built"]

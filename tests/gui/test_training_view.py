@@ -263,7 +263,8 @@ def test_stop_while_the_data_loads_ends_cleanly(qtbot, window, tmp_path, shared_
 
 def start_with_fault(window, config, run_dir, hook, **session):
     """Start a run whose trainer process injects a fault into itself (tests/process_faults.py)."""
-    import ganstudio.gui.widgets.training_view as tv
+    import ganstudio.gui.main_window as mw  # it starts a new run's session (before building the view)
+    import ganstudio.gui.widgets.training_view as tv  # it starts a resumed run's
 
     real = tv.TrainingSession
 
@@ -271,11 +272,11 @@ def start_with_fault(window, config, run_dir, hook, **session):
         def __init__(self, job, **kwargs):
             super().__init__(job, **{**kwargs, "hook": f"tests.process_faults:{hook}", **session})
 
-    tv.TrainingSession, saved = Faulty, tv.TrainingSession
+    tv.TrainingSession = mw.TrainingSession = Faulty
     try:
         view = window.start_run(config, run_dir)
     finally:
-        tv.TrainingSession = saved
+        tv.TrainingSession = mw.TrainingSession = real
     return view
 
 
@@ -388,3 +389,58 @@ def test_a_full_disk_stops_the_run_with_the_cli_sentence(qtbot, window, tmp_path
     assert ended.message.endswith("the last good checkpoint, step 5, is intact.")
     assert not list(run_dir.rglob("*.tmp"))
     assert view.controls.continue_button.isEnabled()
+
+
+def test_hidden_views_skip_their_drawing_and_catch_up_when_shown(qtbot, window, tmp_path):
+    """Hidden plots are not redrawn and the trainer makes no GAN Lab frames for a hidden view; shown again, both
+    catch up, and the history has every step."""
+    run_dir = tmp_path / "runs" / "hidden"
+    view = window.start_run(toy_config(steps=1_000_000), run_dir)
+    qtbot.waitUntil(lambda: view.toy.frame is not None, timeout=TIMEOUT)
+    frames = []
+    view.session.progress.connect(lambda batch: frames.append(batch.toy))
+
+    def plotted() -> int:  # the points given to the curve (what is drawn of them depends on the zoom)
+        x = view.plots.losses.curves["loss_d"][0].xData
+        return 0 if x is None else len(x)
+
+    view.plot_tabs.setCurrentWidget(view.evaluations)  # the curves' tab is hidden
+    view.toy_tabs.setCurrentWidget(view.snapshots)  # and so is the GAN Lab view
+    assert not view.plots.isVisible() and not view.toy.isVisible()
+    qtbot.wait(600)  # frames already under way still arrive
+    frames.clear()
+    drawn = plotted()
+    steps = view.step
+    qtbot.waitUntil(lambda: len(frames) >= 3 and view.step > steps + 20, timeout=TIMEOUT)
+    assert all(frame is None for frame in frames), "no GAN Lab frames while the view is hidden"
+    assert plotted() == drawn, "hidden plots are not redrawn"
+    view.plot_tabs.setCurrentWidget(view.plots)
+    assert plotted() == len(view.history) > drawn, "shown again, they catch up"
+    view.toy_tabs.setCurrentWidget(view.toy)
+    qtbot.waitUntil(lambda: any(frame is not None for frame in frames), timeout=TIMEOUT)
+    view.controls.stop_button.click()
+    ended = wait_ended(qtbot, view)
+    assert view.toy._drawn is view.toy.frame and view.toy.frame.step > steps
+    assert view.history.column("step").tolist() == list(range(1, ended.step + 1)), "every step, once"
+
+
+def test_a_spare_trainer_started_with_the_wizard_takes_the_next_run(qtbot, window, tmp_path):
+    """Opening the new-run wizard starts a trainer process ahead (its imports take seconds); the next run uses it;
+    cancelling the wizard or closing the app ends it."""
+    from ganstudio.gui import workers
+
+    window.new_run()
+    assert workers._spare is not None
+    window.wizard.reject()
+    assert workers._spare is None, "a cancelled wizard ends its spare"
+    workers.prestart_trainer()
+    spare = workers._spare.process
+    qtbot.waitUntil(lambda: workers.spare_ready(), timeout=TIMEOUT)
+    view = window.start_run(toy_config(steps=20), tmp_path / "runs" / "spare")
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "finished" and view.session.worker.process is spare and workers._spare is None
+    assert [r["step"] for r in RunFolder(tmp_path / "runs" / "spare").read_metrics()] == list(range(1, 21))
+    workers.prestart_trainer()
+    spare = workers._spare.process
+    window.close()
+    assert workers._spare is None and not spare.is_alive(), "closing the app ends the spare"

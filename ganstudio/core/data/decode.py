@@ -9,7 +9,6 @@ from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torchvision.transforms.v2 import functional as TF
 
 DECODE_WORKERS = 2  # the target machines have 2 cores; more threads only oversubscribe them
 
@@ -92,6 +91,8 @@ def _to_8bit(image: Image.Image) -> Image.Image:
 
 def _fit(image: Image.Image, resolution: int, center_crop: int | None) -> Image.Image:
     """Optional centre square, then the shorter side to `resolution`, then the central square."""
+    from torchvision.transforms.v2 import functional as TF  # seconds to import: a toy run never needs it
+
     if center_crop:
         side = min(center_crop, *image.size)
         image = TF.center_crop(image, [side, side])

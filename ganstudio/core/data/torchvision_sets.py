@@ -6,7 +6,6 @@ from pathlib import Path
 from urllib.error import URLError
 
 import torch
-from torchvision.transforms.v2 import functional as TF
 
 from ganstudio.core.data.decode import short_reason
 from ganstudio.core.data.folders import Progress
@@ -86,6 +85,8 @@ def torchvision_arrays(source: str, dataset) -> tuple[torch.Tensor, torch.Tensor
 def convert_batch(images: torch.Tensor, channels: int, resolution: int) -> torch.Tensor:
     """uint8 [B, C, h, w] -> uint8 [B, channels, resolution, resolution] (luminance or repeat, bicubic)."""
     if channels < images.shape[1]:
+        from torchvision.transforms.v2 import functional as TF  # seconds to import: only when needed
+
         images = TF.rgb_to_grayscale(images)
     if images.shape[-2:] != (resolution, resolution):
         shrinking = resolution < max(images.shape[-2:])

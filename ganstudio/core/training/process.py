@@ -5,11 +5,15 @@ its own torch threads) and talks to it over two one-way pipes of plain data. Eve
 with `send_bytes`, then one raw buffer per numpy array it names (dtype from an allow-list, and shape); nothing
 the child sends is unpickled, so a broken or hostile child can send the app only numbers, strings and arrays.
 
-Child -> app: "status" {text}; "started" {...} with the real points of a toy run; "progress" {...} with the steps'
-metrics, sample grids (uint8 images) and the GAN Lab frame (made here, so the app does no tensor work); and last
-"ended" {reason, step, total_steps, checkpoint, message, run_dir}. App -> child: "pause", "resume", "single"
-{kind}, "change" {lr_g, lr_d, d_steps}, "stop", and "ack" once the app has shown a progress message (the child
-sends no new one before, so it cannot flood the app). When the app's end of the pipe closes (the app died), the
+Child -> app: "status" {text}; "started" {...} with the real points of a toy run and the wall-clock `marks` of
+its start-up (entered, imported, data, built); "progress" {...} with the steps' metrics, sample grids (uint8
+images) and the GAN Lab frame (made here, so the app does no tensor work); and last "ended" {reason, step,
+total_steps, checkpoint, message, run_dir, steps_done, train_seconds}. App -> child: "pause", "resume", "single"
+{kind}, "change" {lr_g, lr_d, d_steps}, "stop", "toy" {on} (whether the app shows the GAN Lab view: frames are
+made only then), and "ack" once the app has shown a progress message (the child sends no new one before, so it
+cannot flood the app). A spare trainer, started before the user asks for a run (when the new-run wizard opens),
+imports what training needs, says "ready", and waits for "job" {job, threads, refresh_hz, toy_hz}: Start then
+costs only the data and the models. When the app's end of the pipe closes (the app died), the
 child stops after its step, saves a checkpoint and exits: it never outlives the app as an orphan.
 """
 from __future__ import annotations
@@ -30,7 +34,9 @@ METRIC_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "grad
                   "images_per_sec")
 DTYPES = {"uint8", "int64", "float32", "float64", "bool"}  # what an array on the wire may be
 TOY_BUDGET = 0.05  # GAN Lab frames take at most this share of the training time
-CHILD_NICE = 5  # the trainer yields to the app's event loop on busy cores (halved its worst lateness in threads)
+# The trainer yields to the app's event loop on busy cores (halved its worst lateness in threads). It costs nothing
+# while the GUI is idle, and with Linux's autogroups (on by default) it ranks the trainer only against the app.
+CHILD_NICE = 5
 
 
 class WireError(Exception):
@@ -98,6 +104,7 @@ class _Commands:
         self.handled = threading.Event()  # the app has shown the last progress message
         self.handled.set()
         self.app_gone = False
+        self.toy_wanted = True  # the app shows the GAN Lab view (frames are made only then)
         threading.Thread(target=self._read, name="ganstudio-commands", daemon=True).start()
 
     def _read(self) -> None:
@@ -126,6 +133,8 @@ class _Commands:
                 self.control.change(LiveSettings(command.get("lr_g"), command.get("lr_d"), command.get("d_steps")))
             elif name == "stop":
                 self.control.stop()
+            elif name == "toy":
+                self.toy_wanted = bool(command.get("on", True))
 
 
 class _Child:
@@ -146,6 +155,9 @@ class _Child:
         self.real = None
         self.trainer = None
         self.saying = threading.Lock()
+        self.steps_done = 0  # steps this process trained, and the seconds they took (its own speed)
+        self.train_seconds = 0.0
+        self.marks: dict[str, float] = {}  # wall-clock times of the start-up's parts, for measurements
 
     def say(self, kind: str, fields: dict | None = None, arrays: dict | None = None) -> None:
         with self.saying:  # the logging handler may speak from another thread
@@ -166,6 +178,7 @@ class _Child:
         from ganstudio.core.runs import RunFolder
         from ganstudio.core.training.loop import Trainer
 
+        self.marks["imported"] = time.time()
         resume = job["kind"] == "resume"
         cfg = RunFolder.open(job["run_dir"]).config() if resume else RunConfig.from_dict(job["config"])
         torch.set_num_threads(training_threads(cfg.data.is_toy, threads))
@@ -183,6 +196,7 @@ class _Child:
 
         data = load_data(cfg.data, device, seed=cfg.train.seed, progress=progress,
                          class_order=cfg.model.class_names)  # a resumed run keeps its labels' numbers
+        self.marks["data"] = time.time()
         self.say("status", {"text": "Building the models…"})
         if resume:
             self.trainer = Trainer.resume(job["run_dir"], control=self.control, steps=job.get("steps"), data=data)
@@ -191,6 +205,7 @@ class _Child:
         if job.get("hook"):  # tests: "module:function", called with the trainer (fault injection)
             module, _, name = job["hook"].partition(":")
             getattr(importlib.import_module(module), name)(self.trainer)
+        self.marks["built"] = time.time()
         return self.trainer
 
     def train(self, trainer, resumed: bool) -> dict:
@@ -202,12 +217,14 @@ class _Child:
         self.say("started", {"run_dir": str(trainer.run.path), "config": trainer.config.to_dict(),
                              "step": trainer.step, "total_steps": trainer.total_steps, "device": trainer.device_name,
                              "data_size": trainer.data_size, "skipped_report": trainer.dataset_info.skipped_report,
-                             "resumed": resumed}, arrays)
+                             "resumed": resumed, "marks": self.marks}, arrays)
+        began = time.perf_counter()
         for report in trainer:
             self.collect(report)
             paused = self.control.paused
             if paused or time.monotonic() >= self.next_flush:
                 self.flush(force=paused)
+        self.steps_done, self.train_seconds = trainer.step - start, time.perf_counter() - began
         if self.control.stopped and trainer.step < trainer.total_steps and trainer.run is not None:
             stopped = trainer.save_stopped()  # a checkpoint, and a grid of this step when it has none
             self.checkpoint = stopped.checkpoint_path
@@ -274,7 +291,8 @@ class _Child:
                 arrays[f"grid{i}"] = image
             fields["grids"].append({**entry, "image": f"grid{i}" if image is not None else None})
         self.grids, self.evaluations = [], []
-        if trainer.config.model.toy and self.toy_interval is not None and (force or now >= self.next_toy):
+        if (trainer.config.model.toy and self.toy_interval is not None and self.commands.toy_wanted
+                and (force or now >= self.next_toy)):
             frame = self.toy_frame()
             if frame is not None:
                 fields["toy"], toy_arrays = toy_frame_message(frame)
@@ -315,17 +333,57 @@ class _LogToApp(logging.Handler):
             pass
 
 
-def child_main(commands_conn, events_conn, job: dict, threads: int = 0, refresh_hz: float = 10.0,
+def warm_up() -> None:
+    """Import what any run needs: torch, the trainer, torch._dynamo (every optimizer's first construction imports
+    it) and torchvision (its datasets and grids); seconds that a spare trainer spends before the user's Start."""
+    import torch._dynamo  # noqa: F401
+    import torchvision  # noqa: F401
+
+    import ganstudio.core.training.loop  # noqa: F401
+
+
+def _wait_for_job(commands_conn) -> dict | None:
+    """A spare's job: {"cmd": "job", "job", "threads", "refresh_hz", "toy_hz"}; None when the app let it go."""
+    while True:
+        try:
+            request = json.loads(commands_conn.recv_bytes().decode("utf-8"))
+        except (EOFError, OSError):  # the app discarded the spare, or ended
+            return None
+        except ValueError:
+            continue
+        if isinstance(request, dict) and request.get("cmd") == "job" and isinstance(request.get("job"), dict):
+            return request
+
+
+def child_main(commands_conn, events_conn, job: dict | None = None, threads: int = 0, refresh_hz: float = 10.0,
                toy_hz: float = 10.0) -> None:
     """The training process: build the trainer for `job` ({"kind": "new", "config", "run_dir"} or {"kind":
-    "resume", "run_dir", "steps"}), train under the app's commands, and always end with an "ended" message."""
+    "resume", "run_dir", "steps"}), train under the app's commands, and always end with an "ended" message.
+    Without a job it is a spare started ahead of time: it warms up, says "ready", and waits for its job."""
     from ganstudio.core.errors import GanStudioError, user_message
     from ganstudio.core.training.control import TrainingControl
 
     _lower_priority()
+    if job is None:
+        try:
+            warm_up()
+        except Exception:  # what fails here fails again, in a sentence, when the job builds its trainer
+            traceback.print_exc()
+        try:
+            send(events_conn, "ready")
+        except OSError:  # the app is gone
+            return
+        request = _wait_for_job(commands_conn)
+        if request is None:
+            events_conn.close()
+            return
+        job, threads = request["job"], int(request.get("threads", threads))
+        refresh_hz, toy_hz = float(request.get("refresh_hz", refresh_hz)), float(request.get("toy_hz", toy_hz))
+    entered = time.time()
     control = TrainingControl()
     commands = _Commands(commands_conn, control)
     child = _Child(events_conn, commands, control, refresh_hz, toy_hz)
+    child.marks["entered"] = entered
     package_log = logging.getLogger("ganstudio")
     package_log.setLevel(logging.INFO)
     package_log.addHandler(_LogToApp(child))
@@ -348,7 +406,8 @@ def child_main(commands_conn, events_conn, job: dict, threads: int = 0, refresh_
     trainer = child.trainer
     run_dir = str(trainer.run.path) if trainer is not None and trainer.run is not None else str(job["run_dir"])
     ended.update(step=trainer.step if trainer else 0, total_steps=trainer.total_steps if trainer else 0,
-                 checkpoint=child.checkpoint, run_dir=run_dir)
+                 checkpoint=child.checkpoint, run_dir=run_dir, steps_done=child.steps_done,
+                 train_seconds=child.train_seconds)
     ended.setdefault("message", "")
     child.say("ended", ended)
     events_conn.close()

@@ -1,8 +1,9 @@
 """Live training curves: D and G loss, mean D(x) and D(G(z)), gradient norms, images per second.
 
 Each curve is created once and fed with setData from a MetricHistory; pyqtgraph draws only what is in view,
-downsampled by peaks, so hours of history stay fast. Redraws happen at most 4 times a second, and the x axis
-spans the whole planned run, so that the axes (the most expensive part of a redraw) are rarely redrawn.
+downsampled by peaks, so hours of history stay fast. Redraws happen at most 4 times a second, and only while the
+plots are visible (a hidden tab catches up when shown); the x axis spans the whole planned run, so that the axes
+(the most expensive part of a redraw) are rarely redrawn.
 """
 from __future__ import annotations
 
@@ -222,8 +223,12 @@ class MetricPlots(QWidget):
         curve.setData(x, y)
 
     def _redraw_if_dirty(self) -> None:
-        if self._dirty or self._generation != self.history.generation:
+        if (self._dirty or self._generation != self.history.generation) and self.isVisible():
             self.redraw()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().showEvent(event)
+        self._redraw_if_dirty()  # what arrived while hidden
 
     def _redraw_all(self) -> None:
         self.redraw()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ganstudio.core.toy_view import ToyFrame
@@ -41,11 +41,15 @@ def arrow_segments(start: np.ndarray, vector: np.ndarray, length: float) -> np.n
 
 
 class ToyView(QWidget):
-    """Shows ToyFrames as they arrive; real points are set once per run."""
+    """Shows ToyFrames as they arrive (only while visible: a hidden view draws the newest when shown); real points
+    are set once per run."""
+
+    visibility_changed = Signal(bool)  # frames are wanted (the trainer need not make them while hidden)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.frame: ToyFrame | None = None
+        self._drawn: ToyFrame | None = None
         self._extent = None
         self.plot_widget = pg.PlotWidget(background="w")
         self.plot_widget.setMinimumSize(320, 320)
@@ -98,9 +102,25 @@ class ToyView(QWidget):
         """The real data points, drawn under the generated ones."""
         self.real.setData(pos=np.empty((0, 2)) if points is None else np.asarray(points, dtype=np.float64))
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().showEvent(event)
+        if self.frame is not None and self.frame is not self._drawn:
+            self._draw(self.frame)
+        self.visibility_changed.emit(True)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().hideEvent(event)
+        self.visibility_changed.emit(False)
+
     def show_frame(self, frame: ToyFrame) -> None:
-        """Draw one frame: the field as a heatmap, the fake points and their gradient arrows."""
+        """Show one frame: drawn now when visible, else when the view is shown."""
         self.frame = frame
+        if self.isVisible():
+            self._draw(frame)
+
+    def _draw(self, frame: ToyFrame) -> None:
+        """Draw a frame: the field as a heatmap, the fake points and their gradient arrows."""
+        self._drawn = frame
         e = frame.extent
         field = np.nan_to_num(frame.field.astype(np.float64), nan=0.5 if frame.probability else 0.0)
         if frame.probability:

@@ -132,6 +132,7 @@ class TrainingView(QWidget):
         self.controls.settings_applied.connect(self._apply_settings)
         self.controls.continue_requested.connect(self.continue_run)
         self.grid.sample_clicked.connect(self._enlarge)
+        self.toy.visibility_changed.connect(self._toy_visibility)
         self.plots.x_axis_changed.connect(lambda axis: setattr(self.settings, "x_axis", axis))
         self.plots.smoothing_changed.connect(lambda window: setattr(self.settings, "smoothing", window))
         self._set_state("idle")
@@ -144,15 +145,16 @@ class TrainingView(QWidget):
         """A worker is loading data or training (it has not reported its end yet)."""
         return self.session is not None and self.session.running and self.last_ended is None
 
-    def start_new(self, config: RunConfig, run_dir: str | Path) -> None:
-        """Train a new run into run_dir (created by the trainer once the data has loaded)."""
+    def start_new(self, config: RunConfig, run_dir: str | Path, session: TrainingSession | None = None) -> None:
+        """Train a new run into run_dir (created by the trainer once the data has loaded); `session`: one already
+        started for this run (its messages wait in the event queue until the view is connected)."""
         self.run_dir = Path(run_dir)
         self._show_config(config)
         self.history.clear()
         self.plots.redraw()
         self.grid.set_entries([])
         self.snapshots.set_entries([])
-        self._start(NewRun(config, self.run_dir))
+        self._start(NewRun(config, self.run_dir), session)
 
     def open_run(self, run_dir: str | Path) -> None:
         """Show a finished or stopped run from its folder: config, plots, grids; GanStudioError if unreadable."""
@@ -199,16 +201,17 @@ class TrainingView(QWidget):
         self.banner.hide()
         self._start(ResumeRun(self.run_dir, steps))
 
-    def _start(self, job) -> None:
+    def _start(self, job, session: TrainingSession | None = None) -> None:
         self.last_ended = None
-        self.session = TrainingSession(job, threads=self.settings.cpu_threads)
+        self.session = session or TrainingSession(job, threads=self.settings.cpu_threads)
         self.session.status.connect(self.status.setText)
         self.session.started.connect(self._on_started)
         self.session.progress.connect(self._on_progress)
         self.session.ended.connect(self._on_ended)
         self._set_state("loading")
         self.status.setText("Starting…")
-        self.session.start()
+        if session is None:
+            self.session.start()
 
     # -- controls ------------------------------------------------------------------------------------
 
@@ -236,6 +239,11 @@ class TrainingView(QWidget):
         """Stop training and wait for the worker thread (its checkpoint is written before this returns)."""
         if self.session is not None:
             self.session.shutdown()
+
+    def _toy_visibility(self, visible: bool) -> None:
+        """The trainer makes GAN Lab frames only while the view shows them."""
+        if self.session is not None and self.session.running:
+            self.session.want_toy_frames(visible)
 
     def _apply_settings(self, settings) -> None:
         if self.session is not None:
