@@ -1,4 +1,5 @@
-"""Live training curves: D and G loss, mean D(x) and D(G(z)), gradient norms, images per second.
+"""Live training curves: D and G loss, mean D(x) and D(G(z)), gradient norms, images per second, and ADA's
+augmentation probability p when the run uses ADA.
 
 Each curve is created once and fed with setData from a MetricHistory; pyqtgraph draws only what is in view,
 downsampled by peaks, so hours of history stay fast. Redraws happen at most 4 times a second, and the x axis
@@ -17,6 +18,8 @@ from ganstudio.gui.history import MetricHistory
 D_COLOUR, G_COLOUR = (31, 119, 180), (255, 127, 14)
 REAL_COLOUR, FAKE_COLOUR = (44, 160, 44), (148, 103, 189)
 SPEED_COLOUR = (80, 80, 80)
+AUGMENT_COLOUR = (214, 39, 40)
+AUGMENT_HEIGHT = 130  # px: a strip under the four plots, only for ADA runs
 EQUILIBRIUM_COLOUR = (120, 120, 120)
 EQUILIBRIUM_KEY = "<span style='color:#787878'>┄</span>&nbsp;0.5 equilibrium"
 REDRAW_MS = 250
@@ -116,7 +119,12 @@ class MetricPlots(QWidget):
         self.grads.plot.setLogMode(y=True)
         self.speed = _Panel(self._plot_widget(), "Speed (images/s)",
                             [("images_per_sec", "images/s", SPEED_COLOUR)], key=False)
-        self.panels = [self.losses, self.outputs, self.grads, self.speed]
+        self.augment = _Panel(self._plot_widget(), "ADA augmentation probability p (adapts so that D does not "
+                              "overfit)", [("augment_p", "p", AUGMENT_COLOUR)], key=False)
+        self.augment.widget.setMinimumSize(260, AUGMENT_HEIGHT)
+        self.augment.widget.setMaximumHeight(AUGMENT_HEIGHT + 40)
+        self.augment.widget.hide()
+        self.panels = [self.losses, self.outputs, self.grads, self.speed, self.augment]
         # unlabelled on the plot (a label there sits under the curves): the title's key names it
         self.equilibrium = pg.InfiniteLine(0.5, angle=0, pen=pg.mkPen(EQUILIBRIUM_COLOUR, width=1,
                                                                       style=Qt.DashLine))
@@ -126,8 +134,9 @@ class MetricPlots(QWidget):
 
         grid = QGridLayout()
         grid.setSpacing(4)
-        for i, panel in enumerate(self.panels):
+        for i, panel in enumerate(self.panels[:4]):
             grid.addWidget(panel.widget, i // 2, i % 2)
+        grid.addWidget(self.augment.widget, 2, 0, 1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
@@ -162,6 +171,10 @@ class MetricPlots(QWidget):
         self.equilibrium.setVisible(probability)
         self.outputs.set_title("Mean D output (probability)" if probability else "Mean D output (raw score)",
                                EQUILIBRIUM_KEY if probability else "")
+
+    def set_augment(self, adaptive: bool) -> None:
+        """Show the plot of ADA's p for a run with adaptive augmentation, hide it for any other."""
+        self.augment.widget.setVisible(adaptive)
 
     def set_x_axis(self, column: str) -> None:
         index = self.x_choice.findData(column)
