@@ -65,7 +65,7 @@ def test_a_short_image_run_fills_plots_grids_and_saves(qtbot, window, tmp_path):
     assert run.latest_checkpoint().name == "step-0000012.safetensors"
     assert view.controls.state == "ended" and view.controls.progress.value() == 12
     assert str(run_dir.absolute()) in load_settings().recent_runs
-    assert view.plots.augment.widget.isHidden()  # ADA's p is plotted only for ADA runs
+    assert view.plots.augment.widget.isHidden() and view.plots.overfit.widget.isHidden()  # only for ADA runs
 
 
 def test_an_ada_run_plots_p_live_and_when_reopened(qtbot, window, tmp_path):
@@ -75,7 +75,8 @@ def test_an_ada_run_plots_p_live_and_when_reopened(qtbot, window, tmp_path):
     view = window.start_run(config, run_dir)
     assert wait_ended(qtbot, view).reason == "finished"
     view.plots.redraw()
-    assert view.plots.augment.widget.isVisible()
+    assert view.plots.augment.widget.isVisible() and view.plots.overfit.widget.isVisible()
+    assert np.isfinite(view.history.column("ada_rt")).any()  # the heuristic that steers p, beside it
     x, p = view.plots.augment.curves["augment_p"][0].getData()
     assert len(x) == 16 and np.isfinite(p).all() and p.max() > 0
     logged = [r["augment_p"] for r in RunFolder(run_dir).read_metrics()]

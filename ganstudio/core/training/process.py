@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 METRIC_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
-                  "images_per_sec", "augment_p")  # augment_p: ADA's probability (NaN without augmentation)
+                  "images_per_sec", "augment_p", "ada_rt")  # ADA's p and r_t (NaN without ADA)
 DTYPES = {"uint8", "int64", "float32", "float64", "bool"}  # what an array on the wire may be
 TOY_BUDGET = 0.05  # GAN Lab frames take at most this share of the training time
 CHILD_NICE = 5  # the trainer yields to the app's event loop on busy cores (halved its worst lateness in threads)
@@ -224,7 +224,7 @@ class _Child:
     def collect(self, report) -> None:
         self.rows.append((report.step, report.epoch, report.loss_d, report.loss_g, report.d_real, report.d_fake,
                           report.grad_norm_d, report.grad_norm_g, report.images_per_sec,
-                          report.extras.get("augment_p")))
+                          report.extras.get("augment_p"), report.extras.get("ada_rt")))
         self.last = report
         if report.checkpoint_path:
             self.checkpoint = report.checkpoint_path
