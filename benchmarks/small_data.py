@@ -65,28 +65,32 @@ def ring(args) -> list[dict]:
     toy = toy_distribution("ring8", 100, 0)
     print(f"Ring of 8 Gaussians (std 0.02), {args.ring_steps:,} steps, setting {json.dumps(RING_SETTING)}; "
           f"modes covered by {args.ring_samples:,} samples of G", flush=True)
-    rows = []
-    for name, variant in RING_VARIANTS.items():
-        covered, quality, seconds = [], [], 0.0
-        for seed in range(args.ring_seeds):
+    results = {name: {"covered": [], "quality": [], "seconds": 0.0} for name in RING_VARIANTS}
+    for seed in range(args.ring_seeds):  # seeds outermost: a run cut short still compares the variants
+        for name, variant in RING_VARIANTS.items():
             config = run_config(RunChoices(source="toy:ring8"), RING_SETTING, variant,
                                 {"train": {"steps": args.ring_steps, "seed": seed, "device": "cpu",
                                            "sample_every": 0, "checkpoint_every": 0}})
             trainer, took = train(config)
-            seconds += took
             G = trainer.sampling_generator.eval()
             with torch.no_grad():
                 z = torch.randn(args.ring_samples, config.model.z_dim, generator=torch.Generator().manual_seed(seed))
                 points = G(z).numpy()
             result = toy_modes(points, toy.modes, toy.mode_std)
-            covered.append(result["modes_covered"])
-            quality.append(result["high_quality"])
+            got = results[name]
+            got["covered"].append(result["modes_covered"])
+            got["quality"].append(result["high_quality"])
+            got["seconds"] += took
+            print(f"    seed {seed} {name:<9} modes covered {result['modes_covered']}, high-quality share "
+                  f"{result['high_quality']:.3f}, {took:.0f} s", flush=True)
+    rows = []
+    for name, got in results.items():
         row = {"part": "ring", "variant": name, "steps": args.ring_steps, "seeds": args.ring_seeds,
-               "modes_covered": covered, "mean_modes": statistics.mean(covered),
-               "high_quality": round(statistics.mean(quality), 3), "seconds": round(seconds, 1)}
+               "modes_covered": got["covered"], "mean_modes": statistics.mean(got["covered"]),
+               "high_quality": round(statistics.mean(got["quality"]), 3), "seconds": round(got["seconds"], 1)}
         rows.append(row)
-        print(f"  {name:<10} modes covered {covered} (mean {row['mean_modes']:.1f} of 8), "
-              f"high-quality share {row['high_quality']:.2f}, {seconds:.0f} s", flush=True)
+        print(f"  {name:<10} modes covered {got['covered']} (mean {row['mean_modes']:.1f} of 8), "
+              f"high-quality share {row['high_quality']:.2f}, {got['seconds']:.0f} s", flush=True)
     return rows
 
 
@@ -121,9 +125,9 @@ def faces(args) -> list[dict]:
             print(f"{size:,} faces, {args.steps:,} steps of {args.batch_size} ({args.steps * args.batch_size / size:.0f} "
                   f"passes), DCGAN capacity {args.capacity}; FID and recall of {args.eval_samples:,} samples against "
                   f"{args.reference:,} held-out faces", flush=True)
-            for augment in AUGMENTS:
-                fids, recalls, seconds = [], [], 0.0
-                for seed in range(args.seeds):
+            results = {augment: {"fid": [], "recall": [], "seconds": 0.0} for augment in AUGMENTS}
+            for seed in range(args.seeds):  # seeds outermost: a run cut short still compares the augmentations
+                for augment in AUGMENTS:
                     config = run_config(
                         RunChoices(source="folder:unused", arch="dcgan", resolution=64),
                         {"data": FACE_SHAPE, "model": {"capacity": args.capacity},
@@ -131,19 +135,22 @@ def faces(args) -> list[dict]:
                          "train": {"steps": args.steps, "epochs": None, "batch_size": args.batch_size,
                                    "seed": seed, "device": "cpu", "sample_every": 0, "checkpoint_every": 0}})
                     trainer, took = train(config, data)
-                    seconds += took
                     record = evaluator.evaluate(trainer.sampling_generator)
-                    fids.append(round(record["fid"], 2))
-                    recalls.append(round(record["recall"], 3))
-                    print(f"    {augment} seed {seed}: FID {fids[-1]:.1f}, recall {recalls[-1]:.3f}, "
-                          f"p {trainer.augment_p}, {took:.0f} s", flush=True)
+                    got = results[augment]
+                    got["fid"].append(round(record["fid"], 2))
+                    got["recall"].append(round(record["recall"], 3))
+                    got["seconds"] += took
+                    p = trainer.augment_p
+                    print(f"    seed {seed} {augment:<8} FID {record['fid']:.1f}, recall {record['recall']:.3f}"
+                          f"{f', p {p:.3f}' if p is not None else ''}, {took:.0f} s", flush=True)
+            for augment, got in results.items():
                 row = {"part": "faces", "faces": size, "augment": augment, "steps": args.steps,
                        "batch_size": args.batch_size, "capacity": args.capacity, "seeds": args.seeds,
-                       "fid": fids, "mean_fid": round(statistics.mean(fids), 2), "recall": recalls,
-                       "mean_recall": round(statistics.mean(recalls), 3), "seconds": round(seconds, 1)}
+                       "fid": got["fid"], "mean_fid": round(statistics.mean(got["fid"]), 2), "recall": got["recall"],
+                       "mean_recall": round(statistics.mean(got["recall"]), 3), "seconds": round(got["seconds"], 1)}
                 rows.append(row)
-                print(f"  {augment:<8} FID {row['mean_fid']:.1f} {fids}, recall {row['mean_recall']:.3f}, "
-                      f"{seconds:.0f} s", flush=True)
+                print(f"  {augment:<8} FID {row['mean_fid']:.1f} {got['fid']}, recall {row['mean_recall']:.3f}, "
+                      f"{got['seconds']:.0f} s", flush=True)
             plain = next(r["mean_fid"] for r in rows if r["faces"] == size and r["augment"] == "none")
             best = min(r["mean_fid"] for r in rows if r["faces"] == size and r["augment"] != "none")
             print(f"  best augmentation cuts FID by {100 * (1 - best / plain):.0f}% "
