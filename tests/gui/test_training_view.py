@@ -19,6 +19,7 @@ from ganstudio.gui.settings import Settings, load_settings
 from ganstudio.gui.widgets.sample_dialog import SampleDialog
 from ganstudio.gui.widgets.sample_grid import PADDING
 from ganstudio.gui.threads import running_threads
+from ganstudio.gui.workers import METRIC_COLUMNS
 from tests.run_helpers import image_config, make_folder, toy_config
 
 TIMEOUT = 90_000  # ms; the suite shares two cores with other work
@@ -259,7 +260,7 @@ def test_a_folder_that_is_not_a_run_is_refused_with_a_sentence(qtbot, window, tm
 def test_hours_of_history_stay_bounded(qtbot, window, tmp_path):
     view = window.start_run(toy_config(steps=10), tmp_path / "runs" / "h")
     wait_ended(qtbot, view)
-    rows = np.zeros((1_000_000, 9))
+    rows = np.zeros((1_000_000, len(METRIC_COLUMNS)))
     rows[:, 0] = np.arange(1, 1_000_001)
     rows[:, 2] = 1.0
     view.history.extend(rows)
@@ -392,7 +393,7 @@ def test_quality_metrics_plot_live_reopen_and_warn_of_mode_collapse(qtbot, windo
     from ganstudio.gui.workers import ProgressBatch
 
     collapse = {"step": 160, "modes_covered": 2, "best_modes_covered": 8, "mode_collapse_warning": True}
-    reopened._on_progress(ProgressBatch(np.zeros((0, 9)), 160, 200, 1.0, 1e-3, 1e-3, None,
+    reopened._on_progress(ProgressBatch(np.zeros((0, len(METRIC_COLUMNS))), 160, 200, 1.0, 1e-3, 1e-3, None,
                                         evaluations=[collapse]))
     assert reopened.banner.kind == "warning" and reopened.banner.title.text() == "Mode collapse?"
     assert "covers only 2 of the modes (best so far 8)" in reopened.banner.text.text()
