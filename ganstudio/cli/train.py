@@ -97,6 +97,9 @@ def add_parser(sub) -> None:
     train.add_argument("--sample-every", type=int, help="sample grid every N steps (and every epoch)")
     train.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps")
     train.add_argument("--eval-every", type=int, help="measure G every N steps (FID, modes ...) into evals.jsonl")
+    train.add_argument("--tensorboard", action="store_true", default=None,
+                       help="also write TensorBoard events (losses, D outputs, gradient norms, ADA's p, evaluations, "
+                            "sample grids) into the run folder; needs: pip install tensorboard")
     train.add_argument("--eval-metrics", help="metrics to measure while training, e.g. fid,kid,pr (default: auto)")
     train.add_argument("--eval-samples", type=int, help="samples per evaluation (default 2000)")
     train.add_argument("--eval-extractor", help="feature extractor: auto, inception[:FILE], mnist, celeba, points")
@@ -145,7 +148,8 @@ def _flag_overrides(args: argparse.Namespace) -> dict:
                    device="device", sample_every="sample_every", checkpoint_every="checkpoint_every",
                    precision="precision", tf32="tf32", channels_last="channels_last",
                    sync_batchnorm="sync_batchnorm", eval_every="eval_every", eval_samples="eval_samples",
-                   eval_extractor="eval_extractor", unroll="unroll", lr_decay_share="lr_decay_share")
+                   eval_extractor="eval_extractor", unroll="unroll", lr_decay_share="lr_decay_share",
+                   tensorboard="tensorboard")
     if args.eval_metrics is not None:
         train["eval_metrics"] = [m.strip() for m in args.eval_metrics.split(",") if m.strip()]
     if args.steps is not None:

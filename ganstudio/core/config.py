@@ -132,6 +132,7 @@ class TrainConfig:
     sync_batchnorm: bool = False  # under torchrun: batch-norm statistics over all processes' batches
     unroll: int = 0  # unrolled GAN (Metz 2017): G's update against D advanced this many steps (0 = off)
     log_every: int = 1  # write metrics.jsonl every N steps
+    tensorboard: bool = False  # also write TensorBoard events into the run folder (needs the tensorboard package)
     sample_every: int = 500  # sample grid every N steps (and at every epoch end); 0 = epochs only
     checkpoint_every: int = 1000  # 0 = only at the end
     keep_checkpoints: int = 3

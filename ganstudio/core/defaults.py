@@ -16,6 +16,7 @@ from ganstudio.core.errors import GanStudioError
 from ganstudio.core.presets import find_preset, merge
 
 DEFAULT_SOURCE = "mnist"
+SMALL_DATA_IMAGES = 5000  # below about this many images D learns them by heart unless they are augmented
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,14 @@ def run_config(choices: RunChoices, *overrides: dict[str, Any]) -> RunConfig:
         if picked is not None and picked != native:
             cfg = cfg.with_updates("data", resolution=picked)
     return cfg
+
+
+def augmentation_advice(images: int | None, config: RunConfig) -> str | None:
+    """A sentence suggesting augmentation when an image set is small and the run does not augment; else None."""
+    if images is None or config.data.is_toy or config.loss.augment != "none" or images >= SMALL_DATA_IMAGES:
+        return None
+    return (f"{images:,} images is a small set (fewer than about {SMALL_DATA_IMAGES:,}): without augmentation D "
+            "soon learns them by heart and G stops improving. ADA is the usual choice.")
 
 
 def supported_resolutions(arch: str) -> tuple[int, ...]:

@@ -1,4 +1,5 @@
-"""A run is a folder: config.json, metrics.jsonl, evals.jsonl, samples/*.png and checkpoints/*.safetensors.
+"""A run is a folder: config.json, metrics.jsonl, evals.jsonl, samples/*.png, checkpoints/*.safetensors and, with
+--tensorboard, tensorboard/ (TensorBoard's event files).
 
 This module owns every name in a run folder: it writes them and parses them back; nothing else spells them.
 """
@@ -21,6 +22,7 @@ METRICS_FILE = "metrics.jsonl"
 EVALS_FILE = "evals.jsonl"  # one record per evaluation (FID, modes ...)
 SAMPLES_DIR = "samples"
 CHECKPOINTS_DIR = "checkpoints"
+TENSORBOARD_DIR = "tensorboard"  # TensorBoard's event files (core.training.tensorboard), beside metrics.jsonl
 CHECKPOINT_RE = re.compile(r"^step-(\d+)\.safetensors$")
 GRID_RE = re.compile(r"^(step|epoch)-(\d+)\.png$")
 TEMP_RE = re.compile(r"^\..+\.tmp$")  # core.io.atomic_write's temporary files: ".step-0000300.safetensors.x1y2.tmp"
@@ -86,6 +88,7 @@ class RunFolder:
     evals_path = property(lambda self: self.path / EVALS_FILE)
     samples_dir = property(lambda self: self.path / SAMPLES_DIR)
     checkpoints_dir = property(lambda self: self.path / CHECKPOINTS_DIR)
+    tensorboard_dir = property(lambda self: self.path / TENSORBOARD_DIR)
 
     @staticmethod
     def is_run(path: str | Path) -> bool:

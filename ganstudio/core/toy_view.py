@@ -1,4 +1,5 @@
-"""What GAN Lab shows for 2D toy data: D's output over the plane and the generator's gradient on fake points.
+"""What GAN Lab shows for 2D toy data: D's output over the plane, the generator's gradient on fake points and
+the generator's manifold (a grid over the latent plane drawn through G).
 
 Computed between training steps without disturbing the run: both networks are evaluated in eval mode (no
 spectral-norm power iteration, no dropout), parameter gradients are untouched and no global random number is
@@ -17,6 +18,8 @@ from torch import nn
 GeneratorLoss = Callable[[torch.Tensor], torch.Tensor]
 FIELD_SIZE = 48  # cells per side of the heatmap behind the points (GAN Lab's is coarser still)
 LIVE_POINTS = 256  # generated points drawn live
+MANIFOLD_SIZE = 21  # lines per side of the latent grid drawn through G (GAN Lab's manifold)
+MANIFOLD_EXTENT = 2.0  # the latent grid spans [-2, 2] on each axis: 95% of a standard normal's mass
 
 
 @dataclass
@@ -29,6 +32,8 @@ class ToyFrame:
     fake: np.ndarray  # float32 [m, 2]
     gradients: np.ndarray  # float32 [m, 2]: the direction that lowers G's loss at each fake point
     probability: bool  # the field is a probability (0.5 is the equilibrium), else a raw score
+    # float32 [rows, n, 2]: G at grid node (i, j) of the latent plane (z_0 along j, z_1 along i); None if not made
+    manifold: np.ndarray | None = None
 
 
 class _EvalMode:
@@ -86,6 +91,22 @@ def generator_gradients(G: nn.Module, D: nn.Module, z: torch.Tensor, g_loss: Gen
     return points.detach().float().cpu().numpy(), (-grad).float().cpu().numpy()
 
 
+@torch.no_grad()
+def generator_manifold(G: nn.Module, z_dim: int, n: int = MANIFOLD_SIZE, extent: float = MANIFOLD_EXTENT,
+                       device: torch.device | str = "cpu") -> np.ndarray:
+    """G over an n x n grid of the latent plane [-extent, extent]^2 (the first two latent dimensions, the others 0;
+    one row when z has one dimension), as float32 [rows, n, 2]: GAN Lab's manifold, folded by G onto the data."""
+    axis = torch.linspace(-extent, extent, n)
+    rows = n if z_dim >= 2 else 1
+    z = torch.zeros(rows, n, z_dim)
+    z[:, :, 0] = axis[None, :]
+    if z_dim >= 2:
+        z[:, :, 1] = axis[:, None]
+    with _EvalMode(G):
+        points = G(z.reshape(-1, z_dim).to(device))
+    return points.float().reshape(rows, n, 2).cpu().numpy()
+
+
 def field_extent(real: np.ndarray, fake: np.ndarray | None = None, margin: float = 1.25,
                  limit: float = 3.0) -> float:
     """A square half-width that shows the real data with a margin, widened for fake points that stray
@@ -112,11 +133,13 @@ def _nice(value: float) -> float:
 def toy_frame(G: nn.Module, D: nn.Module, z: torch.Tensor, g_loss: GeneratorLoss,
               output: Callable[[torch.Tensor], torch.Tensor], real: np.ndarray, step: int,
               probability: bool, n: int = FIELD_SIZE) -> ToyFrame:
-    """The full GAN Lab picture for the current networks: fake points, their gradients and D's field."""
+    """The full GAN Lab picture for the current networks: fake points, their gradients, D's field and G's
+    manifold."""
     fake, gradients = generator_gradients(G, D, z, g_loss)
     extent = field_extent(real, fake)
     field = discriminator_field(D, extent, n, output, device=z.device)
-    return ToyFrame(step, extent, field, fake, gradients, probability)
+    manifold = generator_manifold(G, z.shape[1], device=z.device)
+    return ToyFrame(step, extent, field, fake, gradients, probability, manifold)
 
 
 def live_noise(z_dim: int, n: int = LIVE_POINTS, seed: int = 0, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from ganstudio.core.config import RunConfig
-from ganstudio.gui.describe import LOSS_TITLES, arch_title, data_title
+from ganstudio.gui.describe import AUGMENT_TITLES, LOSS_TITLES, arch_title, data_title
 
 Rows = list[tuple[str, str]]
 
@@ -86,6 +86,14 @@ def config_sections(cfg: RunConfig) -> list[tuple[str, Rows]]:
         loss.append(("Instance noise", _num(lo.instance_noise)))
     if lo.feature_matching:
         loss.append(("Feature matching", "on"))
+    if lo.augment == "ada":
+        loss.append(("Augmentation", f"{AUGMENT_TITLES['ada']}, r_t target {_num(lo.ada_target)}"))
+    elif lo.augment != "none":
+        loss.append(("Augmentation", AUGMENT_TITLES.get(lo.augment, lo.augment)))
+    if t.unroll:
+        loss.append(("Unrolled D", f"{t.unroll} steps ahead"))
+    if m.num_d > 1:
+        loss.append(("Discriminators", f"{m.num_d}, G's losses combined by {lo.d_combine}"))
     train: Rows = [("Length", f"{t.steps:,} steps" if t.steps is not None else f"{_num(t.epochs)} epochs"),
                    ("Batch size", str(t.batch_size)), ("D steps per G step", str(t.d_steps)),
                    ("Optimizer", "Adam" if t.optimizer == "adam" else "RMSprop"),
@@ -104,4 +112,6 @@ def config_sections(cfg: RunConfig) -> list[tuple[str, Rows]]:
         train.append(("Quality metrics", f"every {t.eval_every:,} steps: {metrics} on {t.eval_samples:,} samples"))
     else:
         train.append(("Quality metrics", "off"))
+    if t.tensorboard:
+        train.append(("TensorBoard events", "on"))
     return [("Data", data), ("Model", model), ("Loss", loss), ("Training", train)]

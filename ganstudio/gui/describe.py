@@ -65,6 +65,18 @@ TRICK_BLURBS = {
     "r1": "Penalises D's gradient on real data (Mescheder 2018); a gentle stabiliser for any loss.",
     "d_dropout": "Dropout in D's hidden layers: a noisier, weaker D.",
     "ema": "Samples come from a moving average of G's weights (Karras 2018): smoother, better images.",
+    "unroll": "G plans ahead: it answers the D of a few steps later, so it stops hopping from one kind of "
+              "sample to another (Metz 2017). Each step costs that many extra D steps.",
+    "num_d": "Several discriminators judge every sample; G must fool them all, so it cannot settle on a few "
+             "kinds of sample (Durugkar 2017). Each one costs another D.",
+}
+AUGMENT_TITLES = {"none": "None", "diffaug": "DiffAugment", "ada": "ADA (adaptive)"}
+AUGMENT_BLURBS = {
+    "none": "D sees the pictures as they are: right for tens of thousands of pictures.",
+    "diffaug": "D sees every picture, real or made, with random colour shifts, moves and a blanked square, so it "
+               "cannot learn a small set by heart (Zhao 2020).",
+    "ada": "Flips, turns, zooms and colour changes, used only as often as needed to stop D learning the pictures "
+           "by heart; the amount adjusts itself (Karras 2020).",
 }
 
 
@@ -126,4 +138,10 @@ def tricks_in_use(cfg: RunConfig) -> list[str]:
         used.append(f"D dropout {m.d_dropout:g}")
     if t.ema:
         used.append("EMA of G")
+    if lo.augment != "none":
+        used.append(AUGMENT_TITLES.get(lo.augment, lo.augment))
+    if t.unroll:
+        used.append(f"unrolled D ({t.unroll} steps)")
+    if m.num_d > 1:
+        used.append(f"{m.num_d} discriminators")
     return used

@@ -1,4 +1,5 @@
-"""The GAN Lab picture of a 2D run: D's field, G's gradients, and that watching never changes the run."""
+"""The GAN Lab picture of a 2D run: D's field, G's gradients, G's manifold, and that watching never changes the
+run."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,10 @@ import torch
 
 from ganstudio.core.losses import get_loss
 from ganstudio.core.toy_view import (
-    checkpoint_frame, discriminator_field, field_extent, generator_gradients, grid_points, live_noise,
+    MANIFOLD_SIZE, checkpoint_frame, discriminator_field, field_extent, generator_gradients, generator_manifold,
+    grid_points, live_noise,
 )
+from ganstudio.core.training.process import receive, send, toy_frame_from, toy_frame_message
 from ganstudio.core.training.loop import Trainer
 from tests.run_helpers import toy_config
 
@@ -67,3 +70,30 @@ def test_a_saved_toy_run_gives_its_picture(tmp_path):
     frame, real = checkpoint_frame(tmp_path / "run")
     assert frame.step == 5 and frame.fake.shape == (256, 2) and real.shape == (1000, 2)
     assert frame.probability and frame.field.shape == (48, 48)
+
+
+def test_manifold_is_g_over_a_grid_of_the_first_two_latent_dimensions():
+    trainer = Trainer(toy_config(steps=1).with_updates("model", z_dim=5))
+    G = trainer.generator
+    mesh = generator_manifold(G, 5, n=7, extent=2.0)
+    assert mesh.shape == (7, 7, 2) and mesh.dtype == np.float32
+    z = torch.zeros(1, 5)
+    z[0, 0], z[0, 1] = 2.0, -2.0 / 3  # node (i=2, j=6): z_0 along columns, z_1 along rows, the rest 0
+    with torch.no_grad():
+        assert np.allclose(mesh[2, 6], G.eval()(z)[0].numpy(), atol=1e-6)
+    assert generator_manifold(Trainer(toy_config(steps=1).with_updates("model", z_dim=1)).generator, 1,
+                              n=9).shape == (1, 9, 2)
+
+
+def test_the_live_frame_carries_the_manifold_over_the_wire():
+    import multiprocessing
+
+    trainer = Trainer(toy_config(steps=1))
+    frame = trainer.toy_frame(trainer.real_sample(100))
+    assert frame.manifold.shape == (MANIFOLD_SIZE, MANIFOLD_SIZE, 2) and trainer.generator.training
+    fields, arrays = toy_frame_message(frame)
+    a, b = multiprocessing.Pipe(duplex=False)
+    send(b, "progress", {"toy": fields}, arrays)
+    _, got_fields, got_arrays = receive(a)
+    again = toy_frame_from(got_fields["toy"], got_arrays)
+    assert np.array_equal(again.manifold, frame.manifold) and np.array_equal(again.fake, frame.fake)

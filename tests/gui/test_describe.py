@@ -37,3 +37,17 @@ def test_a_dcgan_run_shows_no_stylegan_settings_and_a_stylegan_run_shows_them():
     style = labels(RunConfig().with_updates("model", arch="stylegan").with_updates("loss", name="wgan-gp"))
     assert style["Model"]["Style size (w)"] == "512" and "Spectral norm in D" not in style["Model"]
     assert style["Loss"]["Gradient penalty weight"] == "10"
+
+
+def test_the_remedies_for_small_data_and_collapse_are_named_when_on():
+    from ganstudio.gui.describe import tricks_in_use
+
+    plain = RunConfig()
+    assert "Augmentation" not in labels(plain)["Loss"] and "TensorBoard events" not in labels(plain)["Training"]
+    cfg = (RunConfig().with_updates("loss", augment="ada").with_updates("train", unroll=5, tensorboard=True)
+           .with_updates("model", num_d=3))
+    shown = labels(cfg)
+    assert shown["Loss"]["Augmentation"] == "ADA (adaptive), r_t target 0.6"
+    assert shown["Loss"]["Unrolled D"] == "5 steps ahead" and shown["Loss"]["Discriminators"].startswith("3,")
+    assert shown["Training"]["TensorBoard events"] == "on"
+    assert tricks_in_use(cfg)[-3:] == ["ADA (adaptive)", "unrolled D (5 steps)", "3 discriminators"]

@@ -13,11 +13,13 @@ from tests.gui.test_wizard import choose, close_wizard
 from tests.run_helpers import make_folder
 
 
-def cli_config(source: str, root: str, arch: str, conditional: bool = False, preset: str | None = None):
-    """What `ganstudio train` builds for these choices."""
+def cli_config(source: str, root: str, arch: str, conditional: bool = False, preset: str | None = None,
+               flags: tuple[str, ...] = ()):
+    """What `ganstudio train` builds for these choices (and any further flags)."""
     args = ["train", "--data", source, "--data-root", root, "--model", arch, "--out", "run"]
     args += ["--conditional"] if conditional else []
     args += ["--preset", preset] if preset else []
+    args += list(flags)
     return config_from_args(build_parser().parse_args(args))
 
 
@@ -113,3 +115,25 @@ def test_wizard_presets_match_the_command_line(qtbot, wizard, source, arch, pres
     loss.preset.activated.emit(loss.preset.currentIndex())
     wizard.next()
     assert wizard.config == cli_config(source, wizard.config.data.root, arch, preset=preset)
+
+
+@pytest.mark.parametrize("source,augment", [("folder", "ada"), ("folder", "diffaug"), ("toy:ring8", None)])
+def test_wizard_and_command_line_agree_on_augmentation_unrolling_and_discriminators(qtbot, wizard, tmp_path,
+                                                                                      source, augment):
+    if source == "folder":
+        source = f"folder:{make_folder(tmp_path / 'pics', n=12, side=16)}"
+    pick_data(qtbot, wizard, source)
+    arch = wizard.config.model.arch
+    wizard.next()
+    page = wizard.loss_page
+    assert wizard.currentPage() is page
+    assert page.augment.isEnabled() == (augment is not None)  # toy points have nothing to augment
+    if augment:
+        page.augment.setCurrentIndex(page.augment.findData(augment))
+    page.unroll.setValue(5)
+    page.num_d.setValue(3)
+    assert page.isComplete(), page.problem_label.text()
+    flags = ("--unroll", "5", "--num-d", "3") + (("--augment", augment) if augment else ())
+    expected = cli_config(source, wizard.config.data.root, arch, flags=flags)
+    assert wizard.config == expected
+    assert (expected.loss.augment, expected.train.unroll, expected.model.num_d) == (augment or "none", 5, 3)

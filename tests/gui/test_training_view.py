@@ -19,6 +19,7 @@ from ganstudio.gui.settings import Settings, load_settings
 from ganstudio.gui.widgets.sample_dialog import SampleDialog
 from ganstudio.gui.widgets.sample_grid import PADDING
 from ganstudio.gui.threads import running_threads
+from ganstudio.gui.workers import METRIC_COLUMNS
 from tests.run_helpers import image_config, make_folder, toy_config
 
 TIMEOUT = 90_000  # ms; the suite shares two cores with other work
@@ -65,6 +66,25 @@ def test_a_short_image_run_fills_plots_grids_and_saves(qtbot, window, tmp_path):
     assert run.latest_checkpoint().name == "step-0000012.safetensors"
     assert view.controls.state == "ended" and view.controls.progress.value() == 12
     assert str(run_dir.absolute()) in load_settings().recent_runs
+    assert view.plots.augment.widget.isHidden() and view.plots.overfit.widget.isHidden()  # only for ADA runs
+
+
+def test_an_ada_run_plots_p_live_and_when_reopened(qtbot, window, tmp_path):
+    config = image_config(make_folder(tmp_path / "images", n=24), steps=16).with_updates(
+        "loss", augment="ada", ada_interval=1, ada_speed_images=64)  # p moves by a batch in 8 images: visibly
+    run_dir = tmp_path / "runs" / "ada"
+    view = window.start_run(config, run_dir)
+    assert wait_ended(qtbot, view).reason == "finished"
+    view.plots.redraw()
+    assert view.plots.augment.widget.isVisible() and view.plots.overfit.widget.isVisible()
+    assert np.isfinite(view.history.column("ada_rt")).any()  # the heuristic that steers p, beside it
+    x, p = view.plots.augment.curves["augment_p"][0].getData()
+    assert len(x) == 16 and np.isfinite(p).all() and p.max() > 0
+    logged = [r["augment_p"] for r in RunFolder(run_dir).read_metrics()]
+    assert np.allclose(p, logged)
+    view.open_run(run_dir)  # read back from metrics.jsonl
+    view.plots.redraw()
+    assert view.plots.augment.widget.isVisible() and np.allclose(view.history.column("augment_p"), logged)
 
 
 def test_clicking_a_sample_enlarges_it(qtbot, window, tmp_path):
@@ -99,6 +119,12 @@ def test_toy_run_shows_the_gan_lab_view(qtbot, window, tmp_path):
     assert len(view.snapshots.entries) == len(saved) == 6
     assert view.snapshots.entries[-1].path.endswith("step-0000120.png")
     assert view.plots.point_count("d_real") == 120
+    mesh = frame.manifold  # GAN Lab's generator manifold: a 21 x 21 latent grid through G, one item
+    assert mesh.shape == (21, 21, 2) and np.isfinite(mesh).all()
+    xs, ys = view.toy.manifold.getData()
+    assert len(xs) == 2 * 21 * 21 and view.toy.manifold.isVisible()
+    view.toy.show_manifold.setChecked(False)
+    assert not view.toy.manifold.isVisible()
 
 
 def test_pause_single_steps_live_settings_and_stop(qtbot, window, tmp_path):
@@ -234,7 +260,7 @@ def test_a_folder_that_is_not_a_run_is_refused_with_a_sentence(qtbot, window, tm
 def test_hours_of_history_stay_bounded(qtbot, window, tmp_path):
     view = window.start_run(toy_config(steps=10), tmp_path / "runs" / "h")
     wait_ended(qtbot, view)
-    rows = np.zeros((1_000_000, 9))
+    rows = np.zeros((1_000_000, len(METRIC_COLUMNS)))
     rows[:, 0] = np.arange(1, 1_000_001)
     rows[:, 2] = 1.0
     view.history.extend(rows)
@@ -368,7 +394,7 @@ def test_quality_metrics_plot_live_reopen_and_warn_of_mode_collapse(qtbot, windo
     from ganstudio.gui.workers import ProgressBatch
 
     collapse = {"step": 160, "modes_covered": 2, "best_modes_covered": 8, "mode_collapse_warning": True}
-    reopened._on_progress(ProgressBatch(np.zeros((0, 9)), 160, 200, 1.0, 1e-3, 1e-3, None,
+    reopened._on_progress(ProgressBatch(np.zeros((0, len(METRIC_COLUMNS))), 160, 200, 1.0, 1e-3, 1e-3, None,
                                         evaluations=[collapse]))
     assert reopened.banner.kind == "warning" and reopened.banner.title.text() == "Mode collapse?"
     assert "covers only 2 of the modes (best so far 8)" in reopened.banner.text.text()

@@ -141,6 +141,26 @@ def test_schedule_page_counts_whole_steps_and_tells_no_length_for_a_refused_batc
     assert "ganstudio" not in page.eval_every.specialValueText()
 
 
+def test_loss_page_suggests_augmentation_for_a_small_image_folder(qtbot, wizard, tmp_path):
+    choose(qtbot, wizard, "folder", make_folder(tmp_path / "few", n=12, side=16))
+    wizard.next()
+    wizard.next()
+    page = wizard.loss_page
+    assert wizard.currentPage() is page and wizard.config.loss.augment == "none"
+    assert page.advice_box.isVisible() and "12 images is a small set" in page.advice.text()
+    assert "pictures as they are" in page.augment_note.text()
+    page.use_ada.click()
+    assert wizard.config.loss.augment == "ada" and not page.advice_box.isVisible()
+    assert "adjusts itself" in page.augment_note.text()
+    wizard.back()
+    wizard.back()
+    choose(qtbot, wizard, "toy", toy="ring8")  # points: nothing to augment, no advice
+    wizard.next()
+    wizard.next()
+    assert not page.advice_box.isVisible() and not page.augment.isEnabled()
+    assert wizard.config.loss.augment == "none"
+
+
 def test_messages_in_the_app_say_what_to_click_not_what_to_type(qtbot):
     from ganstudio.gui.widgets.evaluation_plot import EvaluationPlot
 

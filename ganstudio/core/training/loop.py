@@ -55,6 +55,7 @@ from ganstudio.core.training.control import TrainingControl
 from ganstudio.core.training.discriminator_view import DiscriminatorView, augmentation
 from ganstudio.core.training.ema import EMA
 from ganstudio.core.training.reports import StepReport, StopReport
+from ganstudio.core.training.tensorboard import TENSORBOARD_MISSING, TensorBoardLog, tensorboard_available
 from ganstudio.core.errors import CheckpointError, ConfigError, TrainingError, WriteError
 
 # Architectures whose training step is not the one-G, one-D step of this module: "module:class", a Trainer subclass.
@@ -138,6 +139,8 @@ class Trainer:
                  control: TrainingControl | None = None, data: TrainingData | None = None,
                  checkpoint: Checkpoint | None = None):
         config.validate()
+        if config.train.tensorboard and not tensorboard_available():  # before any data is loaded or folder made
+            raise ConfigError(TENSORBOARD_MISSING)
         self.control = control or TrainingControl()
         self.dist, device_request = distributed.init(config.train.device)
         self._device = resolve_device(device_request)
@@ -180,6 +183,7 @@ class Trainer:
             if self.run is None:
                 self.run = RunFolder(run_dir)  # other ranks never write into it
         self._metrics_file = None
+        self._tensorboard: TensorBoardLog | None = None  # open while run_steps runs, with --tensorboard
         self._next_log_flush = 0.0
         self._grid_step: int | None = None  # the step of the newest sample grid
         # Under torchrun only rank 0 evaluates (and writes evals.jsonl); the others wait at the next all-reduce.
@@ -431,6 +435,9 @@ class Trainer:
         """Train until the configured number of steps or a stop request; yield a report per step."""
         if self.run is not None and self.dist.is_main:
             self._metrics_file = open(self.run.metrics_path, "a", encoding="utf-8")
+            if self.config.train.tensorboard:
+                self._tensorboard = TensorBoardLog(self.run.tensorboard_dir,
+                                                   purge_step=self.step + 1 if self.step else None)
         for module in self._modules():
             module.train()
         try:
@@ -452,6 +459,9 @@ class Trainer:
                 except OSError:  # a full disk: the error that stopped the run was already raised
                     pass
                 self._metrics_file = None
+            if self._tensorboard is not None:
+                self._tensorboard.close()
+                self._tensorboard = None
 
     def _apply_changes(self) -> None:
         """Apply live settings; they become the run's own (config.json), so that a reopened run shows them."""
@@ -650,12 +660,16 @@ class Trainer:
                 if last or report.epoch_end or now >= self._next_log_flush:
                     self._metrics_file.flush()
                     self._next_log_flush = now + LOG_FLUSH_SECONDS
+            if self._tensorboard is not None:
+                self._tensorboard.step(report)
         grid_step = report.epoch_end or last or (t.sample_every and self.step % t.sample_every == 0)
         if grid_step and self.dist.is_main:
             report.samples, path = self._save_grid(self.epoch if report.epoch_end else None)
             report.grid_path = str(path) if path is not None else None
         if self.evaluator is not None and (last or self.step % t.eval_every == 0):
             report.evaluation = self.evaluate()
+            if self._tensorboard is not None:
+                self._tensorboard.evaluation(report.evaluation, self.step)
         if self.run is not None and (last or (t.checkpoint_every and self.step % t.checkpoint_every == 0)):
             report.checkpoint_path = str(self.save_checkpoint())
 
@@ -666,8 +680,11 @@ class Trainer:
         if self.run is None:
             return samples, None
         path = self.run.grid_path(self.step, epoch)
+        picture = self.render_samples(samples)
         with self._saving("the sample grid", path):
-            save_image(self.render_samples(samples), path)
+            save_image(picture, path)
+        if self._tensorboard is not None:
+            self._tensorboard.grid(picture, self.step)
         return samples, path
 
     def save_stopped(self) -> StopReport:
@@ -778,6 +795,8 @@ class Trainer:
         if self._metrics_file is not None:
             with self._saving("the metrics log", self.run.metrics_path, io.DEFAULT_BUFFER_SIZE):
                 self._metrics_file.flush()
+        if self._tensorboard is not None:
+            self._tensorboard.flush()
         self.run.prune_checkpoints(self.config.train.keep_checkpoints)
         return path
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 METRIC_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
-                  "images_per_sec")
+                  "images_per_sec", "augment_p", "ada_rt")  # ADA's p and r_t (NaN without ADA)
 DTYPES = {"uint8", "int64", "float32", "float64", "bool"}  # what an array on the wire may be
 TOY_BUDGET = 0.05  # GAN Lab frames take at most this share of the training time
 # The trainer yields to the app's event loop on busy cores (halved its worst lateness in threads). It costs nothing
@@ -73,8 +73,10 @@ def receive(conn) -> tuple[str, dict, dict[str, np.ndarray]]:
 
 def toy_frame_message(frame) -> tuple[dict, dict[str, np.ndarray]]:
     """A core.toy_view.ToyFrame as fields and arrays."""
-    return ({"step": frame.step, "extent": frame.extent, "probability": frame.probability},
-            {"toy.field": frame.field, "toy.fake": frame.fake, "toy.gradients": frame.gradients})
+    arrays = {"toy.field": frame.field, "toy.fake": frame.fake, "toy.gradients": frame.gradients}
+    if frame.manifold is not None:
+        arrays["toy.manifold"] = frame.manifold
+    return {"step": frame.step, "extent": frame.extent, "probability": frame.probability}, arrays
 
 
 def toy_frame_from(fields: dict, arrays: dict[str, np.ndarray]):
@@ -82,7 +84,7 @@ def toy_frame_from(fields: dict, arrays: dict[str, np.ndarray]):
     from ganstudio.core.toy_view import ToyFrame
 
     return ToyFrame(int(fields["step"]), float(fields["extent"]), arrays["toy.field"], arrays["toy.fake"],
-                    arrays["toy.gradients"], bool(fields["probability"]))
+                    arrays["toy.gradients"], bool(fields["probability"]), arrays.get("toy.manifold"))
 
 
 def training_threads(toy: bool, requested: int = 0) -> int:
@@ -238,7 +240,8 @@ class _Child:
 
     def collect(self, report) -> None:
         self.rows.append((report.step, report.epoch, report.loss_d, report.loss_g, report.d_real, report.d_fake,
-                          report.grad_norm_d, report.grad_norm_g, report.images_per_sec))
+                          report.grad_norm_d, report.grad_norm_g, report.images_per_sec,
+                          report.extras.get("augment_p"), report.extras.get("ada_rt")))
         self.last = report
         if report.checkpoint_path:
             self.checkpoint = report.checkpoint_path

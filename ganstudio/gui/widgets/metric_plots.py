@@ -1,4 +1,5 @@
-"""Live training curves: D and G loss, mean D(x) and D(G(z)), gradient norms, images per second.
+"""Live training curves: D and G loss, mean D(x) and D(G(z)), gradient norms, images per second, and for a run
+with ADA its augmentation probability p and the overfitting heuristic r_t that steers it.
 
 Each curve is created once and fed with setData from a MetricHistory; pyqtgraph draws only what is in view,
 downsampled by peaks, so hours of history stay fast. Redraws happen at most 4 times a second, and only while the
@@ -18,6 +19,8 @@ from ganstudio.gui.history import MetricHistory
 D_COLOUR, G_COLOUR = (31, 119, 180), (255, 127, 14)
 REAL_COLOUR, FAKE_COLOUR = (44, 160, 44), (148, 103, 189)
 SPEED_COLOUR = (80, 80, 80)
+AUGMENT_COLOUR = (214, 39, 40)
+AUGMENT_HEIGHT = 130  # px: a strip under the four plots, only for ADA runs
 EQUILIBRIUM_COLOUR = (120, 120, 120)
 EQUILIBRIUM_KEY = "<span style='color:#787878'>┄</span>&nbsp;0.5 equilibrium"
 REDRAW_MS = 250
@@ -117,7 +120,17 @@ class MetricPlots(QWidget):
         self.grads.plot.setLogMode(y=True)
         self.speed = _Panel(self._plot_widget(), "Speed (images/s)",
                             [("images_per_sec", "images/s", SPEED_COLOUR)], key=False)
-        self.panels = [self.losses, self.outputs, self.grads, self.speed]
+        self.augment = _Panel(self._plot_widget(), "ADA: augmentation probability p",
+                              [("augment_p", "p", AUGMENT_COLOUR)], key=False)
+        self.overfit = _Panel(self._plot_widget(), "ADA: D's overfitting r_t = E[sign D(x)]",
+                              [("ada_rt", "r_t", REAL_COLOUR)], key=False)
+        self.ada_target = pg.InfiniteLine(0.6, angle=0, pen=pg.mkPen(EQUILIBRIUM_COLOUR, width=1, style=Qt.DashLine))
+        self.overfit.plot.addItem(self.ada_target)
+        for panel in (self.augment, self.overfit):
+            panel.widget.setMinimumSize(260, AUGMENT_HEIGHT)
+            panel.widget.setMaximumHeight(AUGMENT_HEIGHT + 40)
+            panel.widget.hide()
+        self.panels = [self.losses, self.outputs, self.grads, self.speed, self.augment, self.overfit]
         # unlabelled on the plot (a label there sits under the curves): the title's key names it
         self.equilibrium = pg.InfiniteLine(0.5, angle=0, pen=pg.mkPen(EQUILIBRIUM_COLOUR, width=1,
                                                                       style=Qt.DashLine))
@@ -127,7 +140,7 @@ class MetricPlots(QWidget):
 
         grid = QGridLayout()
         grid.setSpacing(4)
-        for i, panel in enumerate(self.panels):
+        for i, panel in enumerate(self.panels):  # ADA's two plots in a third row, shown for ADA runs
             grid.addWidget(panel.widget, i // 2, i % 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -163,6 +176,14 @@ class MetricPlots(QWidget):
         self.equilibrium.setVisible(probability)
         self.outputs.set_title("Mean D output (probability)" if probability else "Mean D output (raw score)",
                                EQUILIBRIUM_KEY if probability else "")
+
+    def set_augment(self, adaptive: bool, target: float = 0.6) -> None:
+        """Show ADA's p and its overfitting heuristic r_t (with its target) for an ADA run; hide them otherwise."""
+        self.ada_target.setValue(target)
+        self.overfit.set_title(self.overfit.title,
+                               f"<span style='color:#787878'>┄</span>&nbsp;target {target:g}")
+        for panel in (self.augment, self.overfit):
+            panel.widget.setVisible(adaptive)
 
     def set_x_axis(self, column: str) -> None:
         index = self.x_choice.findData(column)

@@ -1,4 +1,5 @@
-"""The GAN Lab view for 2D toy data: real and fake points over D's output, with G's gradient as arrows."""
+"""The GAN Lab view for 2D toy data: real and fake points over D's output, with G's gradient as arrows and G's
+manifold (a grid over the latent plane drawn through G) as a warped mesh."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,6 +12,7 @@ from ganstudio.core.toy_view import ToyFrame
 REAL = (44, 160, 44)
 FAKE = (148, 103, 189)
 ARROW = (90, 60, 120)
+MESH = (50, 90, 150)
 # D's output from "judged fake" (purple) through undecided (white) to "judged real" (green), pale behind the points.
 FIELD_COLOURS = pg.ColorMap([0.0, 0.5, 1.0], [(196, 170, 224), (250, 250, 250), (170, 222, 170)])
 ARROW_SHARE = 0.07  # the 90th-percentile arrow is this share of the view's width
@@ -38,6 +40,26 @@ def arrow_segments(start: np.ndarray, vector: np.ndarray, length: float) -> np.n
         heads.append(tip + rotated)
     segments = np.stack([start, tip, tip, heads[0], tip, heads[1]], axis=1)  # [n, 6, 2]
     return segments.reshape(-1, 2)
+
+
+def mesh_lines(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y and connect arrays that draw a grid of points [rows, cols, 2] as its rows then its columns, in one
+    polyline; a segment touching a non-finite point is left out."""
+    grid = np.asarray(grid, dtype=np.float64)
+    if grid.ndim != 3 or grid.shape[2] != 2 or not grid.size:
+        return np.empty(0), np.empty(0), np.empty(0, dtype=bool)
+    parts, links = [], []
+    for lines in (grid, grid.transpose(1, 0, 2)):  # along rows (z_0 varies), then along columns (z_1 varies)
+        points = lines.reshape(-1, 2)
+        link = np.ones(lines.shape[:2], dtype=bool)
+        link[:, -1] = False  # no segment from the end of one line to the start of the next
+        parts.append(points)
+        links.append(link.reshape(-1))
+    points, connect = np.concatenate(parts), np.concatenate(links)
+    finite = np.isfinite(points).all(axis=1)
+    connect &= finite & np.append(finite[1:], False)
+    points = np.where(finite[:, None], points, 0.0)
+    return points[:, 0], points[:, 1], connect
 
 
 class ToyView(QWidget):
@@ -68,8 +90,11 @@ class ToyView(QWidget):
                                        name="real data")
         self.fake = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*FAKE, 200), name="generated")
         self.arrows = pg.PlotDataItem(pen=pg.mkPen(*ARROW, 150, width=1), connect="pairs", name="G's gradient")
+        # one item for the whole mesh: the connect array breaks the polyline between grid lines
+        self.manifold = pg.PlotCurveItem(pen=pg.mkPen(*MESH, 110, width=1), name="G's manifold")
+        self.manifold.setZValue(-5)
         legend = plot.addLegend(offset=(8, 8), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
-        for item in (self.real, self.fake, self.arrows):
+        for item in (self.manifold, self.real, self.fake, self.arrows):
             plot.addItem(item)
         self.legend = legend
 
@@ -77,16 +102,20 @@ class ToyView(QWidget):
         self.show_real = QCheckBox("Real")
         self.show_fake = QCheckBox("Generated")
         self.show_arrows = QCheckBox("G's gradient")
+        self.show_manifold = QCheckBox("G's manifold")
+        self.show_manifold.setToolTip("A grid over the latent space (its first two dimensions) drawn through the "
+                                      "generator: watch G fold the plane onto the modes, or onto one (collapse)")
         toggles = QHBoxLayout()
         toggles.addWidget(QLabel("Show:"))
         for box, item in ((self.show_field, self.field), (self.show_real, self.real), (self.show_fake, self.fake),
-                          (self.show_arrows, self.arrows)):
+                          (self.show_arrows, self.arrows), (self.show_manifold, self.manifold)):
             box.setChecked(True)
             box.toggled.connect(item.setVisible)
             toggles.addWidget(box)
         toggles.addStretch(1)
         self.caption = QLabel("Background: the discriminator's output (green: judged real, purple: judged fake). "
-                              "Arrows: where the generator's loss pushes each generated point.")
+                              "Arrows: where the generator's loss pushes each generated point. Mesh: a grid over the latent "
+                              "space as the generator maps it onto the plane.")
         self.caption.setWordWrap(True)
         self.caption.setStyleSheet("color: #555;")
         self.status = QLabel("Waiting for the first step…")
@@ -135,6 +164,8 @@ class ToyView(QWidget):
         self.fake.setData(pos=fake[np.isfinite(fake).all(axis=1)])
         segments = arrow_segments(fake, np.asarray(frame.gradients, dtype=np.float64), 2 * e * ARROW_SHARE)
         self.arrows.setData(segments[:, 0], segments[:, 1]) if len(segments) else self.arrows.setData([], [])
+        x, y, connect = mesh_lines(frame.manifold if frame.manifold is not None else np.empty((0, 0, 2)))
+        self.manifold.setData(x, y, connect=connect)
         if self._extent != e:
             self._extent = e
             self.plot.setRange(xRange=(-e, e), yRange=(-e, e), padding=0)

@@ -369,6 +369,7 @@ class TrainingView(QWidget):
         self.summary.setText(f"{describe_config(config)} · {tricks}")
         self.where.setText(str(self.run_dir) if self.run_dir else "")
         self.plots.set_probability(get_loss(config.loss.name).probability)
+        self.plots.set_augment(config.loss.augment == "ada", config.loss.ada_target)
         self.samples.setCurrentWidget(self.toy_tabs if config.data.is_toy else self.grid)
         self.grid.class_names = config.model.class_names
 

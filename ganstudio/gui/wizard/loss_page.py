@@ -1,14 +1,18 @@
-"""Wizard page 3: the loss and the stabilisation tricks, each with one line saying what it does; presets."""
+"""Wizard page 3: the loss and the stabilisation tricks, each with one line saying what it does; presets; and the
+remedies for small data and mode collapse (augmentation, an unrolled D, several D's), with a hint to augment a
+small image set."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout,
-    QWidget,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+    QSpinBox, QVBoxLayout, QWidget,
 )
 
+from ganstudio.core.config import AUGMENTS
+from ganstudio.core.defaults import augmentation_advice
 from ganstudio.core.losses import LOSSES
 from ganstudio.core.presets import presets
-from ganstudio.gui.describe import LOSS_BLURBS, LOSS_TITLES, TRICK_BLURBS, arch_title
+from ganstudio.gui.describe import AUGMENT_BLURBS, AUGMENT_TITLES, LOSS_BLURBS, LOSS_TITLES, TRICK_BLURBS, arch_title
 from ganstudio.gui.wizard.common import WizardPage, hint
 
 
@@ -73,9 +77,43 @@ class LossPage(WizardPage):
         tricks_box = QGroupBox("Tricks")
         tricks_box.setLayout(tricks)
 
+        self.augment = QComboBox()
+        for name in AUGMENTS:
+            self.augment.addItem(AUGMENT_TITLES[name], name)
+        self.augment_note = hint("")
+        self.advice = QLabel()
+        self.advice.setWordWrap(True)
+        self.advice.setStyleSheet("color: #8a5a00;")
+        self.use_ada = QPushButton("Use ADA")
+        self.use_ada.setToolTip("Turn on adaptive augmentation (ADA) for this run")
+        self.unroll = QSpinBox()
+        self.unroll.setRange(0, 20)
+        self.unroll.setSpecialValueText("off")
+        self.unroll.setSuffix(" steps ahead")
+        self.num_d = QSpinBox()
+        self.num_d.setRange(1, 8)
+        remedies = QGridLayout()
+        remedies.setColumnStretch(1, 1)
+        remedies.addWidget(self._labelled("Augmentation", self.augment), 0, 0)
+        remedies.addWidget(self.augment_note, 0, 1)
+        advice_row = QHBoxLayout()
+        advice_row.setContentsMargins(0, 0, 0, 0)
+        advice_row.addWidget(self.advice, 1)
+        advice_row.addWidget(self.use_ada)
+        self.advice_box = QWidget()
+        self.advice_box.setLayout(advice_row)
+        remedies.addWidget(self.advice_box, 1, 0, 1, 2)
+        remedies.addWidget(self._labelled("Unrolled D", self.unroll), 2, 0)
+        remedies.addWidget(hint(TRICK_BLURBS["unroll"]), 2, 1)
+        remedies.addWidget(self._labelled("Discriminators", self.num_d), 3, 0)
+        remedies.addWidget(hint(TRICK_BLURBS["num_d"]), 3, 1)
+        remedies_box = QGroupBox("Small data and mode collapse")
+        remedies_box.setLayout(remedies)
+
         layout = QVBoxLayout(self)
         layout.addWidget(top_box)
         layout.addWidget(tricks_box, 1)
+        layout.addWidget(remedies_box)
         layout.addWidget(self.problem_label)
         layout.addWidget(self.warning_label)
 
@@ -91,6 +129,11 @@ class LossPage(WizardPage):
         self.r1.valueChanged.connect(lambda v: self.update_config("loss", r1_weight=v))
         self.d_dropout.valueChanged.connect(lambda v: self.update_config("model", d_dropout=v))
         self.ema.toggled.connect(lambda on: self.update_config("train", ema=on))
+        self.augment.currentIndexChanged.connect(
+            lambda: self.update_config("loss", augment=self.augment.currentData()))
+        self.use_ada.clicked.connect(lambda: self.augment.setCurrentIndex(self.augment.findData("ada")))
+        self.unroll.valueChanged.connect(lambda v: self.update_config("train", unroll=v))
+        self.num_d.valueChanged.connect(lambda v: self.update_config("model", num_d=v))
 
     @staticmethod
     def _labelled(text: str, box: QDoubleSpinBox) -> QWidget:
@@ -116,10 +159,22 @@ class LossPage(WizardPage):
         self.r1.setValue(lo.r1_weight)
         self.d_dropout.setValue(m.d_dropout)
         self.ema.setChecked(cfg.train.ema)
+        self.augment.setCurrentIndex(max(0, self.augment.findData(lo.augment)))
+        self.augment.setEnabled(not cfg.data.is_toy)
+        self.unroll.setValue(cfg.train.unroll)
+        self.num_d.setValue(m.num_d)
 
     def refresh(self) -> None:
         self.loss_note.setText(LOSS_BLURBS.get(self.config.loss.name, ""))
         self.preset_note.setText(self._preset_text())
+        if self.config.data.is_toy:
+            self.augment_note.setText("Augmentation is for pictures; 2D points have nothing to flip or recolour.")
+        else:
+            self.augment_note.setText(AUGMENT_BLURBS.get(self.config.loss.augment, ""))
+        preview = self.wizard().preview if self.wizard() is not None else None
+        advice = augmentation_advice(preview.count if preview is not None else None, self.config)
+        self.advice.setText(advice or "")
+        self.advice_box.setVisible(advice is not None)
         super().refresh()
 
     def _preset_text(self) -> str:
