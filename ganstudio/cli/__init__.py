@@ -1,6 +1,6 @@
-"""The headless command line: `ganstudio train`, `sample`, `directions`, `export`, `eval`, `import`, `drag` and
-`models` (no subcommand opens the app). One module per command, each a thin shell over core; this one assembles
-the parser and turns errors into one line."""
+"""The headless command line: `ganstudio train`, `sample`, `directions`, `export`, `eval`, `import`, `drag`,
+`translate` and `models` (no subcommand opens the app). One module per command, each a thin shell over core; this
+one assembles the parser and turns errors into one line."""
 from __future__ import annotations
 
 import argparse
@@ -9,14 +9,14 @@ import sys
 from typing import Sequence
 
 from ganstudio import __version__
-from ganstudio.cli import directions, drag, evaluate, export, import_model, models, sample, train
+from ganstudio.cli import directions, drag, evaluate, export, import_model, models, sample, train, translate
 from ganstudio.cli.train import config_from_args
 from ganstudio.core.errors import GanStudioError
 
 __all__ = ["build_parser", "config_from_args", "main"]
 
 COMMANDS = {"train": train, "sample": sample, "directions": directions, "export": export, "eval": evaluate,
-            "import": import_model, "drag": drag, "models": models}
+            "import": import_model, "drag": drag, "models": models, "translate": translate}
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -15,13 +15,17 @@ from ganstudio.core.errors import GanStudioError
 def add_parser(sub) -> None:
     """The train command and its flags."""
     from ganstudio.core.losses import LOSSES
-    from ganstudio.core.models.registry import architectures
+    from ganstudio.core.models.registry import all_architectures
 
     train = sub.add_parser("train", help="train a GAN headless", description="Train a GAN without the GUI.")
     train.add_argument("--data", help=f"the training data: {data_help()}")
+    train.add_argument("--data-b", help="cyclegan: domain B's images, folder:PATH (--data is then domain A's)")
+    train.add_argument("--domains", help="cyclegan on --data celeba: ATTRIBUTE (A without it, B with it) or "
+                       "ATTR_A:ATTR_B (e.g. Black_Hair:Blond_Hair)")
     train.add_argument("--data-root", help="folder where datasets are looked for and downloaded (default ./data)")
     train.add_argument("--no-download", action="store_true", help="never download a missing dataset")
-    train.add_argument("--model", choices=architectures(), help="the architecture")
+    train.add_argument("--model", choices=all_architectures(), help="the architecture (cyclegan: translation "
+                       "between two image sets, see --data-b and --domains)")
     train.add_argument("--conditional", action="store_true", default=None, help="a class-conditional model")
     train.add_argument("--d-condition", choices=["projection", "concat"], help="how D sees the class")
     train.add_argument("--loss", choices=tuple(LOSSES), help="the adversarial loss")
@@ -43,6 +47,14 @@ def add_parser(sub) -> None:
                        help="StyleGAN: style-mixing regularization probability (default 0.9)")
     train.add_argument("--progressive", action="store_true", default=None,
                        help="StyleGAN: grow from 4x4 with fade-in (Karras 2018)")
+    cycle = train.add_argument_group("CycleGAN")
+    cycle.add_argument("--residual-blocks", type=int, help="residual blocks per generator (default: 3 at 32 px, "
+                       "4 at 64, 6 at 128, 9 at 256)")
+    cycle.add_argument("--cycle-weight", type=float, help="cycle-consistency weight lambda (default 10)")
+    cycle.add_argument("--identity-weight", type=float, help="identity loss weight, a share of lambda (default 0.5)")
+    cycle.add_argument("--pool-size", type=int, help="earlier fakes D learns from (default 50)")
+    cycle.add_argument("--lr-decay-share", type=float,
+                       help="the learning rates fall linearly to 0 over this last share of the run (default 0.5)")
     train.add_argument("--batch-size", type=int)
     when = train.add_mutually_exclusive_group()
     when.add_argument("--steps", type=int, help="generator steps to train")
@@ -103,7 +115,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         from ganstudio.core.data.folders import folder_side
 
         data_side = folder_side(args.data[len("folder:"):])  # the default resolution follows the images
-    choices = RunChoices(source=args.data, arch=args.model, conditional=args.conditional,
+    translation = args.data_b is not None or args.domains is not None
+    choices = RunChoices(source=args.data, arch=args.model or ("cyclegan" if translation else None), conditional=args.conditional,
                          resolution=args.resolution, preset=args.preset, data_side=data_side)
     files = [read_config_file(args.config)] if args.config else []
     cfg = run_config(choices, *files, _flag_overrides(args))
@@ -113,7 +126,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 def _flag_overrides(args: argparse.Namespace) -> dict:
     """The flags other than the choices, as a partial config dict."""
-    data = _flags(args, data_root="root", channels="channels", center_crop="center_crop")
+    data = _flags(args, data_root="root", channels="channels", center_crop="center_crop", data_b="source_b",
+                  domains="domains")
     if args.no_download:
         data["download"] = False
     model = _flags(args, d_condition="d_condition",
@@ -121,16 +135,17 @@ def _flag_overrides(args: argparse.Namespace) -> dict:
                    modulation="modulation", style_mixing_prob="style_mixing_prob", progressive="progressive",
                    spectral_norm="spectral_norm",
                    minibatch_std="minibatch_std", minibatch_discrimination="minibatch_discrimination",
-                   d_dropout="d_dropout", num_d="num_d")
+                   d_dropout="d_dropout", num_d="num_d", residual_blocks="residual_blocks")
     loss = _flags(args, loss="name", label_smoothing="label_smoothing", instance_noise="instance_noise",
                   feature_matching="feature_matching", r1_weight="r1_weight", r1_interval="r1_interval",
                   augment="augment", ada_target="ada_target", ada_interval="ada_interval",
-                  ada_speed_images="ada_speed_images", num_d_combine="d_combine", num_d_lambda="d_softmax_lambda")
+                  ada_speed_images="ada_speed_images", num_d_combine="d_combine", num_d_lambda="d_softmax_lambda",
+                  cycle_weight="cycle_weight", identity_weight="identity_weight", pool_size="pool_size")
     train = _flags(args, batch_size="batch_size", d_steps="d_steps", lr_g="lr_g", lr_d="lr_d", seed="seed",
                    device="device", sample_every="sample_every", checkpoint_every="checkpoint_every",
                    precision="precision", tf32="tf32", channels_last="channels_last",
                    sync_batchnorm="sync_batchnorm", eval_every="eval_every", eval_samples="eval_samples",
-                   eval_extractor="eval_extractor", unroll="unroll")
+                   eval_extractor="eval_extractor", unroll="unroll", lr_decay_share="lr_decay_share")
     if args.eval_metrics is not None:
         train["eval_metrics"] = [m.strip() for m in args.eval_metrics.split(",") if m.strip()]
     if args.steps is not None:
@@ -169,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     info = trainer.dataset_info
     cfg = trainer.config
     say(f"Training {cfg.model.arch}{' (conditional)' if cfg.model.conditional else ''} with {cfg.loss.name} "
-        f"loss on {cfg.data.source} ({info.size:,} {'points' if info.is_toy else 'images'}) on "
+        f"loss on {info.source} ({_size_text(info)}) on "
         f"{_device_text(trainer)}; {_batch_text(trainer)}, {trainer.total_steps:,} steps -> {where}")
     if info.skipped_report:
         say(info.skipped_report)
@@ -187,6 +202,12 @@ def run(args: argparse.Namespace) -> int:
 
         distributed.shutdown(trainer.dist)
     return 0
+
+
+def _size_text(info) -> str:
+    if info.domain_sizes:
+        return f"{info.domain_sizes[0]:,} images in domain A, {info.domain_sizes[1]:,} in B"
+    return f"{info.size:,} {'points' if info.is_toy else 'images'}"
 
 
 def _batch_text(trainer) -> str:

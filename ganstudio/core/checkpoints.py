@@ -188,12 +188,15 @@ def generator_from_checkpoint(ckpt: Checkpoint, device: torch.device | str = "cp
                               name: str = "the checkpoint") -> nn.Module:
     """The generator of a loaded checkpoint (EMA weights when present), in eval mode on `device`."""
     from ganstudio.core.fitting import build_fitted
-    from ganstudio.core.models.registry import build_models
+    from ganstudio.core.models.registry import build_models, translation_architectures
 
     if "imported" in ckpt.extra:
         from ganstudio.core.imported import imported_generator
 
         return imported_generator(ckpt, device, name)
+    if ckpt.config.model.arch in translation_architectures():
+        raise CheckpointError(f"{name} is a {ckpt.config.model.arch} translator: it turns pictures into pictures "
+                              "and has no noise to sample from; use ganstudio translate (core.translate)")
     key = "G_ema" if prefer_ema and "G_ema" in ckpt.modules else "G"
     if key not in ckpt.modules:
         raise CheckpointError(f"{name} has no generator weights")
@@ -208,7 +211,10 @@ def export_generator(source: str | Path, out: str | Path, extra: dict[str, Any] 
     ckpt = load_checkpoint(source)
     key = "G_ema" if "G_ema" in ckpt.modules else "G"
     kept = {"imported": ckpt.extra["imported"]} if "imported" in ckpt.extra else {}
-    slim = Checkpoint(config=ckpt.config, step=ckpt.step, modules={"G_ema": ckpt.modules[key]},
+    modules = {"G_ema": ckpt.modules[key]}
+    if "F" in ckpt.modules:  # a CycleGAN translates both ways: both generators go
+        modules = {"G": ckpt.modules["G"], "F": ckpt.modules["F"]}
+    slim = Checkpoint(config=ckpt.config, step=ckpt.step, modules=modules,
                       extra={**kept, "exported_from_step": ckpt.step, **(extra or {})})
     save_checkpoint(Path(out), slim)
     log.info("exported the generator of %s to %s", source, out)

@@ -16,6 +16,7 @@ D_COMBINES = ("mean", "softmax")
 DATA_SOURCES = ("mnist", "fashion-mnist", "cifar10", "celeba")
 TOY_NAMES = ("ring8", "grid25", "moons", "spiral")
 STYLEGAN_RESOLUTIONS = (32, 64, 128)
+CYCLEGAN_RESOLUTIONS = (32, 64, 128, 256)
 MODULATIONS = ("demod", "adain")  # StyleGAN2 weight demodulation, or the first StyleGAN's AdaIN
 
 
@@ -31,6 +32,9 @@ class DataConfig:
     center_crop: int | None = None  # crop this square from the centre before resizing (faces)
     toy_samples: int = 20000  # points drawn once per run from a toy distribution
     memory_limit_mb: int = 4096  # larger datasets stream from disk instead of living in memory
+    # Unpaired translation (CycleGAN): domain B from a second folder, or CelebA split by attributes.
+    source_b: str | None = None  # "folder:PATH" of domain B (source is then domain A's folder)
+    domains: str | None = None  # CelebA: "ATTR" (A without it, B with it) or "ATTR_A:ATTR_B"
 
     @property
     def is_toy(self) -> bool:
@@ -40,12 +44,17 @@ class DataConfig:
     def is_folder(self) -> bool:
         return self.source.startswith("folder:")
 
+    @property
+    def is_translation(self) -> bool:
+        """Two image domains (a second folder, or CelebA split by attributes) rather than one set."""
+        return self.source_b is not None or self.domains is not None
+
 
 @dataclass(frozen=True)
 class ModelConfig:
     """Which generator / discriminator pair, and the architectural switches of D."""
 
-    arch: str = "dcgan"  # a name in core.models.registry.architectures()
+    arch: str = "dcgan"  # a name in core.models.registry.all_architectures()
     conditional: bool = False
     z_dim: int = 100
     capacity: int = 64  # base width: DCGAN feature maps (ngf = ndf), MLP scales 256-512-1024 by capacity/64
@@ -66,6 +75,8 @@ class ModelConfig:
     truncation_cutoff: int | None = None  # truncate only style rows below this (None: all rows)
     progressive: bool = False  # grow G and D from 4x4 with fade-in (Karras 2018)
     progressive_share: float = 0.5  # share of the training steps spent growing to full size
+    # CycleGAN (arch "cyclegan"; Zhu 2017): residual blocks of each ResNet generator (0: by resolution)
+    residual_blocks: int = 0
     # Filled in from the data when a run starts; part of the checkpoint's architecture.
     num_classes: int = 0
     class_names: tuple[str, ...] = ()
@@ -92,6 +103,10 @@ class LossConfig:
     ada_speed_images: int = 500_000  # ADA: images for p to go from 0 to 1
     d_combine: str = "mean"  # several discriminators: G's losses combined by "mean" or "softmax" (GMAN)
     d_softmax_lambda: float = 1.0  # GMAN's lambda: softmax weights exp(lambda * loss_i); 0 is the mean
+    # CycleGAN (Zhu 2017): cycle consistency weight (lambda), identity weight as a share of it, fake-image pool
+    cycle_weight: float = 10.0
+    identity_weight: float = 0.5
+    pool_size: int = 50
 
 
 @dataclass(frozen=True)
@@ -125,6 +140,7 @@ class TrainConfig:
     eval_metrics: tuple[str, ...] = ()  # e.g. ("fid", "kid", "pr"); empty: the metrics that suit the data
     eval_samples: int = 2000  # generated (and real) samples per evaluation
     eval_extractor: str = "auto"  # feature extractor: auto, inception[:FILE], mnist, celeba, points
+    lr_decay_share: float = 0.0  # CycleGAN: the learning rates fall linearly to 0 over this last share of steps
 
 
 @dataclass(frozen=True)
@@ -196,10 +212,10 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"unknown toy distribution {d.source[4:]!r}; use one of {', '.join(TOY_NAMES)}")
     if d.is_folder and not d.source[7:]:
         raise ConfigError("folder: needs a path, e.g. folder:~/pictures/cats")
-    from ganstudio.core.models.registry import architectures
+    from ganstudio.core.models.registry import all_architectures
 
-    if m.arch not in architectures():
-        raise ConfigError(f"unknown model {m.arch!r}; use one of {', '.join(architectures())}")
+    if m.arch not in all_architectures():
+        raise ConfigError(f"unknown model {m.arch!r}; use one of {', '.join(all_architectures())}")
     if d.is_toy and m.arch != "mlp":
         raise ConfigError(f"toy 2D data needs the mlp model, not {m.arch}")
     if d.resolution is not None and m.arch == "dcgan" and not _dcgan_resolution_ok(d.resolution):
@@ -208,6 +224,8 @@ def validate(cfg: RunConfig) -> None:
         )
     if m.arch == "stylegan":
         _validate_stylegan(cfg)
+    if m.arch == "cyclegan" or d.is_translation:
+        _validate_cyclegan(cfg)
     if d.channels not in (None, 1, 3):
         raise ConfigError(f"channels must be 1 (grayscale) or 3 (colour), not {d.channels}")
     from ganstudio.core.losses import LOSSES
@@ -230,7 +248,7 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError("give exactly one of steps or epochs")
     if t.steps is not None and t.steps < 1 or t.epochs is not None and t.epochs <= 0:
         raise ConfigError("steps and epochs must be positive")
-    if t.batch_size < 2:
+    if t.batch_size < (1 if m.arch == "cyclegan" else 2):  # CycleGAN's instance norm works on single images
         raise ConfigError("batch size must be at least 2 (batch norm and minibatch features need a batch)")
     if t.d_steps < 1:
         raise ConfigError("D steps per G step must be at least 1")
@@ -242,6 +260,8 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError(f"EMA decay must be between 0 and 1, not {t.ema_decay}")
     if t.precision not in ("fp32", "bf16", "fp16"):
         raise ConfigError(f"precision must be fp32, bf16 or fp16, not {t.precision!r}")
+    if t.lr_decay_share and m.arch != "cyclegan":
+        raise ConfigError("the linear learning-rate decay (lr_decay_share) is part of the cyclegan recipe only")
     if t.keep_checkpoints < 1:
         raise ConfigError("keep at least one checkpoint")
     if lo.r1_interval < 1:
@@ -311,6 +331,43 @@ def _validate_stylegan(cfg: RunConfig) -> None:
     if unsupported:
         raise ConfigError(f"StyleGAN's residual discriminator does not use {unsupported[0]} (it has equalized "
                           "learning rate, minibatch std-dev and a projection class condition built in)")
+
+
+def _validate_cyclegan(cfg: RunConfig) -> None:
+    """Unpaired translation: two domains, the CycleGAN model, and the switches its step does not have."""
+    d, m, lo, t = cfg.data, cfg.model, cfg.loss, cfg.train
+    if m.arch != "cyclegan":
+        raise ConfigError(f"two image domains (--data-b, --domains) are for the cyclegan model, not {m.arch}")
+    if not d.is_translation:
+        raise ConfigError("cyclegan translates between two image sets: give --data folder:A --data-b folder:B, "
+                          "or --data celeba --domains ATTRIBUTE")
+    if d.source_b is not None and d.domains is not None:
+        raise ConfigError("give either a second folder (--data-b) or CelebA attributes (--domains), not both")
+    if d.source_b is not None and not (d.is_folder and d.source_b.startswith("folder:") and d.source_b[7:]):
+        raise ConfigError("unpaired folders are given as --data folder:PATH_A --data-b folder:PATH_B")
+    if d.domains is not None and d.source != "celeba":
+        raise ConfigError(f"--domains splits CelebA by its attributes; it does not apply to {d.source}")
+    if d.domains is not None and (not all(d.domains.split(":")) or d.domains.count(":") > 1):
+        raise ConfigError(f"--domains takes ATTRIBUTE or ATTRIBUTE_A:ATTRIBUTE_B, not {d.domains!r}")
+    if d.resolution is not None and d.resolution not in CYCLEGAN_RESOLUTIONS:
+        raise ConfigError(f"CycleGAN resolution {d.resolution} is not supported; use 32, 64, 128 or 256")
+    if not 0 <= m.residual_blocks <= 32 or m.capacity < 1:
+        raise ConfigError("the residual blocks must be 0 (by resolution) to 32, and the capacity positive")
+    if lo.name != "lsgan":
+        raise ConfigError(f"CycleGAN trains with the least-squares loss (lsgan), not {lo.name}")
+    if lo.cycle_weight < 0 or lo.identity_weight < 0 or not 0 <= lo.pool_size <= 1000:
+        raise ConfigError("the cycle and identity weights must not be negative, and the pool holds 0 to 1000 fakes")
+    if not 0.0 <= t.lr_decay_share <= 1.0:
+        raise ConfigError(f"lr_decay_share must be in [0, 1], not {t.lr_decay_share}")
+    unsupported = [name for name, on in (("a class condition", m.conditional), ("several discriminators", m.num_d > 1),
+                                         ("an unrolled D", t.unroll > 0), ("augmentation", lo.augment != "none"),
+                                         ("feature matching", lo.feature_matching), ("spectral norm", m.spectral_norm),
+                                         ("several D steps per G step", t.d_steps != 1),
+                                         ("evaluation while training", t.eval_every > 0),
+                                         ("fp16 (use bf16)", t.precision == "fp16"),
+                                         ("RMSprop", t.optimizer != "adam")) if on]
+    if unsupported:
+        raise ConfigError(f"CycleGAN's training step does not use {unsupported[0]}")
 
 
 def _dcgan_resolution_ok(res: int) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ganstudio.core.config import STYLEGAN_RESOLUTIONS, RunConfig
+from ganstudio.core.config import CYCLEGAN_RESOLUTIONS, STYLEGAN_RESOLUTIONS, RunConfig
 from ganstudio.core.errors import GanStudioError
 from ganstudio.core.presets import find_preset, merge
 
@@ -63,7 +63,7 @@ def run_config(choices: RunChoices, *overrides: dict[str, Any]) -> RunConfig:
 
 def supported_resolutions(arch: str) -> tuple[int, ...]:
     """The image sides an architecture can make."""
-    return STYLEGAN_RESOLUTIONS if arch == "stylegan" else DCGAN_RESOLUTIONS
+    return {"stylegan": STYLEGAN_RESOLUTIONS, "cyclegan": CYCLEGAN_RESOLUTIONS}.get(arch, DCGAN_RESOLUTIONS)
 
 
 def fitted_resolution(arch: str, side: int | None, data_side: int | None) -> int | None:
@@ -104,7 +104,14 @@ def architecture_defaults(arch: str, resolution: int | None = None) -> dict[str,
     StyleGAN trains with the recipe of Karras et al. 2020: the non-saturating logistic loss with lazy R1
     (gamma grows with the image area: 0.0625 at 32 px, 0.25 at 64, 1 at 128), Adam at 0.002 with betas
     (0, 0.99), z and w of 512 and a full-width network (capacity 64). Its steps take seconds on a CPU, so its
-    length is in steps that suit the machine (see stylegan_steps), not five epochs."""
+    length is in steps that suit the machine (see stylegan_steps), not five epochs.
+
+    CycleGAN trains with the recipe of Zhu et al. 2017: the least-squares loss, batch 1, Adam at 2e-4 with betas
+    (0.5, 0.999) decaying linearly to 0 over the second half, no EMA; its grid shows 6 images of each domain."""
+    if arch == "cyclegan":
+        return {"loss": {"name": "lsgan"},
+                "train": {"batch_size": 1, "lr_g": 2e-4, "lr_d": 2e-4, "betas_g": [0.5, 0.999],
+                          "betas_d": [0.5, 0.999], "ema": False, "grid_size": 6, "lr_decay_share": 0.5}}
     if arch != "stylegan":
         return {}
     side = resolution or 64

@@ -42,6 +42,12 @@ def grid_name(step: int, epoch: int | None = None) -> str:
     return f"epoch-{epoch:04d}.png" if epoch is not None else f"step-{step:07d}.png"
 
 
+def grid_count(config: RunConfig) -> int:
+    """Images in one of a run's sample grids: grid_size, or six rows of it for a CycleGAN (real A, G(A),
+    F(G(A)), real B, F(B), G(F(B)); core.training.cycle.GRID_ROWS)."""
+    return config.train.grid_size * (6 if config.model.arch == "cyclegan" else 1)
+
+
 def parse_grid_name(name: str) -> tuple[str, int] | None:
     """("step", n) or ("epoch", n) from a grid's file name; None for another file."""
     match = GRID_RE.match(name)
@@ -189,7 +195,7 @@ class RunFolder:
         """The run's saved grids in the order they were made, labelled with their step (an epoch grid's step
         comes from the epoch ends in `records`, the metrics log)."""
         epoch_steps = [int(r["step"]) for r in records if r.get("epoch_end")]
-        count = 0 if config.model.toy else config.train.grid_size
+        count = 0 if config.model.toy else grid_count(config)
         side = 0 if config.model.toy else config.model.resolution
         entries = []
         for path in self.sample_grids():

@@ -23,11 +23,25 @@ def main(run_dir: str, steps: int, mode: str = "") -> None:
         cfg = (tiny_config("dcgan", "bce", steps=steps, num_d=2)
                .with_updates("loss", augment="ada", ada_interval=1, ada_speed_images=400)
                .with_updates("train", ema=True, checkpoint_every=steps, unroll=1, lr_d=2e-3))
-    trainer = Trainer(cfg, run_dir, data=tiny_images(n=64))
+    data = tiny_images(n=64)
+    if mode == "cyclegan":  # two generators and two discriminators, each wrapped by DDP (issue 20)
+        from dataclasses import replace
+
+        from ganstudio.core.data.domains import DomainPair
+
+        cfg = (tiny_config("cyclegan", "lsgan", steps=steps)
+               .with_updates("data", source_b="folder:unused-b", resolution=32)
+               .with_updates("model", residual_blocks=1, capacity=4)
+               .with_updates("train", ema=False, checkpoint_every=steps, batch_size=2, grid_size=2))
+        a, b = tiny_images(n=16, resolution=32), tiny_images(n=12, resolution=32, seed=1)
+        data = DomainPair(a, b, replace(a.info, size=28, domain_sizes=(16, 12)))
+    trainer = Trainer(cfg, run_dir, data=data)
     assert trainer.dist.world_size == 2, "run me with torchrun --nproc_per_node=2"
     mismatches, seen, ps = [], [], []
     for report in trainer:
-        values = [("G", flat(trainer.generator)), ("G_ema", flat(trainer.ema_generator))]
+        values = [("G", flat(trainer.generator))]
+        values += [("G_ema", flat(trainer.ema_generator))] if trainer.ema_generator is not None else []
+        values += [("F", flat(trainer.translator_b2a))] if mode == "cyclegan" else []
         values += [(f"D{i}", flat(D)) for i, D in enumerate(trainer.discriminators)]
         if trainer.augment_p is not None:
             values.append(("p", torch.tensor([trainer.augment_p], dtype=torch.float64)))

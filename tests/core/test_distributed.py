@@ -50,3 +50,16 @@ def test_ada_p_several_ds_and_unrolling_stay_identical_across_ranks(tmp_path):
     check = json.loads((run_dir / "ddp-check.json").read_text())
     assert check["steps"] == [1, 2, 3, 4, 5, 6] and check["mismatches"] == []
     assert len(check["p"]) == 6 and max(check["p"]) > 0
+
+
+def test_cyclegan_ranks_stay_identical(tmp_path):
+    """CycleGAN's four networks under DDP: every rank holds the same weights after every step."""
+    run_dir = tmp_path / "ddp"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(WORKER),
+         str(run_dir), "3", "cyclegan"], capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    check = json.loads((run_dir / "ddp-check.json").read_text())
+    assert check["steps"] == [1, 2, 3] and check["mismatches"] == []
+    assert [p.name for p in RunFolder(run_dir).checkpoints()] == ["step-0000003.safetensors"]

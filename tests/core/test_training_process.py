@@ -64,3 +64,39 @@ def test_a_child_whose_app_died_saves_and_ends(tmp_path):
     assert child.exitcode == 0, "it ended by itself: no orphan"
     latest = RunFolder(tmp_path / "run").latest_checkpoint()
     assert latest is not None and int(latest.stem.split("-")[1]) >= 1
+
+
+def test_a_cyclegan_child_sends_its_six_row_grid(tmp_path):
+    """The trainer process builds a CycleGAN's trainer and sends its grid as the trainer draws it (six rows)."""
+    from PIL import Image
+
+    from ganstudio.core.defaults import RunChoices, run_config
+
+    rng = np.random.default_rng(0)
+    for name in "AB":
+        (tmp_path / name).mkdir()
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 256, (32, 32), dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
+    cfg = run_config(RunChoices(source=f"folder:{tmp_path / 'A'}", arch="cyclegan", resolution=32),
+                     {"data": {"source_b": f"folder:{tmp_path / 'B'}", "channels": 1},
+                      "model": {"capacity": 4, "residual_blocks": 1},
+                      "train": {"steps": 2, "epochs": None, "batch_size": 2, "sample_every": 2, "grid_size": 3,
+                                "device": "cpu"}})
+    ctx = multiprocessing.get_context("spawn")
+    commands_child, commands = ctx.Pipe(duplex=False)
+    events, events_child = ctx.Pipe(duplex=False)
+    job = {"kind": "new", "config": cfg.to_dict(), "run_dir": str(tmp_path / "run")}
+    child = ctx.Process(target=child_main, args=(commands_child, events_child, job, 1))
+    child.start()
+    commands_child.close()
+    events_child.close()
+    grids, kind = [], None
+    while kind != "ended":
+        assert events.poll(120), "the child reports"
+        kind, fields, arrays = receive(events)
+        if kind == "progress":
+            grids += [arrays[g["image"]] for g in fields["grids"] if g["image"]]
+            commands.send_bytes(b'{"cmd": "ack"}')
+    child.join(60)
+    assert fields["reason"] == "finished", fields
+    assert grids and grids[-1].shape[:2] == (6 * 34 + 2, 3 * 34 + 2)  # 6 rows of 3 images, 2 px padding

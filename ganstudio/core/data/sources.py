@@ -36,6 +36,7 @@ class DatasetInfo:
     skipped_report: str = ""
     modes: np.ndarray | None = None
     mode_std: float | None = None
+    domain_sizes: tuple[int, ...] = ()  # images of domains A and B (unpaired translation), else empty
 
 
 def native_resolution(source: str) -> int | None:
@@ -103,6 +104,10 @@ def load_data(cfg: DataConfig, device: torch.device | str = "cpu", seed: int = 0
     """Load the data a configuration names; DatasetError with one sentence when it cannot be had. A trained
     run passes its class names as `class_order`, so that a folder's labels keep their numbers."""
     device = torch.device(device)
+    if cfg.is_translation:  # two domains (CycleGAN): a DomainPair, which the loop reads like one set
+        from ganstudio.core.data.domains import load_domains
+
+        return load_domains(cfg, device, seed, progress)
     if cfg.is_toy:
         return _load_toy(cfg, device, seed)
     channels = cfg.channels or native_channels(cfg.source)
@@ -110,7 +115,7 @@ def load_data(cfg: DataConfig, device: torch.device | str = "cpu", seed: int = 0
     if cfg.is_folder:
         scan = scan_folder(cfg.source[len("folder:"):], channels, resolution, cfg.center_crop,
                            cfg.memory_limit_mb, progress, class_order=class_order)
-        return _from_scan(cfg, scan, channels, resolution, device)
+        return from_scan(cfg, scan, channels, resolution, device)
     if cfg.source not in TORCHVISION:
         raise DatasetError(f"unknown data source {cfg.source!r}")
     root = Path(cfg.root).expanduser().absolute()
@@ -146,10 +151,10 @@ def _load_celeba(cfg: DataConfig, dataset, root: Path, channels: int, resolution
     if not scan.files:
         raise DatasetError(f"none of CelebA's {len(files):,} training images in {folder} could be read "
                            f"({scan.skipped_list(3)})")
-    return _from_scan(cfg, scan, channels, resolution, device, center_crop=cfg.center_crop or CELEBA_CROP)
+    return from_scan(cfg, scan, channels, resolution, device, center_crop=cfg.center_crop or CELEBA_CROP)
 
 
-def _from_scan(cfg: DataConfig, scan: FolderScan, channels: int, resolution: int, device: torch.device,
+def from_scan(cfg: DataConfig, scan: FolderScan, channels: int, resolution: int, device: torch.device,
                center_crop: int | None = None) -> TrainingData:
     """A TrainingData over a scanned folder: its pixels in memory, or a stream over its files."""
     info = DatasetInfo(cfg.source, channels, resolution, len(scan.class_names), scan.class_names,

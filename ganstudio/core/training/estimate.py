@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -31,10 +31,15 @@ class TimeEstimate:
         return self.seconds_per_step * self.total_steps
 
 
-def stand_in_data(config: RunConfig, size: int, num_classes: int = 0) -> TrainingData:
+def stand_in_data(config: RunConfig, size: int, num_classes: int = 0) -> TrainingData:  # or a DomainPair
     """Random data shaped like the run's (only the shape matters for speed), small whatever `size` says."""
     d = config.data
     n = max(2, min(size, config.train.batch_size * config.train.d_steps * 2))
+    if d.is_translation:  # two domains (CycleGAN): the same stand-in for both
+        from ganstudio.core.data.domains import DomainPair
+
+        one = stand_in_data(replace(config, data=replace(d, source_b=None, domains=None)), size, 0)
+        return DomainPair(one, one, replace(one.info, size=2 * len(one), domain_sizes=(len(one), len(one))))
     if d.is_toy:
         points = torch.from_numpy(toy_distribution(d.source[4:], n, 0).points)
         info = DatasetInfo(d.source, 0, None, 0, (), n, is_toy=True, in_memory=True)

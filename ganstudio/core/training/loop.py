@@ -20,14 +20,16 @@ Extension points, so that later features need no new branch here:
   averages D's terms over the list of outputs and combines G's by `Objective.combine_g` (mean or soft-max);
 - an unrolled D (`unroll`): the G step computes its terms after K D steps on the current batch, then restores
   D (`_unrolled_g_terms`, the surrogate without the second-order term);
-- CycleGAN's two G/D pairs: a step touches a direction only through its generator (`_G_train`), view,
-  objective and optimizers, so a pair-aware trainer runs `_d_step`/`_g_step` once per direction with those as
-  arguments, its cycle and identity terms added by its objective's `g_terms`.
+- a family with another step (CycleGAN's two G/D pairs): a Trainer subclass named in FAMILY_TRAINERS, which
+  `Trainer(config)` builds for that architecture. It overrides the family's parts only (`_build`, `_modules`,
+  `_states`, `_restore_states`, `_train_step`, `sample_fixed`, `render_samples`); the data cursor, the run
+  folder, metrics, grids, checkpoints, resume, live settings and torchrun stay here (core.training.cycle).
 """
 from __future__ import annotations
 
 import contextlib
 import copy
+import importlib
 import io
 import json
 import math
@@ -55,6 +57,8 @@ from ganstudio.core.training.ema import EMA
 from ganstudio.core.training.reports import StepReport, StopReport
 from ganstudio.core.errors import CheckpointError, ConfigError, TrainingError, WriteError
 
+# Architectures whose training step is not the one-G, one-D step of this module: "module:class", a Trainer subclass.
+FAMILY_TRAINERS = {"cyclegan": "ganstudio.core.training.cycle:CycleTrainer"}
 FIXED_NOISE_SEED_OFFSET = 7919  # the fixed grid noise has its own stream, so it does not shift training's
 LOG_FLUSH_SECONDS = 1.0  # metrics.jsonl reaches the disk at least this often, so a crash keeps the curve
 
@@ -116,9 +120,19 @@ class Trainer:
     requests and live settings between steps. For callers to read: `config`, `step`, `total_steps`, `d_steps`, `epoch`,
     `position`, `fixed_z`, `run`, `dist`, `device`, `device_name`, `learning_rates`, `dataset_info`,
     `data_size`, `skipped_files`, `generator`, `discriminator`, `ema_generator`, `sampling_generator`,
-    `evaluator`, `discriminators`, `augmentation`, `augment_p`. Methods: `real_sample`, `toy_frame`, `sample_fixed`, `render_samples`, `evaluate`,
+    `evaluator`, `discriminators`, `augmentation`, `augment_p`, `live_d_steps`. Methods: `real_sample`, `toy_frame`, `sample_fixed`, `render_samples`, `evaluate`,
     `checkpoint`, `save_checkpoint`, and `Trainer.resume`.
     """
+
+    live_d_steps = True  # whether the D steps per G step can change while training (a live setting)
+
+    def __new__(cls, config: RunConfig, *args, **kwargs):
+        """A family with its own step gets its own trainer class (CycleGAN: core.training.cycle.CycleTrainer),
+        so that every caller (the CLI, the training process, Trainer.resume) builds the right one."""
+        if cls is Trainer and config.model.arch in FAMILY_TRAINERS:
+            module, name = FAMILY_TRAINERS[config.model.arch].split(":")
+            cls = getattr(importlib.import_module(module), name)
+        return super().__new__(cls)
 
     def __init__(self, config: RunConfig, run_dir: str | Path | None = None, *,
                  control: TrainingControl | None = None, data: TrainingData | None = None,
@@ -141,6 +155,39 @@ class Trainer:
             m = self.config.model
             self.config = self.config.with_updates("train", channels_last=auto_channels_last(
                 m.arch, m.toy, self._device, self.config.train.precision))
+        t = self.config.train
+        self._build()
+        self._toy_z: torch.Tensor | None = None  # the live GAN Lab view's noise, made at its first frame
+        self.d_steps = t.d_steps
+        self._plan_d_steps = t.d_steps  # the D steps the run's length in epochs was planned with
+        self.step = 0
+        self.d_updates = 0  # discriminator steps so far: lazy R1 runs on every r1_interval-th
+        self.epoch = 0
+        self.position = 0
+        self._order = None
+        if self.dist.enabled:  # each rank draws its own noise after the identical initialization
+            torch.manual_seed(t.seed + self.dist.rank)
+        if checkpoint is not None:
+            self._restore(checkpoint)
+        self.total_steps = self._total_steps()
+        self.run = None
+        if run_dir is not None:
+            if checkpoint is not None:
+                self.run = RunFolder.open(run_dir)
+            elif self.dist.is_main:
+                self.run = RunFolder.create(run_dir, self.config)
+            distributed.barrier(self.dist)
+            if self.run is None:
+                self.run = RunFolder(run_dir)  # other ranks never write into it
+        self._metrics_file = None
+        self._next_log_flush = 0.0
+        self._grid_step: int | None = None  # the step of the newest sample grid
+        # Under torchrun only rank 0 evaluates (and writes evals.jsonl); the others wait at the next all-reduce.
+        self.evaluator = self._evaluator() if t.eval_every and self.dist.is_main else None
+
+    def _build(self) -> None:
+        """The family's models, optimizers, D's view and fixed grid input (a family's trainer overrides this,
+        with _modules, _states, _restore_states, _train_step and sample_fixed)."""
         t = self.config.train
         self._objective = build_objective(self.config.loss)
         self._G, self._D = build_models(self.config.model, self.config.loss)
@@ -178,38 +225,15 @@ class Trainer:
         self._ema = EMA(self._G, t.ema_decay) if t.ema else None
         self._g_params = list(self._G.parameters())
         self._d_params = [p for D in self._Ds for p in D.parameters()]
-        self._toy_z: torch.Tensor | None = None  # the live GAN Lab view's noise, made at its first frame
-        self.d_steps = t.d_steps
-        self._plan_d_steps = t.d_steps  # the D steps the run's length in epochs was planned with
-        self.step = 0
-        self.d_updates = 0  # discriminator steps so far: lazy R1 runs on every r1_interval-th
-        self.epoch = 0
-        self.position = 0
-        self._order = None
         gen = torch.Generator().manual_seed(t.seed + FIXED_NOISE_SEED_OFFSET)
         n = t.grid_size
         self.fixed_z = torch.randn(n, self.config.model.z_dim, generator=gen)
         self.fixed_c = (torch.arange(n) % self.config.model.num_classes
                         if self.config.model.conditional else None)
-        if self.dist.enabled:  # each rank draws its own noise after the identical initialization
-            torch.manual_seed(t.seed + self.dist.rank)
-        if checkpoint is not None:
-            self._restore(checkpoint)
-        self.total_steps = self._total_steps()
-        self.run = None
-        if run_dir is not None:
-            if checkpoint is not None:
-                self.run = RunFolder.open(run_dir)
-            elif self.dist.is_main:
-                self.run = RunFolder.create(run_dir, self.config)
-            distributed.barrier(self.dist)
-            if self.run is None:
-                self.run = RunFolder(run_dir)  # other ranks never write into it
-        self._metrics_file = None
-        self._next_log_flush = 0.0
-        self._grid_step: int | None = None  # the step of the newest sample grid
-        # Under torchrun only rank 0 evaluates (and writes evals.jsonl); the others wait at the next all-reduce.
-        self.evaluator = self._evaluator() if t.eval_every and self.dist.is_main else None
+
+    def _modules(self) -> list[nn.Module]:
+        """Every module being trained (for train mode and the run's progress)."""
+        return [self._G, *self._Ds]
 
     # -- the public face ------------------------------------------------------------------------------
 
@@ -334,7 +358,26 @@ class Trainer:
         return max(1, math.ceil(t.epochs * per_epoch / self._plan_d_steps))
 
     def _restore(self, ckpt: Checkpoint) -> None:
-        name = f"step {ckpt.step}"
+        """Continue from a checkpoint: the family's states, then the run's position and random streams."""
+        self._restore_states(ckpt, f"step {ckpt.step}")
+        self.step = ckpt.step
+        self.epoch = int(ckpt.extra.get("epoch", 0))
+        self.position = int(ckpt.extra.get("position", 0))
+        self.d_steps = int(ckpt.extra.get("d_steps", self.d_steps))
+        self._plan_d_steps = int(ckpt.extra.get("plan_d_steps", self._plan_d_steps))
+        self.d_updates = int(ckpt.extra.get("d_updates", self.step * self.d_steps))
+        rank = self.dist.rank
+        cpu_state = ckpt.extra_tensors.get(f"rng_cpu_rank{rank}", ckpt.extra_tensors["rng_cpu"] if rank == 0 else None)
+        if cpu_state is not None:
+            torch.set_rng_state(cpu_state)
+        else:  # more processes than when it was saved: a fresh stream for this rank
+            torch.manual_seed(self.config.train.seed + rank + 7 * ckpt.step)
+        cuda_state = ckpt.extra_tensors.get(f"rng_cuda_rank{rank}", ckpt.extra_tensors.get("rng_cuda"))
+        if self._device.type == "cuda" and cuda_state is not None:
+            torch.cuda.set_rng_state(cuda_state, self._device)
+
+    def _restore_states(self, ckpt: Checkpoint, name: str) -> None:
+        """Load the family's modules, optimizers and fixed grid input from a checkpoint (see _states)."""
         if "G" not in ckpt.modules or "D" not in ckpt.modules:
             raise CheckpointError(f"the checkpoint at {name} holds only a generator (an exported model); "
                                   "training can resume only from a run's own checkpoints")
@@ -353,25 +396,10 @@ class Trainer:
                 opt.load_state_dict(ckpt.optimizers[_d_key(i)])
         except (KeyError, ValueError) as exc:
             raise CheckpointError(f"the optimizer state at {name} does not fit the model ({exc})") from None
-        self.step = ckpt.step
-        self.epoch = int(ckpt.extra.get("epoch", 0))
-        self.position = int(ckpt.extra.get("position", 0))
-        self.d_steps = int(ckpt.extra.get("d_steps", self.d_steps))
-        self._plan_d_steps = int(ckpt.extra.get("plan_d_steps", self._plan_d_steps))
-        self.d_updates = int(ckpt.extra.get("d_updates", self.step * self.d_steps))
         if "augment" in ckpt.extra and hasattr(self._view.augment, "load_state_dict"):
             self._view.augment.load_state_dict(ckpt.extra["augment"])
         self.fixed_z = ckpt.extra_tensors["fixed_z"]
         self.fixed_c = ckpt.extra_tensors.get("fixed_c")
-        rank = self.dist.rank
-        cpu_state = ckpt.extra_tensors.get(f"rng_cpu_rank{rank}", ckpt.extra_tensors["rng_cpu"] if rank == 0 else None)
-        if cpu_state is not None:
-            torch.set_rng_state(cpu_state)
-        else:  # more processes than when it was saved: a fresh stream for this rank
-            torch.manual_seed(self.config.train.seed + rank + 7 * ckpt.step)
-        cuda_state = ckpt.extra_tensors.get(f"rng_cuda_rank{rank}", ckpt.extra_tensors.get("rng_cuda"))
-        if self._device.type == "cuda" and cuda_state is not None:
-            torch.cuda.set_rng_state(cuda_state, self._device)
 
     # -- data -----------------------------------------------------------------------------------------
 
@@ -403,9 +431,8 @@ class Trainer:
         """Train until the configured number of steps or a stop request; yield a report per step."""
         if self.run is not None and self.dist.is_main:
             self._metrics_file = open(self.run.metrics_path, "a", encoding="utf-8")
-        self._G.train()
-        for D in self._Ds:
-            D.train()
+        for module in self._modules():
+            module.train()
         try:
             while self.step < self.total_steps:
                 kind = self.control.wait_turn()
@@ -438,16 +465,18 @@ class Trainer:
             for opt in self._opts_D:
                 for group in opt.param_groups:
                     group["lr"] = changes.lr_d
-        if changes.d_steps is not None:
+        if changes.d_steps is not None and self.live_d_steps:
             self.d_steps = max(1, int(changes.d_steps))
-        lr_g, lr_d = self.learning_rates
+        t = self.config.train  # the configured rates (a family's schedule may scale them per step)
+        lr_g = t.lr_g if changes.lr_g is None else changes.lr_g
+        lr_d = t.lr_d if changes.lr_d is None else changes.lr_d
         self.config = self.config.with_updates("train", lr_g=lr_g, lr_d=lr_d, d_steps=self.d_steps)
         if self.run is not None and self.dist.is_main:
             self.config.save(self.run.config_path)
 
     def _report_progress(self) -> None:
         """Tell what changes over the run (progressive growing, annealed instance noise) which step this is."""
-        for part in (self._G, *self._Ds, self._view):
+        for part in (*self._modules(), self._view):
             if hasattr(part, "set_training_progress"):
                 part.set_training_progress(self.step, self.total_steps)
 
@@ -698,8 +727,8 @@ class Trainer:
             return scatter_image(samples, self.real_sample(1000))
         return image_grid(samples)
 
-    def checkpoint(self) -> Checkpoint:
-        """The complete state of the run, enough to continue on the same trajectory."""
+    def _states(self) -> tuple[dict, dict, dict, dict]:
+        """The family's part of a checkpoint: modules, optimizers, extra tensors and extra values."""
         modules = {"G": self._G.state_dict()}
         modules.update({_d_key(i): D.state_dict() for i, D in enumerate(self._Ds)})
         if self._ema is not None:
@@ -707,6 +736,15 @@ class Trainer:
         extra_tensors = {"fixed_z": self.fixed_z}
         if self.fixed_c is not None:
             extra_tensors["fixed_c"] = self.fixed_c
+        aug = self._view.augment
+        augment = {"augment": aug.state_dict()} if hasattr(aug, "state_dict") else {}
+        optimizers = {"G": self._opt_G.state_dict(),
+                      **{_d_key(i): opt.state_dict() for i, opt in enumerate(self._opts_D)}}
+        return modules, optimizers, extra_tensors, {"ema_updates": self._ema.updates if self._ema else 0, **augment}
+
+    def checkpoint(self) -> Checkpoint:
+        """The complete state of the run, enough to continue on the same trajectory."""
+        modules, optimizers, extra_tensors, extra = self._states()
         # Every rank's random state (a collective under torchrun), so that each rank resumes exactly.
         cpu_states = distributed.gather_rng_states(self.dist, torch.get_rng_state(), self._device)
         extra_tensors["rng_cpu"] = cpu_states[0]
@@ -720,17 +758,10 @@ class Trainer:
                 extra_tensors[f"rng_cuda_rank{rank}"] = state
         lr_g, lr_d = self.learning_rates
         cfg = self.config.with_updates("train", lr_g=lr_g, lr_d=lr_d)
-        aug = self._view.augment
-        augment = {"augment": aug.state_dict()} if hasattr(aug, "state_dict") else {}
         return Checkpoint(
-            config=cfg, step=self.step, modules=modules,
-            optimizers={"G": self._opt_G.state_dict(),
-                        **{_d_key(i): opt.state_dict() for i, opt in enumerate(self._opts_D)}},
-            extra_tensors=extra_tensors,
+            config=cfg, step=self.step, modules=modules, optimizers=optimizers, extra_tensors=extra_tensors,
             extra={"epoch": self.epoch, "position": self.position, "d_steps": self.d_steps,
-                   "plan_d_steps": self._plan_d_steps,
-                   "d_updates": self.d_updates,
-                   "ema_updates": self._ema.updates if self._ema else 0, **augment},
+                   "plan_d_steps": self._plan_d_steps, "d_updates": self.d_updates, **extra},
         )
 
     def save_checkpoint(self) -> Path:

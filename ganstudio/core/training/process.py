@@ -236,9 +236,7 @@ class _Child:
                  "side": 0 if samples.ndim != 4 else int(samples.shape[-1])}
         image = None
         if samples.ndim == 4:  # toy points: the scatter is drawn live, the PNG keeps the history
-            from ganstudio.core.images import image_grid
-
-            image = np.asarray(image_grid(samples))
+            image = np.asarray(self.trainer.render_samples(samples))  # the family's layout (CycleGAN: 6 rows)
         self.grids.append((entry, image))
 
     def flush(self, force: bool = False) -> None:
