@@ -17,6 +17,12 @@ from ganstudio.gui.history import MetricHistory
 D_COLOUR, G_COLOUR = (31, 119, 180), (255, 127, 14)
 REAL_COLOUR, FAKE_COLOUR = (44, 160, 44), (148, 103, 189)
 SPEED_COLOUR = (80, 80, 80)
+CYCLE_COLOUR, IDENTITY_COLOUR = (214, 39, 40), (140, 86, 75)
+D_B_COLOUR = (23, 190, 207)
+# A CycleGAN's own terms (core.training.cycle.CYCLE_METRICS): G's sum and D's sum stay on the Losses plot
+CYCLE_SERIES = [("adv_g", "G adversarial (A→B)", G_COLOUR), ("adv_f", "F adversarial (B→A)", FAKE_COLOUR),
+                ("cycle", "cycle", CYCLE_COLOUR), ("identity", "identity", IDENTITY_COLOUR)]
+CYCLE_D_SERIES = [("loss_d_a", "D_A (real A or F(B)?)", D_COLOUR), ("loss_d_b", "D_B (real B or G(A)?)", D_B_COLOUR)]
 EQUILIBRIUM_COLOUR = (120, 120, 120)
 EQUILIBRIUM_KEY = "<span style='color:#787878'>┄</span>&nbsp;0.5 equilibrium"
 REDRAW_MS = 250
@@ -73,7 +79,7 @@ class _Panel:
 
 
 class MetricPlots(QWidget):
-    """Four live plots over a MetricHistory, with steps or epochs on the x axis and raw/smoothed curves."""
+    """Four live plots (six for a CycleGAN) over a MetricHistory, with steps or epochs on the x axis and raw/smoothed curves."""
 
     x_axis_changed = Signal(str)
     smoothing_changed = Signal(int)
@@ -116,7 +122,10 @@ class MetricPlots(QWidget):
         self.grads.plot.setLogMode(y=True)
         self.speed = _Panel(self._plot_widget(), "Speed (images/s)",
                             [("images_per_sec", "images/s", SPEED_COLOUR)], key=False)
-        self.panels = [self.losses, self.outputs, self.grads, self.speed]
+        self.generators = _Panel(self._plot_widget(), "Generator terms", CYCLE_SERIES)
+        self.discriminators = _Panel(self._plot_widget(), "Discriminator losses", CYCLE_D_SERIES)
+        self.panels = [self.losses, self.outputs, self.grads, self.speed, self.generators, self.discriminators]
+        self.translation_panels = (self.generators, self.discriminators)  # shown for a CycleGAN run only
         # unlabelled on the plot (a label there sits under the curves): the title's key names it
         self.equilibrium = pg.InfiniteLine(0.5, angle=0, pen=pg.mkPen(EQUILIBRIUM_COLOUR, width=1,
                                                                       style=Qt.DashLine))
@@ -128,6 +137,8 @@ class MetricPlots(QWidget):
         grid.setSpacing(4)
         for i, panel in enumerate(self.panels):
             grid.addWidget(panel.widget, i // 2, i % 2)
+        for panel in self.translation_panels:
+            panel.widget.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
@@ -162,6 +173,11 @@ class MetricPlots(QWidget):
         self.equilibrium.setVisible(probability)
         self.outputs.set_title("Mean D output (probability)" if probability else "Mean D output (raw score)",
                                EQUILIBRIUM_KEY if probability else "")
+
+    def set_translation(self, on: bool) -> None:
+        """Show the plots of a CycleGAN's terms: G's and F's adversarial, cycle and identity losses, D_A and D_B."""
+        for panel in self.translation_panels:
+            panel.widget.setVisible(on)
 
     def set_x_axis(self, column: str) -> None:
         index = self.x_choice.findData(column)
@@ -200,6 +216,8 @@ class MetricPlots(QWidget):
         x = self.history.column(self.x_column)
         for panel in self.panels:
             for column, (raw, smooth) in panel.curves.items():
+                if column not in self.history.index:
+                    continue
                 self._set(raw, x, self.history.column(column), self.show_raw.isChecked(), panel is self.grads)
                 self._set(smooth, x, self.history.smoothed(column), self.show_smooth.isChecked(),
                           panel is self.grads)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from PySide6.QtCore import QTimer, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -17,6 +19,7 @@ from ganstudio.core.config import RunConfig
 from ganstudio.core.errors import GanStudioError, as_sentence
 from ganstudio.core.losses import get_loss
 from ganstudio.core.runs import GridEntry, RunFolder, checkpoint_step
+from ganstudio.core.training.cycle import CYCLE_METRICS, GRID_ROWS
 from ganstudio.gui.describe import describe_config, tricks_in_use
 from ganstudio.gui.history import MetricHistory
 from ganstudio.gui.settings import Settings
@@ -29,6 +32,16 @@ from ganstudio.gui.widgets.sample_grid import SampleGridView
 from ganstudio.gui.widgets.toy_view import ToyView
 from ganstudio.gui.widgets.training_controls import TrainingControls
 from ganstudio.gui.workers import METRIC_COLUMNS, NewRun, ResumeRun, RunEnded, TrainingSession
+
+# The plotted columns by name: what the worker sends (METRIC_COLUMNS), then a CycleGAN's terms, which metrics.jsonl
+# holds (the training process does not send them yet: they are read from the log when a run ends or reopens)
+PLOT_COLUMNS = (*METRIC_COLUMNS, *CYCLE_METRICS)
+
+
+def _widen(rows: np.ndarray) -> np.ndarray:
+    """The worker's rows (METRIC_COLUMNS) with NaN in the columns it does not send."""
+    extra = np.full((len(rows), len(PLOT_COLUMNS) - rows.shape[1]), np.nan)
+    return np.concatenate([rows, extra], axis=1)
 
 CONTROLS_MS = 250  # the progress bar and the ETA update at most 4 times a second
 LEFTOVER_AGE = 60.0  # s; a temporary file untouched this long belongs to no live write (another process may train)
@@ -51,7 +64,7 @@ class TrainingView(QWidget):
         self.config: RunConfig | None = None
         self.step = 0
         self.total_steps = 0
-        self.history = MetricHistory(METRIC_COLUMNS, window=settings.smoothing)
+        self.history = MetricHistory(PLOT_COLUMNS, window=settings.smoothing)
         self.last_ended: RunEnded | None = None
         self._latest = None  # the newest ProgressBatch
         self._controls_timer = QTimer(self)
@@ -163,7 +176,7 @@ class TrainingView(QWidget):
         self.run_dir = run.path
         self.last_ended = None
         self._show_config(config)
-        self.history = MetricHistory.from_records(records, METRIC_COLUMNS, window=self.settings.smoothing)
+        self.history = MetricHistory.from_records(records, PLOT_COLUMNS, window=self.settings.smoothing)
         self.plots.history = self.history
         self.plots.redraw()
         self.evaluations.set_records(run.read_evals())
@@ -287,7 +300,7 @@ class TrainingView(QWidget):
             # logged the next steps: keep each step once.
             rows = rows[rows[:, 0] > last_step]
         if len(rows):
-            self.history.extend(rows)
+            self.history.extend(_widen(rows))
             self.plots.mark_dirty()
         self._latest = batch
         if not self._controls_timer.isActive() or self.controls.state == "paused":
@@ -324,6 +337,8 @@ class TrainingView(QWidget):
 
     def _on_ended(self, ended: RunEnded) -> None:
         self.last_ended = ended
+        if self.config is not None and self.config.model.arch == "cyclegan" and self.run_dir is not None:
+            self._reload_history()  # the CycleGAN terms are in metrics.jsonl only
         self.step = ended.step or self.step
         self.total_steps = ended.total_steps or self.total_steps
         self.plots.redraw()
@@ -350,6 +365,15 @@ class TrainingView(QWidget):
 
     # -- helpers -------------------------------------------------------------------------------------
 
+    def _reload_history(self) -> None:
+        """Read the plotted history again from the run's metrics.jsonl (all columns, by name)."""
+        try:
+            records = RunFolder.open(self.run_dir).read_metrics()
+        except GanStudioError:
+            return
+        self.history = MetricHistory.from_records(records, PLOT_COLUMNS, window=self.settings.smoothing)
+        self.plots.history = self.history
+
     def _set_state(self, state: str) -> None:
         self.controls.set_state(state)
         self.state_changed.emit(state)
@@ -361,6 +385,8 @@ class TrainingView(QWidget):
         self.summary.setText(f"{describe_config(config)} · {tricks}")
         self.where.setText(str(self.run_dir) if self.run_dir else "")
         self.plots.set_probability(get_loss(config.loss.name).probability)
+        self.plots.set_translation(config.model.arch == "cyclegan")
+        self.grid.set_columns(GRID_ROWS if config.model.arch == "cyclegan" else ())
         self.samples.setCurrentWidget(self.toy_tabs if config.data.is_toy else self.grid)
         self.grid.class_names = config.model.class_names
 

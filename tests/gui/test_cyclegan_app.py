@@ -1,0 +1,82 @@
+"""CycleGAN in the app: the wizard builds a translation run, a short run shows the cycle losses and the turned
+grid (real -> translated -> back), and the Translate view translates an image both ways and exports a folder."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganstudio.core.defaults import RunChoices, run_config
+from ganstudio.core.training.cycle import CYCLE_METRICS, GRID_ROWS
+from ganstudio.gui.main_window import MainWindow
+from ganstudio.gui.settings import Settings
+from ganstudio.gui.widgets.sample_grid import CAPTION_PX
+from tests.gui.test_training_view import shut_down, wait_ended
+
+SHOTS = os.environ.get("GANSTUDIO_SHOTS")  # a folder to save screenshots in, for looking at the screens
+
+
+def _folder(path, images):
+    path.mkdir(parents=True)
+    for i, x in enumerate(images):
+        Image.fromarray(x).save(path / f"{i:03d}.png")
+    return path
+
+
+@pytest.fixture
+def domains(tmp_path):
+    """Two folders of 32 px grayscale images: dark noise (A) and light noise (B)."""
+    rng = np.random.default_rng(0)
+    a = _folder(tmp_path / "A", rng.integers(0, 128, (8, 32, 32), dtype=np.uint8))
+    b = _folder(tmp_path / "B", rng.integers(128, 256, (8, 32, 32), dtype=np.uint8))
+    return a, b
+
+
+def tiny_cyclegan(a, b, steps=4):
+    """A CycleGAN run as the core tests make it: capacity 4, one residual block, 32 px grayscale."""
+    return run_config(RunChoices(source=f"folder:{a}", arch="cyclegan", resolution=32),
+                      {"data": {"source_b": f"folder:{b}", "channels": 1},
+                       "model": {"capacity": 4, "residual_blocks": 1},
+                       "train": {"steps": steps, "epochs": None, "batch_size": 2, "sample_every": 2,
+                                 "checkpoint_every": 0, "device": "cpu", "grid_size": 3}}).validate()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(Settings(runs_folder=str(tmp_path / "runs"), cpu_threads=1))
+    qtbot.addWidget(w, before_close_func=shut_down)
+    w.resize(1280, 860)
+    w.show()
+    return w
+
+
+def shot(widget, name: str) -> None:
+    if SHOTS:
+        widget.grab().save(os.path.join(SHOTS, name))
+
+
+def test_a_short_cyclegan_run_shows_the_cycle_losses_and_the_turned_grid(qtbot, window, domains, tmp_path):
+    view = window.start_run(tiny_cyclegan(*domains), tmp_path / "runs" / "cycle")
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "finished", ended.message
+    view.plots.redraw()
+    assert view.plots.generators.widget.isVisible() and view.plots.discriminators.widget.isVisible()
+    for name in CYCLE_METRICS:
+        assert view.plots.point_count(name) == 4 and np.isfinite(view.history.column(name)).all(), name
+    entry = view.grid.entries[-1]
+    assert entry.count == 6 * 3 and entry.side == 32
+    layout = view.grid.layout_of(entry)
+    assert layout.captions == GRID_ROWS and layout.per_column == 3
+    shown = view.grid.image_item.image
+    assert shown.shape[0] == CAPTION_PX + layout.height * layout.scale  # three rows under the captions
+    assert shown.shape[1] == layout.width * layout.scale  # six columns: real A, G(A), F(G(A)), real B, ...
+    # a click on row 1 of column "G(A)" is sample 1 of the trainer's row "G(A)"
+    x = (layout.lefts[1] + 5) * layout.scale
+    y = CAPTION_PX + (layout.padding + (layout.side + layout.padding) + 5) * layout.scale
+    assert layout.cell(x, y) == 1 * 3 + 1
+    cut = view.grid.sample_pixels(4, entry)
+    assert cut.shape[:2] == (32, 32)
+    shot(window, "training_view_cyclegan.png")
+    assert not view.plots.generators.widget.isHidden()
