@@ -54,6 +54,9 @@ def window(qtbot, tmp_path):
 
 def shot(widget, name: str) -> None:
     if SHOTS:
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.processEvents()  # the layout's pending geometry
         widget.grab().save(os.path.join(SHOTS, name))
 
 
@@ -80,3 +83,50 @@ def test_a_short_cyclegan_run_shows_the_cycle_losses_and_the_turned_grid(qtbot, 
     assert cut.shape[:2] == (32, 32)
     shot(window, "training_view_cyclegan.png")
     assert not view.plots.generators.widget.isHidden()
+
+
+def test_the_translate_window_translates_an_image_both_ways_and_exports_a_folder(qtbot, window, domains,
+                                                                                 tmp_path):
+    a, b = domains
+    view = window.start_run(tiny_cyclegan(a, b), tmp_path / "runs" / "cycle")
+    wait_ended(qtbot, view)
+    assert view.explore_button.text() == "Translate…"
+    opened = []
+    view.translate_requested.connect(opened.append)
+    view.explore()
+    assert opened and opened[0].endswith(".safetensors")
+    dialog = window.translate_dialogs[-1]
+    qtbot.waitUntil(lambda: dialog.info is not None, timeout=30_000)
+    assert "32 px grayscale" in dialog.model_label.text()
+
+    dialog.set_source(a / "000.png")
+    qtbot.waitUntil(lambda: len(dialog.pairs) == 1, timeout=30_000)
+    there = dialog.pairs[0][2]
+    dialog.set_direction("b2a")
+    qtbot.waitUntil(lambda: dialog.pairs and not np.array_equal(dialog.pairs[0][2], there), timeout=30_000)
+    assert dialog.pairs[0][1].shape == (32, 32, 1) and "B → A" in dialog.source_label.text()
+    shot(dialog, "translate_image.png")
+
+    dialog.set_direction("a2b")
+    dialog.set_source(a)
+    qtbot.waitUntil(lambda: len(dialog.pairs) == 8 and dialog.export_button.isEnabled(), timeout=30_000)
+    shot(dialog, "translate_folder.png")
+    out = tmp_path / "out"
+    with qtbot.waitSignal(dialog.exported, timeout=60_000):
+        dialog.export(out)
+    qtbot.waitUntil(lambda: dialog.export_task is None, timeout=10_000)
+    assert sorted(p.name for p in out.iterdir()) == [f"{i:03d}.png" for i in range(8)]
+    assert "Wrote 8 images" in dialog.message.text()
+    dialog.close()
+
+
+def test_a_checkpoint_that_is_not_a_cyclegan_is_refused_in_one_sentence(qtbot, window, tmp_path):
+    from tests.run_helpers import image_config, make_folder
+
+    view = window.start_run(image_config(make_folder(tmp_path / "images"), steps=2), tmp_path / "runs" / "dc")
+    wait_ended(qtbot, view)
+    dialog = window.open_translator(view.newest_checkpoint())
+    qtbot.waitUntil(lambda: dialog.message.isVisible(), timeout=30_000)
+    assert "not a CycleGAN translator" in dialog.message.text() and dialog.message.text().count(". ") == 0
+    assert not dialog.open_image.isEnabled()
+    dialog.close()

@@ -54,6 +54,7 @@ class TrainingView(QWidget):
     state_changed = Signal(str)  # TrainingControls.STATES
     device_changed = Signal(str)
     explore_requested = Signal(str)  # the run's newest checkpoint, to open in the explorer
+    translate_requested = Signal(str)  # a CycleGAN run's newest checkpoint, to open in the Translate window
     back_requested = Signal()  # show the Train page's list of runs
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
@@ -408,12 +409,19 @@ class TrainingView(QWidget):
                                 "interval and when training stops.")
             self._update_explore_button()
             return
-        self.explore_requested.emit(str(latest))
+        (self.translate_requested if self._translates else self.explore_requested).emit(str(latest))
+
+    @property
+    def _translates(self) -> bool:
+        """A CycleGAN run: its checkpoints open in the Translate window, not the explorer."""
+        return self.config is not None and self.config.model.arch == "cyclegan"
 
     def _update_explore_button(self) -> None:
         has = self.newest_checkpoint() is not None
+        self.explore_button.setText("Translate…" if self._translates else "Explore")
         self.explore_button.setEnabled(has or self.is_training)  # a checkpoint may appear while it trains
-        self.explore_button.setToolTip("Open the run's newest checkpoint in the explorer" if has else
+        where = "the Translate window (images A → B and B → A)" if self._translates else "the explorer"
+        self.explore_button.setToolTip(f"Open the run's newest checkpoint in {where}" if has else
                                        "No checkpoint yet: one is written at every checkpoint interval and at "
                                        "the end")
 
