@@ -84,6 +84,15 @@ def data_title(source: str) -> str:
     return DATA_TITLES.get(source, source)
 
 
+def domains_title(data) -> str:
+    """A translation run's two domains: 'folder horses → folder zebras', 'CelebA without → with Blond hair'."""
+    if data.domains is not None:
+        names = [n.replace("_", " ") for n in data.domains.split(":")]
+        return (f"CelebA without → with {names[0]}" if len(names) == 1 else
+                f"CelebA {names[0]} → {names[1]}")
+    return f"{data_title(data.source)} → {data_title(data.source_b or '')}"
+
+
 def arch_title(arch: str) -> str:
     return ARCH_TITLES.get(arch, arch.upper() if len(arch) <= 5 else arch.capitalize())
 
@@ -101,7 +110,8 @@ def describe_config(cfg: RunConfig) -> str:
     """One line: model, loss, data, resolution and batch."""
     m, t = cfg.model, cfg.train
     parts = [arch_title(m.arch) + (" conditional" if m.conditional else ""),
-             f"{LOSS_TITLES.get(cfg.loss.name, cfg.loss.name)} loss", data_title(cfg.data.source)]
+             f"{LOSS_TITLES.get(cfg.loss.name, cfg.loss.name)} loss",
+             domains_title(cfg.data) if cfg.data.is_translation else data_title(cfg.data.source)]
     if not cfg.data.is_toy:
         from ganstudio.core.data.sources import native_resolution
 

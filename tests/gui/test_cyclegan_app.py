@@ -130,3 +130,45 @@ def test_a_checkpoint_that_is_not_a_cyclegan_is_refused_in_one_sentence(qtbot, w
     assert "not a CycleGAN translator" in dialog.message.text() and dialog.message.text().count(". ") == 0
     assert not dialog.open_image.isEnabled()
     dialog.close()
+
+
+def test_the_wizard_builds_a_cyclegan_run_from_two_folders(qtbot, domains, tmp_path):
+    from ganstudio.gui.wizard.data_page import KINDS
+    from ganstudio.gui.wizard.new_run_wizard import NewRunWizard
+    from tests.gui.test_wizard import close_wizard
+
+    a, b = domains
+    wizard = NewRunWizard(Settings(runs_folder=str(tmp_path / "runs"), data_root=str(tmp_path / "datasets"),
+                                   cpu_threads=1))
+    qtbot.addWidget(wizard, before_close_func=close_wizard)
+    wizard.show()
+    page = wizard.data_page
+    page.kind_buttons.button(KINDS.index("translate")).setChecked(True)
+    assert page.options.currentWidget() is page.translate_widget
+    page.folder_a.setText(str(a))
+    page.folder_b.setText(str(b))
+    page._set_pair()
+    qtbot.waitUntil(lambda: not page.busy() and page.isComplete(), timeout=20_000)
+    shot(wizard, "wizard_translate_folders.png")
+    for _ in range(3):
+        wizard.next()
+        assert not wizard.currentPage().problems(), wizard.currentPage().title()
+    wizard.next()
+    assert wizard.currentPage() is wizard.review_page
+    summary = wizard.review_page._summary()
+    assert "folder A → folder B" in summary and "Domain B (bottom row): 8 images" in summary
+    shot(wizard, "wizard_translate_review.png")
+    config = wizard.result_config()
+    assert config.model.arch == "cyclegan" and config.data.source_b == f"folder:{b}"
+    config.validate()
+    wizard.back()
+    wizard.back()
+    wizard.back()
+    wizard.back()
+    page.pair_celeba.setChecked(True)
+    page.attribute.setCurrentIndex(page.attribute.findData("Eyeglasses"))
+    assert wizard.config.data.domains == "Eyeglasses" and wizard.config.data.source == "celeba"
+    qtbot.waitUntil(lambda: not page.busy(), timeout=20_000)
+    assert "list_attr_celeba.txt" in page.problems()[0]  # not downloaded for a split: it must be there
+    shot(wizard, "wizard_translate_celeba.png")
+    wizard.shutdown()  # the review page's time estimate runs on a worker

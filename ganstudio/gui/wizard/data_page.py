@@ -38,9 +38,17 @@ def source_kind(source: str) -> str:
 
 def preview_pair(cfg, progress=None) -> DataPreview:
     """The data's preview; with a second folder (domain B), A's examples on the first row and B's on the second."""
+    from dataclasses import replace
+
+    if cfg.domains is not None:  # CelebA split by attributes is not downloaded: it must be there already
+        from ganstudio.core.data.domains import celeba_folder
+
+        folder = celeba_folder(cfg.root)
+        preview = preview_data(cfg, progress, EXAMPLES)
+        return replace(preview, note=f"CelebA in {folder}: domain A is the faces without "
+                                     f"{cfg.domains.replace('_', ' ')}, domain B those with it.")
     if cfg.source_b is None:
         return preview_data(cfg, progress, EXAMPLES)
-    from dataclasses import replace
 
     half = EXAMPLES // 2
     a = preview_data(replace(cfg, source_b=None), progress, half)
