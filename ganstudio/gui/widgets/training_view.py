@@ -34,7 +34,7 @@ from ganstudio.gui.widgets.training_controls import TrainingControls
 from ganstudio.gui.workers import METRIC_COLUMNS, NewRun, ResumeRun, RunEnded, TrainingSession
 
 # The plotted columns by name: what the worker sends (METRIC_COLUMNS), then a CycleGAN's terms, which metrics.jsonl
-# holds (the training process does not send them yet: they are read from the log when a run ends or reopens)
+# holds (the training process does not send them yet: they are read from the log at each grid, at the end, on reopen)
 PLOT_COLUMNS = (*METRIC_COLUMNS, *CYCLE_METRICS)
 
 
@@ -294,6 +294,9 @@ class TrainingView(QWidget):
     def _on_progress(self, batch) -> None:
         """Keep every step for the plots; the controls show the newest state at their own, slower pace."""
         self.step, self.total_steps = batch.step, batch.total_steps
+        if batch.grids and self._translates and self.run_dir is not None:
+            self._reload_history()  # a CycleGAN's terms are in metrics.jsonl only: catch up at each new grid
+            self.plots.mark_dirty()
         rows = batch.metrics
         last_step = self.history.last("step") if len(self.history) else float("nan")
         if len(rows) and last_step == last_step:  # not NaN
