@@ -94,8 +94,6 @@ class MainWindow(QMainWindow):
         self.open_action = self._action(file_menu, "&Open run…", self.choose_run, QKeySequence.StandardKey.Open)
         self.open_checkpoint_action = self._action(file_menu, "Open &checkpoint…", self.choose_checkpoint,
                                                    QKeySequence("Ctrl+Shift+O"))
-        self.translate_action = self._action(file_menu, "&Translate images with a CycleGAN…",
-                                             self.choose_translator)
         self.recent_menu = file_menu.addMenu("&Recent runs")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.pretrained_menu = file_menu.addMenu("Open &pretrained model")
@@ -104,6 +102,8 @@ class MainWindow(QMainWindow):
                 model.description)
         self.pretrained_menu.setEnabled(bool(self.explore.bundled_models))
         self.get_models_action = self._action(file_menu, "&Get pretrained models…", self.show_pretrained_models)
+        self.translate_action = self._action(file_menu, "&Translate images with a CycleGAN…",
+                                             self.choose_translator)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         help_menu = self.menuBar().addMenu("&Help")
