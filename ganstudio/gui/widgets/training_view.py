@@ -268,7 +268,7 @@ class TrainingView(QWidget):
         self._show_config(started.config)
         if started.resumed:  # the trainer dropped logged steps after its checkpoint: show the file as it is now
             run = RunFolder(self.run_dir)
-            self.history = MetricHistory.from_records(run.read_metrics(), METRIC_COLUMNS,
+            self.history = MetricHistory.from_records(run.read_metrics(), PLOT_COLUMNS,
                                                       window=self.settings.smoothing)
             self.plots.history = self.history
             self.plots.redraw()
