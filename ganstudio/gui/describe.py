@@ -13,12 +13,15 @@ DATA_BLURBS = {
     "celeba": "162,770 aligned celebrity faces in colour to train on; a large download, which needs the gdown "
               "package (install it with: pip install gdown).",
     "folder": "Your own pictures. One subfolder per class gives labels for a conditional model.",
+    "translate": "Learn to turn one kind of picture into another (horses into zebras, dark hair into blond) "
+                 "from two unpaired sets: a CycleGAN.",
     "toy": "Points in the plane. Trains in seconds and shows, live, how D and G play the game (as GAN Lab).",
 }
 TOY_NAMES = {"ring8": "Ring of 8 Gaussians", "grid25": "Grid of 25 Gaussians", "moons": "Two moons",
              "spiral": "Spiral"}
 
-ARCH_TITLES = {"mlp": "MLP (fully connected)", "dcgan": "DCGAN (convolutional)", "stylegan": "StyleGAN"}
+ARCH_TITLES = {"mlp": "MLP (fully connected)", "dcgan": "DCGAN (convolutional)", "stylegan": "StyleGAN",
+               "cyclegan": "CycleGAN (translation)"}
 ARCH_BLURBS = {
     "mlp": "Goodfellow et al. 2014: fully connected layers. Fast; the only choice for 2D toy data; "
            "blurry on images.",
@@ -26,6 +29,8 @@ ARCH_BLURBS = {
              "The workhorse for 16-128 px images.",
     "stylegan": "Karras et al. 2019: a mapping network feeds styles to every layer of a convolutional "
                 "generator. Best quality, slowest to train.",
+    "cyclegan": "Zhu et al. 2017: two ResNet generators (A to B and B to A) and two PatchGAN discriminators; "
+                "a cycle back to the input keeps each picture's content.",
 }
 
 CAPACITY_HINTS = {
@@ -33,6 +38,8 @@ CAPACITY_HINTS = {
            "points. Twice the width is about four times the work.",
     "dcgan": "Feature maps of the layers at full size; each halving of the image doubles them, up to 8 times "
              "(ngf = ndf in the paper). Twice the width is about four times the work.",
+    "cyclegan": "Feature maps of each generator's first layer (64 in the paper); the residual blocks work at 4 "
+                "times that. Twice the width is about four times the work.",
     "stylegan": "Channels of the layers at full size; each halving of the image doubles them, up to 8 times. "
                 "Twice the width is about four times the work.",
 }
@@ -89,6 +96,15 @@ def data_title(source: str) -> str:
     return DATA_TITLES.get(source, source)
 
 
+def domains_title(data) -> str:
+    """A translation run's two domains: 'folder horses → folder zebras', 'CelebA without → with Blond hair'."""
+    if data.domains is not None:
+        names = [n.replace("_", " ") for n in data.domains.split(":")]
+        return (f"CelebA without → with {names[0]}" if len(names) == 1 else
+                f"CelebA {names[0]} → {names[1]}")
+    return f"{data_title(data.source)} → {data_title(data.source_b or '')}"
+
+
 def arch_title(arch: str) -> str:
     return ARCH_TITLES.get(arch, arch.upper() if len(arch) <= 5 else arch.capitalize())
 
@@ -106,7 +122,8 @@ def describe_config(cfg: RunConfig) -> str:
     """One line: model, loss, data, resolution and batch."""
     m, t = cfg.model, cfg.train
     parts = [arch_title(m.arch) + (" conditional" if m.conditional else ""),
-             f"{LOSS_TITLES.get(cfg.loss.name, cfg.loss.name)} loss", data_title(cfg.data.source)]
+             f"{LOSS_TITLES.get(cfg.loss.name, cfg.loss.name)} loss",
+             domains_title(cfg.data) if cfg.data.is_translation else data_title(cfg.data.source)]
     if not cfg.data.is_toy:
         from ganstudio.core.data.sources import native_resolution
 

@@ -18,6 +18,7 @@ from ganstudio.gui.settings import Settings, load_session, load_settings, save_s
 from ganstudio.gui.widgets.about_dialog import AboutDialog
 from ganstudio.gui.explorer.explorer_view import ExplorerView
 from ganstudio.gui.widgets.training_view import TrainingView
+from ganstudio.gui.widgets.translate_dialog import TranslateDialog
 from ganstudio.gui.widgets.welcome_page import WelcomePage
 from ganstudio.gui.workers import NewRun, TrainingSession, discard_spare, prestart_trainer
 from ganstudio.gui.wizard.new_run_wizard import NewRunWizard
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.welcome.current_run_requested.connect(self.show_run)
         self.explore.open_checkpoint_requested.connect(self.choose_checkpoint)
         self.explore.checkpoint_opened.connect(lambda path: self._remember("recent_checkpoints", path))
+        self.translate_dialogs: list[TranslateDialog] = []  # open Translate windows (they join their workers)
         self._pending_session: dict | None = None  # the last launch's explorer, reopened when Explore is shown
         self.tabs.currentChanged.connect(self._explore_shown)
         self.welcome.set_recent(self.settings.recent_runs)
@@ -106,6 +108,8 @@ class MainWindow(QMainWindow):
         file_menu.setToolTipsVisible(True)  # the photo action says why it is disabled
         self.explore.model.opened.connect(self._update_photo_action)
         self._update_photo_action()
+        self.translate_action = self._action(file_menu, "&Translate images with a CycleGAN…",
+                                             self.choose_translator)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         help_menu = self.menuBar().addMenu("&Help")
@@ -235,6 +239,7 @@ class MainWindow(QMainWindow):
         old, self.view = self.view, view
         view.run_started.connect(lambda path: self._remember("recent_runs", path))
         view.explore_requested.connect(self.open_checkpoint)
+        view.translate_requested.connect(self.open_translator)
         view.back_requested.connect(self.show_runs_list)
         view.device_changed.connect(lambda text: self.device_label.setText(f"Device: {text}"))
         self.train_stack.addWidget(view)
@@ -251,6 +256,21 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint or a StyleGAN model", start, CHECKPOINT_FILTER)
         if path:
             self.open_checkpoint(path)
+
+    def choose_translator(self) -> None:
+        """Ask for a CycleGAN checkpoint (or run folder's checkpoint) and open it in the Translate window."""
+        start = self.settings.recent_checkpoints[0] if self.settings.recent_checkpoints else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open a CycleGAN checkpoint", start,
+                                              "GAN Studio checkpoints (*.safetensors)")
+        if path:
+            self.open_translator(path)
+
+    def open_translator(self, path: str | Path) -> TranslateDialog:
+        """Show the Translate window of a CycleGAN checkpoint (it says in one sentence when it is not one)."""
+        dialog = TranslateDialog(path, self)
+        dialog.show()
+        self.translate_dialogs = [d for d in self.translate_dialogs if d.isVisible()] + [dialog]
+        return dialog
 
     def open_checkpoint(self, path: str | Path) -> None:
         """Show what a checkpoint, run folder, NVIDIA `.pkl` or rosinality `.pt` holds in the Explore area: it is
@@ -411,6 +431,8 @@ class MainWindow(QMainWindow):
             self.photo_dialog.close()  # cancels a projection and joins its thread
         discard_spare()  # a trainer process started for a run that was not started
         self.explore.shutdown()  # joins the render thread and any direction or export task
+        for dialog in self.translate_dialogs:
+            dialog.shutdown()
         self.save_session()
         self.save_settings()
         super().closeEvent(event)

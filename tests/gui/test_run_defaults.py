@@ -9,6 +9,7 @@ from ganstudio.core.config import DATA_SOURCES, TOY_NAMES
 from ganstudio.core.models.registry import architectures
 from ganstudio.gui.settings import Settings
 from ganstudio.gui.wizard.new_run_wizard import NewRunWizard
+from ganstudio.gui.wizard.data_page import KINDS
 from tests.gui.test_wizard import choose, close_wizard
 from tests.run_helpers import make_folder
 
@@ -73,7 +74,7 @@ def test_wizard_and_command_line_agree_for_every_architecture_and_data_family(qt
                 assert wizard.config == expected, (source, arch, conditional)
                 checked += 1
     assert checked == 5 * 6 + len(TOY_NAMES) + 6
-    assert set(architectures()) == {"mlp", "dcgan", "stylegan"}
+    assert set(architectures()) == {"mlp", "dcgan", "stylegan"}  # cyclegan: see the translation test below
 
 
 def test_wizard_stylegan_gets_the_stylegan2_recipe_and_a_resolution_it_can_make(qtbot, wizard):
@@ -137,3 +138,37 @@ def test_wizard_and_command_line_agree_on_augmentation_unrolling_and_discriminat
     expected = cli_config(source, wizard.config.data.root, arch, flags=flags)
     assert wizard.config == expected
     assert (expected.loss.augment, expected.train.unroll, expected.model.num_d) == (augment or "none", 5, 3)
+
+
+def test_wizard_translation_matches_the_command_line(qtbot, wizard, tmp_path):
+    """"Translate between two image sets" builds what `--data folder:A --data-b folder:B` and `--domains` do."""
+    a, b = make_folder(tmp_path / "A", n=12, side=32), make_folder(tmp_path / "B", n=10, side=32)
+    page = wizard.data_page
+    page.kind_buttons.button(KINDS.index("translate")).setChecked(True)
+    page.pair_folders.setChecked(True)
+    page.folder_a.setText(str(a))
+    page.folder_b.setText(str(b))
+    page._set_pair()
+    qtbot.waitUntil(lambda: not page.busy() and page.isComplete(), timeout=20000)
+    assert "Domain B (bottom row): 10 images" in page.info.text()
+    wizard.next()
+    assert wizard.model_page.arch_buttons.checkedButton().text() == "CycleGAN (translation)"
+    assert [wizard.model_page.resolution.itemData(i) for i in range(1, wizard.model_page.resolution.count())] \
+        == [32, 64, 128, 256]
+    root = wizard.config.data.root
+    args = ["train", "--data", f"folder:{a}", "--data-b", f"folder:{b}", "--data-root", root, "--out", "run"]
+    assert wizard.config == config_from_args(build_parser().parse_args(args))
+    assert wizard.config.model.arch == "cyclegan" and wizard.config.train.batch_size == 1
+    wizard.model_page.resolution.setCurrentIndex(wizard.model_page.resolution.findData(128))
+    assert wizard.config == config_from_args(build_parser().parse_args([*args, "--resolution", "128"]))
+    wizard.model_page.resolution.setCurrentIndex(0)
+
+    wizard.back()
+    page.pair_celeba.setChecked(True)
+    page.attribute.setCurrentIndex(page.attribute.findData("Blond_Hair"))
+    qtbot.waitUntil(lambda: not page.busy(), timeout=20000)
+    args = ["train", "--data", "celeba", "--domains", "Blond_Hair", "--data-root", root, "--out", "run"]
+    assert wizard.config == config_from_args(build_parser().parse_args(args))
+
+    page.kind_buttons.button(KINDS.index("mnist")).setChecked(True)  # back to one set: back to DCGAN
+    assert wizard.config == cli_config("mnist", root, "dcgan")

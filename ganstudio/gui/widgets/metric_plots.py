@@ -21,6 +21,12 @@ REAL_COLOUR, FAKE_COLOUR = (44, 160, 44), (148, 103, 189)
 SPEED_COLOUR = (80, 80, 80)
 AUGMENT_COLOUR = (214, 39, 40)
 AUGMENT_HEIGHT = 130  # px: a strip under the four plots, only for ADA runs
+CYCLE_COLOUR, IDENTITY_COLOUR = (214, 39, 40), (140, 86, 75)
+D_B_COLOUR = (23, 190, 207)
+# A CycleGAN's own terms (core.training.cycle.CYCLE_METRICS): G's sum and D's sum stay on the Losses plot
+CYCLE_SERIES = [("adv_g", "G adversarial (A→B)", G_COLOUR), ("adv_f", "F adversarial (B→A)", FAKE_COLOUR),
+                ("cycle", "cycle", CYCLE_COLOUR), ("identity", "identity", IDENTITY_COLOUR)]
+CYCLE_D_SERIES = [("loss_d_a", "D_A (real A or F(B)?)", D_COLOUR), ("loss_d_b", "D_B (real B or G(A)?)", D_B_COLOUR)]
 EQUILIBRIUM_COLOUR = (120, 120, 120)
 EQUILIBRIUM_KEY = "<span style='color:#787878'>┄</span>&nbsp;0.5 equilibrium"
 REDRAW_MS = 250
@@ -77,7 +83,7 @@ class _Panel:
 
 
 class MetricPlots(QWidget):
-    """Four live plots over a MetricHistory, with steps or epochs on the x axis and raw/smoothed curves."""
+    """Four live plots (six for a CycleGAN) over a MetricHistory, with steps or epochs on the x axis and raw/smoothed curves."""
 
     x_axis_changed = Signal(str)
     smoothing_changed = Signal(int)
@@ -130,7 +136,11 @@ class MetricPlots(QWidget):
             panel.widget.setMinimumSize(260, AUGMENT_HEIGHT)
             panel.widget.setMaximumHeight(AUGMENT_HEIGHT + 40)
             panel.widget.hide()
-        self.panels = [self.losses, self.outputs, self.grads, self.speed, self.augment, self.overfit]
+        self.generators = _Panel(self._plot_widget(), "Generator terms", CYCLE_SERIES)
+        self.discriminators = _Panel(self._plot_widget(), "Discriminator losses", CYCLE_D_SERIES)
+        self.panels = [self.losses, self.outputs, self.grads, self.speed, self.augment, self.overfit,
+                       self.generators, self.discriminators]
+        self.translation_panels = (self.generators, self.discriminators)  # shown for a CycleGAN run only
         # unlabelled on the plot (a label there sits under the curves): the title's key names it
         self.equilibrium = pg.InfiniteLine(0.5, angle=0, pen=pg.mkPen(EQUILIBRIUM_COLOUR, width=1,
                                                                       style=Qt.DashLine))
@@ -142,6 +152,8 @@ class MetricPlots(QWidget):
         grid.setSpacing(4)
         for i, panel in enumerate(self.panels):  # ADA's two plots in a third row, shown for ADA runs
             grid.addWidget(panel.widget, i // 2, i % 2)
+        for panel in self.translation_panels:
+            panel.widget.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
@@ -185,6 +197,11 @@ class MetricPlots(QWidget):
         for panel in (self.augment, self.overfit):
             panel.widget.setVisible(adaptive)
 
+    def set_translation(self, on: bool) -> None:
+        """Show the plots of a CycleGAN's terms: G's and F's adversarial, cycle and identity losses, D_A and D_B."""
+        for panel in self.translation_panels:
+            panel.widget.setVisible(on)
+
     def set_x_axis(self, column: str) -> None:
         index = self.x_choice.findData(column)
         if index >= 0:
@@ -222,6 +239,8 @@ class MetricPlots(QWidget):
         x = self.history.column(self.x_column)
         for panel in self.panels:
             for column, (raw, smooth) in panel.curves.items():
+                if column not in self.history.index:
+                    continue
                 self._set(raw, x, self.history.column(column), self.show_raw.isChecked(), panel is self.grads)
                 self._set(smooth, x, self.history.smoothed(column), self.show_smooth.isChecked(),
                           panel is self.grads)

@@ -29,12 +29,69 @@ def grid_cell(x: float, y: float, count: int, side: int, padding: int = PADDING)
     return index if index < count else None
 
 
-def grid_sample(image: np.ndarray, index: int, count: int, side: int, padding: int = PADDING) -> np.ndarray:
-    """The pixels of one sample cut out of a grid image."""
-    nrow = max(1, math.ceil(math.sqrt(count)))
+def grid_sample(image: np.ndarray, index: int, count: int, side: int, padding: int = PADDING,
+                per_row: int | None = None) -> np.ndarray:
+    """The pixels of one sample cut out of a grid image (`per_row` samples a row; square-ish by default)."""
+    nrow = per_row or max(1, math.ceil(math.sqrt(count)))
     row, col = divmod(index, nrow)
     top, left = padding + row * (side + padding), padding + col * (side + padding)
     return image[top:top + side, left:left + side]
+
+
+CAPTION_PX = 26  # the caption strip above a captioned grid
+CAPTION_FONT_PX = 16
+BLOCK_GAP = 8  # pixels between the A and B halves of a captioned grid
+
+
+class ColumnLayout:
+    """A grid made of rows of one kind each (a CycleGAN's real A, G(A), F(G(A)), real B, F(B), G(F(B))) shown
+    turned: one column per kind, captioned on top, so that each row reads real -> translated -> back."""
+
+    def __init__(self, captions: tuple[str, ...], count: int, side: int, padding: int = PADDING):
+        self.captions, self.side, self.padding = captions, side, padding
+        self.per_column = count // len(captions)  # images of each kind (the trainer's row length)
+        self.scale = 2 if side < 64 else 1  # room for the captions above small images
+        step = side + padding
+        half = len(captions) // 2
+        self.lefts = [padding + c * step + (BLOCK_GAP if c >= half else 0) for c in range(len(captions))]
+        self.width = self.lefts[-1] + step
+        self.height = padding + self.per_column * step
+
+    def render(self, image: np.ndarray) -> np.ndarray:
+        """The turned grid with the captions above its columns, as uint8 [H, W, 3]."""
+        from PIL import ImageDraw, ImageFont
+
+        rgb = image if image.ndim == 3 and image.shape[2] == 3 else np.repeat(image.reshape(*image.shape[:2], 1), 3, 2)
+        out = np.full((self.height, self.width, 3), 255, np.uint8)
+        for c in range(len(self.captions)):
+            for r in range(self.per_column):
+                tile = grid_sample(rgb, c * self.per_column + r, 0, self.side, self.padding, self.per_column)
+                top = self.padding + r * (self.side + self.padding)
+                out[top:top + self.side, self.lefts[c]:self.lefts[c] + self.side] = tile
+        big = Image.fromarray(out).resize((self.width * self.scale, self.height * self.scale), Image.NEAREST)
+        page = Image.new("RGB", (big.width, big.height + CAPTION_PX), "white")
+        page.paste(big, (0, CAPTION_PX))
+        draw = ImageDraw.Draw(page)
+        try:
+            font = ImageFont.load_default(size=CAPTION_FONT_PX)
+        except (OSError, TypeError):  # Pillow without FreeType: the small bitmap font
+            font = ImageFont.load_default()
+        for caption, left in zip(self.captions, self.lefts):
+            centre = (left + self.side / 2) * self.scale
+            width = draw.textlength(caption, font=font)
+            draw.text((centre - width / 2, 4), caption, fill=(40, 40, 40), font=font)
+        return np.asarray(page)
+
+    def cell(self, x: float, y: float) -> int | None:
+        """The index (in the trainer's grid) of the sample at pixel (x, y) of the rendered picture, or None."""
+        x, y = x / self.scale, (y - CAPTION_PX) / self.scale
+        row, dy = divmod(int(y) - self.padding, self.side + self.padding)
+        if y < self.padding or dy >= self.side or not 0 <= row < self.per_column:
+            return None
+        for c, left in enumerate(self.lefts):
+            if left <= x < left + self.side:
+                return c * self.per_column + row
+        return None
 
 
 class _ClickableImage(pg.ImageItem):
@@ -60,6 +117,7 @@ class SampleGridView(QWidget):
         self.entries: list[GridEntry] = []
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self.class_names: tuple[str, ...] = ()
+        self.columns: tuple[str, ...] = ()  # captions of a grid shown turned (ColumnLayout); () as saved
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground("w")
         self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
@@ -125,6 +183,17 @@ class SampleGridView(QWidget):
             self._cache.clear()
             self._update_slider(follow=True)
 
+    def set_columns(self, captions: tuple[str, ...]) -> None:
+        """Show grids turned, one captioned column per row kind of the saved grid (a CycleGAN's); () as saved."""
+        self.columns = tuple(captions)
+        self._show()
+
+    def layout_of(self, entry: GridEntry) -> ColumnLayout | None:
+        """How an entry is shown turned, or None when it is shown as saved."""
+        if not self.columns or entry.count < len(self.columns) or entry.side <= 0:
+            return None
+        return ColumnLayout(self.columns, entry.count, entry.side)
+
     @property
     def current(self) -> GridEntry | None:
         return self.entries[self.slider.value()] if self.entries else None
@@ -185,6 +254,9 @@ class SampleGridView(QWidget):
             return
         self.placeholder.hide()
         self.view.show()
+        layout = self.layout_of(entry)
+        if layout is not None:
+            image = layout.render(image)
         first = self.image_item.image is None or self.image_item.image.shape[:2] != image.shape[:2]
         self.image_item.setImage(image, autoLevels=False, levels=(0, 255))
         if first:
@@ -201,7 +273,8 @@ class SampleGridView(QWidget):
         entry = self.current
         if entry is None:
             return
-        index = grid_cell(x, y, entry.count, entry.side)
+        layout = self.layout_of(entry)
+        index = layout.cell(x, y) if layout is not None else grid_cell(x, y, entry.count, entry.side)
         if index is not None:
             self.sample_clicked.emit(index, entry)
 
@@ -211,4 +284,7 @@ class SampleGridView(QWidget):
         if entry is None or not entry.count:
             return None
         image = entry.image if entry.image is not None else self._image(self.entries.index(entry))
-        return None if image is None else grid_sample(image, index, entry.count, entry.side)
+        if image is None:
+            return None
+        layout = self.layout_of(entry)
+        return grid_sample(image, index, entry.count, entry.side, per_row=layout.per_column if layout else None)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from PySide6.QtCore import QTimer, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -17,6 +19,7 @@ from ganstudio.core.config import RunConfig
 from ganstudio.core.errors import GanStudioError, as_sentence
 from ganstudio.core.losses import get_loss
 from ganstudio.core.runs import GridEntry, RunFolder, checkpoint_step
+from ganstudio.core.training.cycle import CYCLE_METRICS, GRID_ROWS
 from ganstudio.gui.describe import describe_config, tricks_in_use
 from ganstudio.gui.history import MetricHistory
 from ganstudio.gui.settings import Settings
@@ -30,6 +33,16 @@ from ganstudio.gui.widgets.toy_view import ToyView
 from ganstudio.gui.widgets.training_controls import TrainingControls
 from ganstudio.gui.workers import METRIC_COLUMNS, NewRun, ResumeRun, RunEnded, TrainingSession
 
+# The plotted columns by name: what the worker sends (METRIC_COLUMNS), then a CycleGAN's terms, which metrics.jsonl
+# holds (the training process does not send them yet: they are read from the log at each grid, at the end, on reopen)
+PLOT_COLUMNS = (*METRIC_COLUMNS, *CYCLE_METRICS)
+
+
+def _widen(rows: np.ndarray) -> np.ndarray:
+    """The worker's rows (METRIC_COLUMNS) with NaN in the columns it does not send."""
+    extra = np.full((len(rows), len(PLOT_COLUMNS) - rows.shape[1]), np.nan)
+    return np.concatenate([rows, extra], axis=1)
+
 CONTROLS_MS = 250  # the progress bar and the ETA update at most 4 times a second
 LEFTOVER_AGE = 60.0  # s; a temporary file untouched this long belongs to no live write (another process may train)
 
@@ -41,6 +54,7 @@ class TrainingView(QWidget):
     state_changed = Signal(str)  # TrainingControls.STATES
     device_changed = Signal(str)
     explore_requested = Signal(str)  # the run's newest checkpoint, to open in the explorer
+    translate_requested = Signal(str)  # a CycleGAN run's newest checkpoint, to open in the Translate window
     back_requested = Signal()  # show the Train page's list of runs
 
     def __init__(self, settings: Settings, parent: QWidget | None = None):
@@ -51,7 +65,7 @@ class TrainingView(QWidget):
         self.config: RunConfig | None = None
         self.step = 0
         self.total_steps = 0
-        self.history = MetricHistory(METRIC_COLUMNS, window=settings.smoothing)
+        self.history = MetricHistory(PLOT_COLUMNS, window=settings.smoothing)
         self.last_ended: RunEnded | None = None
         self._latest = None  # the newest ProgressBatch
         self._controls_timer = QTimer(self)
@@ -165,7 +179,7 @@ class TrainingView(QWidget):
         self.run_dir = run.path
         self.last_ended = None
         self._show_config(config)
-        self.history = MetricHistory.from_records(records, METRIC_COLUMNS, window=self.settings.smoothing)
+        self.history = MetricHistory.from_records(records, PLOT_COLUMNS, window=self.settings.smoothing)
         self.plots.history = self.history
         self.plots.redraw()
         self.evaluations.set_records(run.read_evals())
@@ -262,7 +276,7 @@ class TrainingView(QWidget):
         self._show_config(started.config)
         if started.resumed:  # the trainer dropped logged steps after its checkpoint: show the file as it is now
             run = RunFolder(self.run_dir)
-            self.history = MetricHistory.from_records(run.read_metrics(), METRIC_COLUMNS,
+            self.history = MetricHistory.from_records(run.read_metrics(), PLOT_COLUMNS,
                                                       window=self.settings.smoothing)
             self.plots.history = self.history
             self.plots.redraw()
@@ -288,6 +302,9 @@ class TrainingView(QWidget):
     def _on_progress(self, batch) -> None:
         """Keep every step for the plots; the controls show the newest state at their own, slower pace."""
         self.step, self.total_steps = batch.step, batch.total_steps
+        if batch.grids and self._translates and self.run_dir is not None:
+            self._reload_history()  # a CycleGAN's terms are in metrics.jsonl only: catch up at each new grid
+            self.plots.mark_dirty()
         rows = batch.metrics
         last_step = self.history.last("step") if len(self.history) else float("nan")
         if len(rows) and last_step == last_step:  # not NaN
@@ -295,7 +312,7 @@ class TrainingView(QWidget):
             # logged the next steps: keep each step once.
             rows = rows[rows[:, 0] > last_step]
         if len(rows):
-            self.history.extend(rows)
+            self.history.extend(_widen(rows))
             self.plots.mark_dirty()
         self._latest = batch
         if not self._controls_timer.isActive() or self.controls.state == "paused":
@@ -332,6 +349,8 @@ class TrainingView(QWidget):
 
     def _on_ended(self, ended: RunEnded) -> None:
         self.last_ended = ended
+        if self.config is not None and self.config.model.arch == "cyclegan" and self.run_dir is not None:
+            self._reload_history()  # the CycleGAN terms are in metrics.jsonl only
         self.step = ended.step or self.step
         self.total_steps = ended.total_steps or self.total_steps
         self.plots.redraw()
@@ -358,6 +377,15 @@ class TrainingView(QWidget):
 
     # -- helpers -------------------------------------------------------------------------------------
 
+    def _reload_history(self) -> None:
+        """Read the plotted history again from the run's metrics.jsonl (all columns, by name)."""
+        try:
+            records = RunFolder.open(self.run_dir).read_metrics()
+        except GanStudioError:
+            return
+        self.history = MetricHistory.from_records(records, PLOT_COLUMNS, window=self.settings.smoothing)
+        self.plots.history = self.history
+
     def _set_state(self, state: str) -> None:
         self.controls.set_state(state)
         self.state_changed.emit(state)
@@ -370,6 +398,8 @@ class TrainingView(QWidget):
         self.where.setText(str(self.run_dir) if self.run_dir else "")
         self.plots.set_probability(get_loss(config.loss.name).probability)
         self.plots.set_augment(config.loss.augment == "ada", config.loss.ada_target)
+        self.plots.set_translation(config.model.arch == "cyclegan")
+        self.grid.set_columns(GRID_ROWS if config.model.arch == "cyclegan" else ())
         self.samples.setCurrentWidget(self.toy_tabs if config.data.is_toy else self.grid)
         self.grid.class_names = config.model.class_names
 
@@ -391,12 +421,19 @@ class TrainingView(QWidget):
                                 "interval and when training stops.")
             self._update_explore_button()
             return
-        self.explore_requested.emit(str(latest))
+        (self.translate_requested if self._translates else self.explore_requested).emit(str(latest))
+
+    @property
+    def _translates(self) -> bool:
+        """A CycleGAN run: its checkpoints open in the Translate window, not the explorer."""
+        return self.config is not None and self.config.model.arch == "cyclegan"
 
     def _update_explore_button(self) -> None:
         has = self.newest_checkpoint() is not None
+        self.explore_button.setText("Translate…" if self._translates else "Explore")
         self.explore_button.setEnabled(has or self.is_training)  # a checkpoint may appear while it trains
-        self.explore_button.setToolTip("Open the run's newest checkpoint in the explorer" if has else
+        where = "the Translate window (images A → B and B → A)" if self._translates else "the explorer"
+        self.explore_button.setToolTip(f"Open the run's newest checkpoint in {where}" if has else
                                        "No checkpoint yet: one is written at every checkpoint interval and at "
                                        "the end")
 

@@ -17,7 +17,16 @@ from ganstudio.gui.threads import WorkerBase, WorkerGroup
 from ganstudio.gui.widgets.toy_view import REAL
 from ganstudio.gui.wizard.common import WizardPage, hint
 
-KINDS = (*DATA_SOURCES, "folder", "toy")
+KINDS = (*DATA_SOURCES, "folder", "translate", "toy")
+# CelebA's 40 attributes, in the order of its list_attr_celeba.txt (the choices for splitting it into two domains)
+CELEBA_ATTRIBUTES = (
+    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips", "Big_Nose",
+    "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin", "Eyeglasses",
+    "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache",
+    "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks",
+    "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
+    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
+)
 THUMB = 64
 EXAMPLES = 16  # two rows of eight
 PREVIEW_DELAY_MS = 400  # wait for the user to stop typing a path
@@ -25,6 +34,30 @@ PREVIEW_DELAY_MS = 400  # wait for the user to stop typing a path
 
 def source_kind(source: str) -> str:
     return source.split(":", 1)[0] if ":" in source else source
+
+
+def preview_pair(cfg, progress=None) -> DataPreview:
+    """The data's preview; with a second folder (domain B), A's examples on the first row and B's on the second."""
+    from dataclasses import replace
+
+    if cfg.domains is not None:  # CelebA split by attributes is not downloaded: it must be there already
+        from ganstudio.core.data.domains import celeba_folder
+
+        folder = celeba_folder(cfg.root)
+        preview = preview_data(cfg, progress, EXAMPLES)
+        return replace(preview, note=f"CelebA in {folder}: domain A is the faces without "
+                                     f"{cfg.domains.replace('_', ' ')}, domain B those with it.")
+    if cfg.source_b is None:
+        return preview_data(cfg, progress, EXAMPLES)
+
+    half = EXAMPLES // 2
+    a = preview_data(replace(cfg, source_b=None), progress, half)
+    b = preview_data(replace(cfg, source=cfg.source_b, source_b=None), progress, half)
+    blank = [np.zeros_like(a.examples[0])] if a.examples else []
+    examples = (a.examples + blank * half)[:half] + b.examples[:half]
+    return replace(a, examples=examples, skipped=a.skipped + b.skipped,
+                   skipped_report="\n".join(r for r in (a.skipped_report, b.skipped_report) if r),
+                   note=f"Domain A (top row): {a.count:,} images. Domain B (bottom row): {b.count:,} images.")
 
 
 class DataPage(WizardPage):
@@ -40,7 +73,8 @@ class DataPage(WizardPage):
 
         self.kind_buttons = QButtonGroup(self)
         choices = QVBoxLayout()
-        titles = {**DATA_TITLES, "folder": "Image folder", "toy": "2D toy distribution"}
+        titles = {**DATA_TITLES, "folder": "Image folder", "translate": "Translate between two image sets",
+                  "toy": "2D toy distribution"}
         for i, kind in enumerate(KINDS):
             button = QRadioButton(titles[kind])
             button.setProperty("kind", kind)
@@ -88,6 +122,44 @@ class DataPage(WizardPage):
         folder_widget = QWidget()
         folder_widget.setLayout(fo)
 
+        # two domains (CycleGAN): two folders, or CelebA split by an attribute
+        self.pair_folders = QRadioButton("Two folders")
+        self.pair_celeba = QRadioButton("CelebA split by an attribute")
+        self.pair_mode = QButtonGroup(self)
+        self.pair_mode.addButton(self.pair_folders, 0)
+        self.pair_mode.addButton(self.pair_celeba, 1)
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(self.pair_folders)
+        mode_row.addWidget(self.pair_celeba)
+        mode_row.addStretch(1)
+        self.folder_a, self.folder_b = QLineEdit(), QLineEdit()
+        self.folder_a.setPlaceholderText("domain A: a folder of images (e.g. horses)")
+        self.folder_b.setPlaceholderText("domain B: a folder of images (e.g. zebras)")
+        self.browse_a, self.browse_b = QPushButton("Browse…"), QPushButton("Browse…")
+        rows = []
+        for edit, browse in ((self.folder_a, self.browse_a), (self.folder_b, self.browse_b)):
+            row = QHBoxLayout()
+            row.addWidget(edit, 1)
+            row.addWidget(browse)
+            rows.append(row)
+        self.attribute = QComboBox()
+        for name in CELEBA_ATTRIBUTES:
+            self.attribute.addItem(name.replace("_", " "), name)
+        self.pair_root = QLineEdit()
+        self.pair_root.setToolTip("The folder holding celeba/ (img_align_celeba/ and list_attr_celeba.txt)")
+        tr = QFormLayout()
+        tr.addRow("", mode_row)
+        tr.addRow("Folder A", rows[0])
+        tr.addRow("Folder B", rows[1])
+        tr.addRow("Attribute", self.attribute)
+        tr.addRow("Dataset folder", self.pair_root)
+        tr.addRow("", hint("The GAN learns A → B and B → A from pictures that need not match one to one; "
+                           "CelebA's A is the faces without the attribute, B those with it. "
+                           "Choose the resolution (32 to 256 px) on the next page."))
+        self.pair_form, self.pair_rows = tr, rows
+        translate_widget = QWidget()
+        translate_widget.setLayout(tr)
+
         self.toy_name = QComboBox()
         for name in TOY_NAMES:
             self.toy_name.addItem(TOY_TITLES[name], f"toy:{name}")
@@ -101,9 +173,10 @@ class DataPage(WizardPage):
         toy_widget.setLayout(to)
 
         self.options = QStackedWidget()
-        for w in (tv_widget, folder_widget, toy_widget):
+        for w in (tv_widget, folder_widget, translate_widget, toy_widget):
             self.options.addWidget(w)
         self.tv_widget, self.folder_widget, self.toy_widget = tv_widget, folder_widget, toy_widget
+        self.translate_widget = translate_widget
         self.options.setSizePolicy(self.options.sizePolicy().horizontalPolicy(),
                                    self.options.sizePolicy().Policy.Maximum)
 
@@ -168,13 +241,20 @@ class DataPage(WizardPage):
         self.colour.currentIndexChanged.connect(lambda: self._set_data(channels=self.colour.currentData()))
         self.crop.valueChanged.connect(lambda v: self._set_data(center_crop=v or None))
         self.toy_name.currentIndexChanged.connect(lambda: self._set_source(self.toy_name.currentData()))
+        self.pair_mode.idToggled.connect(lambda i, on: on and self._set_pair())
+        self.folder_a.textEdited.connect(lambda: self._set_pair())
+        self.folder_b.textEdited.connect(lambda: self._set_pair())
+        self.attribute.currentIndexChanged.connect(lambda: self._set_pair())
+        self.pair_root.textEdited.connect(lambda text: self._set_data(root=text.strip()))
+        self.browse_a.clicked.connect(lambda: self._browse_pair(self.folder_a, "Folder of domain A's images"))
+        self.browse_b.clicked.connect(lambda: self._browse_pair(self.folder_b, "Folder of domain B's images"))
         self.toy_points.valueChanged.connect(lambda v: self._set_data(toy_samples=v))
 
     # -- filling from the config ----------------------------------------------------------------------
 
     def load(self) -> None:
         d = self.config.data
-        kind = source_kind(d.source)
+        kind = "translate" if d.is_translation else source_kind(d.source)
         self.kind_buttons.button(KINDS.index(kind)).setChecked(True)
         self._show_options(kind)
         self.root.setText(d.root)
@@ -183,6 +263,15 @@ class DataPage(WizardPage):
         self.folder.clear()
         self.folder.addItems(settings.recent_data_folders)
         self.folder.setEditText(d.source[len("folder:"):] if kind == "folder" else "")
+        celeba = d.domains is not None
+        (self.pair_celeba if celeba else self.pair_folders).setChecked(True)
+        if d.source_b is not None:
+            self.folder_a.setText(d.source[len("folder:"):])
+            self.folder_b.setText(d.source_b[len("folder:"):])
+        if celeba:
+            self.attribute.setCurrentIndex(max(0, self.attribute.findData(d.domains)))
+        self.pair_root.setText(d.root)
+        self._show_pair_rows(celeba)
         self.colour.setCurrentIndex(self.colour.findData(d.channels or 3))
         self.crop.setValue(d.center_crop or 0)
         toy_index = self.toy_name.findData(d.source)
@@ -198,6 +287,9 @@ class DataPage(WizardPage):
             return
         kind = KINDS[index]
         self._show_options(kind)
+        if kind == "translate":
+            self._set_pair()
+            return
         if kind == "folder":
             source = f"folder:{self.folder.currentText().strip()}"
         elif kind == "toy":
@@ -207,7 +299,8 @@ class DataPage(WizardPage):
         self._set_source(source)
 
     def _show_options(self, kind: str) -> None:
-        widget = {"folder": self.folder_widget, "toy": self.toy_widget}.get(kind, self.tv_widget)
+        widget = {"folder": self.folder_widget, "toy": self.toy_widget,
+                  "translate": self.translate_widget}.get(kind, self.tv_widget)
         self.options.setCurrentWidget(widget)
 
     def _set_source(self, source: str) -> None:
@@ -216,6 +309,30 @@ class DataPage(WizardPage):
         self.wizard().set_source(source)
         self._schedule_preview(immediate=not source.startswith("folder:"))
 
+    def _set_pair(self) -> None:
+        """Two domains from the translate options: folders A and B, or CelebA without / with an attribute."""
+        if self._loading:
+            return
+        celeba = self.pair_celeba.isChecked()
+        self._show_pair_rows(celeba)
+        if celeba:
+            self.wizard().set_source("celeba", domains=self.attribute.currentData())
+        else:
+            self.wizard().set_source(f"folder:{self.folder_a.text().strip()}",
+                                     source_b=f"folder:{self.folder_b.text().strip()}")
+        self._schedule_preview(immediate=celeba)
+
+    def _show_pair_rows(self, celeba: bool) -> None:
+        for widget, shown in ((self.pair_rows[0], not celeba), (self.pair_rows[1], not celeba),
+                              (self.attribute, celeba), (self.pair_root, celeba)):
+            self.pair_form.setRowVisible(widget, shown)
+
+    def _browse_pair(self, edit: QLineEdit, title: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, title, edit.text())
+        if folder:
+            edit.setText(folder)
+            self._set_pair()
+
     def _set_data(self, **changes) -> None:
         if self._loading:
             return
@@ -223,7 +340,7 @@ class DataPage(WizardPage):
         self._schedule_preview(immediate="toy_samples" not in changes and "root" not in changes)
 
     def _on_folder_text(self, text: str) -> None:
-        if self._loading or source_kind(self.config.data.source) != "folder":
+        if self._loading or source_kind(self.config.data.source) != "folder" or self.config.data.is_translation:
             return
         self._set_source(f"folder:{text.strip()}")
 
@@ -261,13 +378,17 @@ class DataPage(WizardPage):
         self.preview_error = None
         self.wizard().preview = None
         if cfg.is_folder and not cfg.source[len("folder:"):]:
-            self.preview_error = "Choose a folder of images"
+            self.preview_error = "Choose a folder of images" + (" for domain A" if cfg.is_translation else "")
+            self._show_preview()
+            return
+        if cfg.source_b is not None and not cfg.source_b[len("folder:"):]:
+            self.preview_error = "Choose a folder of images for domain B"
             self._show_preview()
             return
         self.busy_bar.setRange(0, 0)
         self.busy_bar.setFormat("Looking at the data…")
         self.busy_bar.show()
-        task = self.tasks.create(lambda progress, cancelled: preview_data(cfg, progress, EXAMPLES), "preview")
+        task = self.tasks.create(lambda progress, cancelled: preview_pair(cfg, progress), "preview")
         task.progress.connect(self._on_preview_progress)
         task.returned.connect(self._on_preview)
         task.errored.connect(self._on_preview_failed)

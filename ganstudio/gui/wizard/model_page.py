@@ -7,7 +7,8 @@ from PySide6.QtWidgets import (
 )
 
 from ganstudio.core.data import native_resolution
-from ganstudio.core.models.registry import architectures
+from ganstudio.core.defaults import supported_resolutions
+from ganstudio.core.models.registry import all_architectures, translation_architectures
 from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.describe import arch_blurb, arch_title, capacity_hint
 from ganstudio.gui.wizard.common import WizardPage, hint, millions, parameter_count, resolved_model
@@ -21,14 +22,16 @@ class ModelPage(WizardPage):
     def __init__(self):
         super().__init__("Model", "Which generator and discriminator, at which size?")
         self.arch_buttons = QButtonGroup(self)
-        self.archs = architectures()
+        self.archs = all_architectures()
+        self.arch_hints = []
         arch_box = QGroupBox("Architecture")
         arch_layout = QVBoxLayout(arch_box)
         for i, arch in enumerate(self.archs):
             button = QRadioButton(arch_title(arch))
             self.arch_buttons.addButton(button, i)
             arch_layout.addWidget(button)
-            arch_layout.addWidget(hint(arch_blurb(arch)))
+            self.arch_hints.append(hint(arch_blurb(arch)))
+            arch_layout.addWidget(self.arch_hints[-1])
 
         self.conditional = QCheckBox("Class-conditional: generate a chosen class")
         self.d_condition = QComboBox()
@@ -80,13 +83,18 @@ class ModelPage(WizardPage):
     def load(self) -> None:
         cfg = self.config
         m, d = cfg.model, cfg.data
+        translating = d.is_translation  # two domains: the translation models only; one set: the noise models
+        for i, arch in enumerate(self.archs):
+            shown = (arch in translation_architectures()) == translating
+            self.arch_buttons.button(i).setVisible(shown)
+            self.arch_hints[i].setVisible(shown)
         if m.arch in self.archs:
             self.arch_buttons.button(self.archs.index(m.arch)).setChecked(True)
         self.conditional.setChecked(m.conditional)
         self.d_condition.setCurrentIndex(max(0, self.d_condition.findData(m.d_condition)))
         self.resolution.clear()
         self.resolution.addItem(self._default_text(), None)
-        for res in RESOLUTIONS:
+        for res in RESOLUTIONS if m.arch not in translation_architectures() else supported_resolutions(m.arch):
             self.resolution.addItem(f"{res} x {res} px", res)
         chosen = self.wizard().choices.resolution
         self.resolution.setCurrentIndex(0 if chosen is None else max(0, self.resolution.findData(chosen)))
@@ -95,6 +103,8 @@ class ModelPage(WizardPage):
         toy = d.is_toy
         for w in (self.conditional, self.d_condition, self.resolution):
             w.setEnabled(not toy)
+        self.conditional.setEnabled(not toy and not translating)  # a translator has no classes and no z
+        self.z_dim.setEnabled(not translating)
 
     def _default_text(self) -> str:
         """The first resolution item: what the run gets when the user picks none, and why."""

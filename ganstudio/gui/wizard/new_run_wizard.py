@@ -51,9 +51,19 @@ class NewRunWizard(QWizard):
             self.addPage(page)
         self.resize(940, 700)
 
-    def set_source(self, source: str) -> None:
-        """Choose a data source; moving between toy points and images starts the model and schedule afresh."""
-        self.choose(source=source)
+    def set_source(self, source: str, source_b: str | None = None, domains: str | None = None) -> None:
+        """Choose a data source; moving between toy points and images starts the model and schedule afresh.
+        A second folder (`source_b`) or CelebA attributes (`domains`) make it two domains for a CycleGAN, as
+        `ganstudio train --data-b` / `--domains` do; leaving them goes back to the family's architecture."""
+        from ganstudio.core.models.registry import translation_architectures
+
+        self.config = self.config.with_updates("data", source_b=source_b, domains=domains)
+        arch = self.choices.arch
+        if source_b is not None or domains is not None:
+            arch = "cyclegan"
+        elif arch in translation_architectures():
+            arch = None  # the family's own (DCGAN for images)
+        self.choose(source=source, arch=arch)
 
     def choose(self, **changes) -> None:
         """Change a choice the run's defaults depend on (source, arch, conditional, resolution, preset) and rebuild

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 from ganstudio.core.config import RunConfig
 from ganstudio.core.data import native_resolution
 from ganstudio.core.training.estimate import TimeEstimate, estimate_time
-from ganstudio.gui.describe import LOSS_TITLES, arch_title, data_title, tricks_in_use
+from ganstudio.gui.describe import LOSS_TITLES, arch_title, data_title, domains_title, tricks_in_use
 from ganstudio.gui.threads import WorkerBase, WorkerGroup
 from ganstudio.gui.widgets.training_controls import format_duration
 from ganstudio.gui.wizard.common import WizardPage, hint
@@ -153,9 +153,10 @@ class ReviewPage(WizardPage):
         res = "" if cfg.data.is_toy else f", {cfg.data.resolution or native_resolution(cfg.data.source)} px"
         length = f"{t.steps:,} steps" if t.steps is not None else f"{t.epochs:g} epochs"
         rows = [
-            ("Data", f"{data_title(cfg.data.source)}{size}"),
+            ("Data", domains_title(cfg.data) + (f" ({preview.note.rstrip('.')})" if preview and cfg.data.source_b else "")
+             if cfg.data.is_translation else f"{data_title(cfg.data.source)}{size}"),
             ("Model", f"{arch_title(m.arch)}{' conditional' if m.conditional else ''}{res}, capacity "
-                      f"{m.capacity}, z {m.z_dim}"),
+                      f"{m.capacity}" + ("" if cfg.data.is_translation else f", z {m.z_dim}")),
             ("Loss", LOSS_TITLES.get(lo.name, lo.name) + (f" (preset {cfg.preset})" if cfg.preset else "")),
             ("Tricks", ", ".join(tricks_in_use(cfg)) or "none"),
             ("Schedule", f"{length}, batch {t.batch_size}, {t.optimizer} with learning rates G {t.lr_g:g} / "

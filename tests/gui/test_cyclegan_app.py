@@ -1,0 +1,174 @@
+"""CycleGAN in the app: the wizard builds a translation run, a short run shows the cycle losses and the turned
+grid (real -> translated -> back), and the Translate view translates an image both ways and exports a folder."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganstudio.core.defaults import RunChoices, run_config
+from ganstudio.core.training.cycle import CYCLE_METRICS, GRID_ROWS
+from ganstudio.gui.main_window import MainWindow
+from ganstudio.gui.settings import Settings
+from ganstudio.gui.widgets.sample_grid import CAPTION_PX
+from tests.gui.test_training_view import shut_down, wait_ended
+
+SHOTS = os.environ.get("GANSTUDIO_SHOTS")  # a folder to save screenshots in, for looking at the screens
+
+
+def _folder(path, images):
+    path.mkdir(parents=True)
+    for i, x in enumerate(images):
+        Image.fromarray(x).save(path / f"{i:03d}.png")
+    return path
+
+
+@pytest.fixture
+def domains(tmp_path):
+    """Two folders of 32 px grayscale images: dark noise (A) and light noise (B)."""
+    rng = np.random.default_rng(0)
+    a = _folder(tmp_path / "A", rng.integers(0, 128, (8, 32, 32), dtype=np.uint8))
+    b = _folder(tmp_path / "B", rng.integers(128, 256, (8, 32, 32), dtype=np.uint8))
+    return a, b
+
+
+def tiny_cyclegan(a, b, steps=4):
+    """A CycleGAN run as the core tests make it: capacity 4, one residual block, 32 px grayscale."""
+    return run_config(RunChoices(source=f"folder:{a}", arch="cyclegan", resolution=32),
+                      {"data": {"source_b": f"folder:{b}", "channels": 1},
+                       "model": {"capacity": 4, "residual_blocks": 1},
+                       "train": {"steps": steps, "epochs": None, "batch_size": 2, "sample_every": 2,
+                                 "checkpoint_every": 0, "device": "cpu", "grid_size": 3}}).validate()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(Settings(runs_folder=str(tmp_path / "runs"), cpu_threads=1))
+    qtbot.addWidget(w, before_close_func=shut_down)
+    w.resize(1280, 860)
+    w.show()
+    return w
+
+
+def shot(widget, name: str) -> None:
+    if SHOTS:
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.processEvents()  # the layout's pending geometry
+        widget.grab().save(os.path.join(SHOTS, name))
+
+
+def test_a_short_cyclegan_run_shows_the_cycle_losses_and_the_turned_grid(qtbot, window, domains, tmp_path):
+    view = window.start_run(tiny_cyclegan(*domains), tmp_path / "runs" / "cycle")
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "finished", ended.message
+    view.plots.redraw()
+    assert view.plots.generators.widget.isVisible() and view.plots.discriminators.widget.isVisible()
+    for name in CYCLE_METRICS:
+        assert view.plots.point_count(name) == 4 and np.isfinite(view.history.column(name)).all(), name
+    entry = view.grid.entries[-1]
+    assert entry.count == 6 * 3 and entry.side == 32
+    layout = view.grid.layout_of(entry)
+    assert layout.captions == GRID_ROWS and layout.per_column == 3
+    shown = view.grid.image_item.image
+    assert shown.shape[0] == CAPTION_PX + layout.height * layout.scale  # three rows under the captions
+    assert shown.shape[1] == layout.width * layout.scale  # six columns: real A, G(A), F(G(A)), real B, ...
+    # a click on row 1 of column "G(A)" is sample 1 of the trainer's row "G(A)"
+    x = (layout.lefts[1] + 5) * layout.scale
+    y = CAPTION_PX + (layout.padding + (layout.side + layout.padding) + 5) * layout.scale
+    assert layout.cell(x, y) == 1 * 3 + 1
+    cut = view.grid.sample_pixels(4, entry)
+    assert cut.shape[:2] == (32, 32)
+    shot(window, "training_view_cyclegan.png")
+    assert not view.plots.generators.widget.isHidden()
+
+
+def test_the_translate_window_translates_an_image_both_ways_and_exports_a_folder(qtbot, window, domains,
+                                                                                 tmp_path):
+    a, b = domains
+    view = window.start_run(tiny_cyclegan(a, b), tmp_path / "runs" / "cycle")
+    wait_ended(qtbot, view)
+    assert view.explore_button.text() == "Translate…"
+    opened = []
+    view.translate_requested.connect(opened.append)
+    view.explore()
+    assert opened and opened[0].endswith(".safetensors")
+    dialog = window.translate_dialogs[-1]
+    qtbot.waitUntil(lambda: dialog.info is not None, timeout=30_000)
+    assert "32 px grayscale" in dialog.model_label.text()
+
+    dialog.set_source(a / "000.png")
+    qtbot.waitUntil(lambda: len(dialog.pairs) == 1, timeout=30_000)
+    there = dialog.pairs[0][2]
+    dialog.set_direction("b2a")
+    qtbot.waitUntil(lambda: dialog.pairs and not np.array_equal(dialog.pairs[0][2], there), timeout=30_000)
+    assert dialog.pairs[0][1].shape == (32, 32, 1) and "B → A" in dialog.source_label.text()
+    shot(dialog, "translate_image.png")
+
+    dialog.set_direction("a2b")
+    dialog.set_source(a)
+    qtbot.waitUntil(lambda: len(dialog.pairs) == 8 and dialog.export_button.isEnabled(), timeout=30_000)
+    shot(dialog, "translate_folder.png")
+    out = tmp_path / "out"
+    with qtbot.waitSignal(dialog.exported, timeout=60_000):
+        dialog.export(out)
+    qtbot.waitUntil(lambda: dialog.export_task is None, timeout=10_000)
+    assert sorted(p.name for p in out.iterdir()) == [f"{i:03d}.png" for i in range(8)]
+    assert "Wrote 8 images" in dialog.message.text()
+    dialog.close()
+
+
+def test_a_checkpoint_that_is_not_a_cyclegan_is_refused_in_one_sentence(qtbot, window, tmp_path):
+    from tests.run_helpers import image_config, make_folder
+
+    view = window.start_run(image_config(make_folder(tmp_path / "images"), steps=2), tmp_path / "runs" / "dc")
+    wait_ended(qtbot, view)
+    dialog = window.open_translator(view.newest_checkpoint())
+    qtbot.waitUntil(lambda: dialog.message.isVisible(), timeout=30_000)
+    assert "not a CycleGAN translator" in dialog.message.text() and dialog.message.text().count(". ") == 0
+    assert not dialog.open_image.isEnabled()
+    dialog.close()
+
+
+def test_the_wizard_builds_a_cyclegan_run_from_two_folders(qtbot, domains, tmp_path):
+    from ganstudio.gui.wizard.data_page import KINDS
+    from ganstudio.gui.wizard.new_run_wizard import NewRunWizard
+    from tests.gui.test_wizard import close_wizard
+
+    a, b = domains
+    wizard = NewRunWizard(Settings(runs_folder=str(tmp_path / "runs"), data_root=str(tmp_path / "datasets"),
+                                   cpu_threads=1))
+    qtbot.addWidget(wizard, before_close_func=close_wizard)
+    wizard.show()
+    page = wizard.data_page
+    page.kind_buttons.button(KINDS.index("translate")).setChecked(True)
+    assert page.options.currentWidget() is page.translate_widget
+    page.folder_a.setText(str(a))
+    page.folder_b.setText(str(b))
+    page._set_pair()
+    qtbot.waitUntil(lambda: not page.busy() and page.isComplete(), timeout=20_000)
+    shot(wizard, "wizard_translate_folders.png")
+    for _ in range(3):
+        wizard.next()
+        assert not wizard.currentPage().problems(), wizard.currentPage().title()
+    wizard.next()
+    assert wizard.currentPage() is wizard.review_page
+    summary = wizard.review_page._summary()
+    assert "folder A → folder B" in summary and "Domain B (bottom row): 8 images" in summary
+    shot(wizard, "wizard_translate_review.png")
+    config = wizard.result_config()
+    assert config.model.arch == "cyclegan" and config.data.source_b == f"folder:{b}"
+    config.validate()
+    wizard.back()
+    wizard.back()
+    wizard.back()
+    wizard.back()
+    page.pair_celeba.setChecked(True)
+    page.attribute.setCurrentIndex(page.attribute.findData("Eyeglasses"))
+    assert wizard.config.data.domains == "Eyeglasses" and wizard.config.data.source == "celeba"
+    qtbot.waitUntil(lambda: not page.busy(), timeout=20_000)
+    assert "list_attr_celeba.txt" in page.problems()[0]  # not downloaded for a split: it must be there
+    shot(wizard, "wizard_translate_celeba.png")
+    wizard.shutdown()  # the review page's time estimate runs on a worker
