@@ -6,23 +6,16 @@ import os
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from ganstudio.core.defaults import RunChoices, run_config
 from ganstudio.core.training.cycle import CYCLE_METRICS, GRID_ROWS
 from ganstudio.gui.main_window import MainWindow
 from ganstudio.gui.settings import Settings
 from ganstudio.gui.widgets.sample_grid import CAPTION_PX
+from tests.core.test_cyclegan import _folder
 from tests.gui.test_training_view import shut_down, wait_ended
 
 SHOTS = os.environ.get("GANSTUDIO_SHOTS")  # a folder to save screenshots in, for looking at the screens
-
-
-def _folder(path, images):
-    path.mkdir(parents=True)
-    for i, x in enumerate(images):
-        Image.fromarray(x).save(path / f"{i:03d}.png")
-    return path
 
 
 @pytest.fixture
