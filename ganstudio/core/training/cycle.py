@@ -27,10 +27,8 @@ from ganstudio.core.losses import d_least_squares
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.training.discriminator_view import DiscriminatorView
 from ganstudio.core.training.loop import FIXED_NOISE_SEED_OFFSET, Trainer, _grad_norm
-from ganstudio.core.training.reports import StepReport
-
-# The names a step logs besides loss_g (the sum of G's terms) and loss_d (D_A's + D_B's).
-CYCLE_METRICS = ("adv_g", "adv_f", "cycle", "identity", "loss_d_a", "loss_d_b")
+# CYCLE_METRICS lives with the reports (the trainer process sends them without importing torch); named here too
+from ganstudio.core.training.reports import CYCLE_METRICS, StepReport  # noqa: F401
 GRID_ROWS = ("real A", "G(A)", "F(G(A))", "real B", "F(B)", "G(F(B))")
 
 
