@@ -185,6 +185,37 @@ def test_celeba_attributes_are_listed_once_and_misspellings_get_close_matches():
     assert message.count(", ") == 39 and message.endswith("Young)")  # nothing close: all 40, in one sentence
 
 
+def test_the_readme_picture_is_drawn_from_generated_faces(tmp_path, monkeypatch, capsys, one_thread):
+    """benchmarks/cyclegan.py --picture-generated: faces of the bundled face model that the classifier reads as
+    black-haired and as blond, translated both ways by a checkpoint, scored and drawn (input, translated, back)."""
+    import sys
+    from dataclasses import replace
+
+    from benchmarks import cyclegan as bench
+    from ganstudio.core.data.domains import DomainPair
+    from tests.conftest import tiny_images
+
+    a, b = tiny_images(n=4, channels=3, resolution=64), tiny_images(n=4, channels=3, resolution=64, seed=1)
+    cfg = run_config(RunChoices(source="folder:unused", arch="cyclegan", resolution=64),
+                     {"data": {"source_b": "folder:unused-b", "channels": 3},
+                      "model": {"capacity": 4, "residual_blocks": 1},
+                      "train": {"steps": 1, "epochs": None, "batch_size": 2, "device": "cpu", "grid_size": 2}})
+    trainer = Trainer(cfg.validate(), tmp_path / "run", data=DomainPair(a, b, replace(a.info, size=8,
+                                                                                      domain_sizes=(4, 4))))
+    trainer.save_checkpoint()
+    png, numbers = tmp_path / "hair.png", tmp_path / "hair.json"
+    monkeypatch.setattr(sys, "argv", ["cyclegan.py", "--checkpoint", str(tmp_path / "run"), "--picture-generated",
+                                      str(png), "--json", str(numbers), "--test", "3", "--columns", "2",
+                                      "--candidates", "400", "--threads", "1"])
+    assert bench.main() == 0
+    results = json.loads(numbers.read_text())
+    for direction in ("a2b", "b2a"):  # every input read right: the classifier picked them
+        assert results[direction]["images"] == 3 and results[direction]["input_read_right"] == 1.0
+        assert 0 <= results[direction]["flipped"] <= 1
+    assert Image.open(png).size == (4 * 66 + 2, 3 * 66 + 2)  # input, translated, back; 2 of each direction
+    assert "picture:" in capsys.readouterr().out
+
+
 def test_a_translator_is_not_sampled_and_stays_out_of_the_noise_models(tmp_path, noise_domains, one_thread):
     from ganstudio.core.checkpoints import export_generator, load_generator
     from ganstudio.core.errors import CheckpointError
