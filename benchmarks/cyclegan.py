@@ -1,6 +1,6 @@
 """CycleGAN on CelebA 64 px, black <-> blond hair: does the translation change the hair, and how little else?
 
-    nice -n 10 python benchmarks/cyclegan.py --minutes 60 --out runs/cyclegan-hair --picture docs/cyclegan-hair.png
+    nice -n 10 python benchmarks/cyclegan.py --minutes 60 --out runs/cyclegan-hair --picture hair.png
 
 Trains `--model cyclegan` on the training split of the shared CelebA subset (images 1-9000; A = Black_Hair
 without Blond_Hair, B = Blond_Hair without Black_Hair, through `--domains Black_Hair:Blond_Hair`) for a time
@@ -12,6 +12,14 @@ CelebA attribute classifier (core.latent.attributes):
 - the other 38 attributes: the mean change of their probabilities, and the share of decisions that flip.
 The run's length in steps is fitted to the budget from the measured speed before the learning rates start to
 decay (the recipe decays them over the second half of the steps).
+
+CelebA's pictures are not ours to redistribute, so the README's picture is drawn from faces we made instead:
+
+    python benchmarks/cyclegan.py --checkpoint runs/cyclegan-hair --picture-generated docs/images/cyclegan-hair.png
+
+trains nothing; it generates faces with the bundled face model (resources/models, `faces`), keeps those the
+classifier reads as black-haired (A) and as blond (B), translates them both ways with the run's newest checkpoint
+(or the checkpoint file given), scores them as the held-out faces are scored, and draws the first few.
 """
 from __future__ import annotations
 
@@ -115,6 +123,28 @@ def score(translator, a, b):
     return results
 
 
+@torch.no_grad()
+def generated_faces(n: int, seed: int, psi: float, candidates: int, chunk: int = 100):
+    """Faces of the bundled face model the classifier reads as black-haired (A) and as blond (B), up to n of each
+    from at most `candidates` seeded latents, as [N, 3, 64, 64] in [-1, 1]; and how many were generated."""
+    from ganstudio.core.bundled import bundled_model
+    from ganstudio.core.checkpoints import load_generator
+    from ganstudio.core.latent.attributes import AttributeClassifier
+
+    G, cfg = load_generator(bundled_model("faces").file)
+    clf = AttributeClassifier("cpu")
+    gen = torch.Generator().manual_seed(seed)
+    a, b, made = [], [], 0
+    while made < candidates and min(sum(map(len, a)), sum(map(len, b))) < n:
+        z = torch.randn(chunk, cfg.model.z_dim, generator=gen)
+        images = G.synthesis(G.mapping(z, None, truncation_psi=psi), noise_mode="const").clamp(-1, 1)
+        black, blond = clf.logits(images, HAIR).unbind(1)
+        a.append(images[(black > 0) & (blond < 0)])
+        b.append(images[(blond > 0) & (black < 0)])
+        made += chunk
+    return torch.cat(a)[:n], torch.cat(b)[:n], made
+
+
 def picture(translator, a, b, path: Path, n: int = 5) -> None:
     """Rows: input, translated, cycled; A -> B on the left half, B -> A on the right."""
     from ganstudio.core.images import image_grid, save_image
@@ -138,7 +168,15 @@ def main() -> int:
     parser.add_argument("--out", default="runs/cyclegan-hair")
     parser.add_argument("--picture", help="write input | translated | cycled rows here (PNG)")
     parser.add_argument("--json", help="write the numbers here")
+    parser.add_argument("--picture-generated", metavar="PATH", help="train nothing: translate faces of the bundled "
+                        "face model with --checkpoint, score them and draw them here (PNG)")
+    parser.add_argument("--checkpoint", metavar="RUN", help="a CycleGAN run folder (its newest checkpoint) or file")
+    parser.add_argument("--psi", type=float, default=0.7, help="truncation of the generated faces (the explorer's)")
+    parser.add_argument("--candidates", type=int, default=4000, help="generated faces to pick A and B from")
+    parser.add_argument("--columns", type=int, default=5, help="pictures per direction in the picture")
     args = parser.parse_args()
+    if args.picture_generated:
+        return generated(args)
     celeba_dir = Path(args.celeba_dir)
     if not (celeba_dir / "list_attr_celeba.txt").is_file():
         print(f"skipped: the CelebA subset is not at {celeba_dir}", file=sys.stderr)
@@ -160,6 +198,27 @@ def main() -> int:
     if args.picture:
         picture(translator, a, b, Path(args.picture))
         print(f"picture: {args.picture} ({Path(args.picture).stat().st_size // 1024} KB)")
+    return 0
+
+
+def generated(args) -> int:
+    """The README's picture and its numbers, from generated faces (see the module's docstring)."""
+    if not args.checkpoint:
+        print("--picture-generated needs --checkpoint RUN (a CycleGAN run folder or checkpoint file)",
+              file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    from ganstudio.core.translate import load_translator
+
+    translator = load_translator(args.checkpoint)
+    a, b, made = generated_faces(args.test, args.seed, args.psi, args.candidates)
+    results = {"checkpoint": str(args.checkpoint), "step": translator.step, "generated": made, "psi": args.psi,
+               "seed": args.seed, **score(translator, a, b)}
+    print(json.dumps(results, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    picture(translator, a, b, Path(args.picture_generated), n=args.columns)
+    print(f"picture: {args.picture_generated} ({Path(args.picture_generated).stat().st_size // 1024} KB)")
     return 0
 
 

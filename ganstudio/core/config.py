@@ -350,6 +350,12 @@ def _validate_cyclegan(cfg: RunConfig) -> None:
         raise ConfigError(f"--domains splits CelebA by its attributes; it does not apply to {d.source}")
     if d.domains is not None and (not all(d.domains.split(":")) or d.domains.count(":") > 1):
         raise ConfigError(f"--domains takes ATTRIBUTE or ATTRIBUTE_A:ATTRIBUTE_B, not {d.domains!r}")
+    if d.domains is not None:
+        from ganstudio.core.data.domains import unknown_attributes  # the data layer imports this module
+
+        problem = unknown_attributes(d.domains.split(":"))
+        if problem:
+            raise ConfigError(f"--domains: {problem}")
     if d.resolution is not None and d.resolution not in CYCLEGAN_RESOLUTIONS:
         raise ConfigError(f"CycleGAN resolution {d.resolution} is not supported; use 32, 64, 128 or 256")
     if not 0 <= m.residual_blocks <= 32 or m.capacity < 1:

@@ -90,8 +90,9 @@ def any_rank(ctx: DistContext, flag: bool, device: torch.device) -> bool:
     return bool(t.item() > 0)
 
 
-def gather_rng_states(ctx: DistContext, state: torch.Tensor, device: torch.device) -> list[torch.Tensor]:
-    """Every rank's CPU RNG state (a uint8 tensor), so that a checkpoint can resume each rank exactly."""
+def gather_per_rank(ctx: DistContext, state: torch.Tensor, device: torch.device) -> list[torch.Tensor]:
+    """Every rank's own copy of a state of the same shape on all ranks (an RNG state, CycleGAN's fake pool), in
+    rank order on the CPU, so that a checkpoint can resume each rank exactly."""
     if not ctx.enabled:
         return [state]
     local = state.to(device)

@@ -48,6 +48,8 @@ def test_train_on_mnist_with_a_preset_and_sample_a_class(shared_data, tmp_path):
     (["train", "--data", "folder:/nonexistent/pics", "--steps", "1", "--out", "{tmp}/r"], "does not exist"),
     (["sample", "--checkpoint", "{tmp}/nothing.safetensors", "--out", "{tmp}/a.png"], "cannot read checkpoint"),
     (["train", "--data", "toy:ring8", "--model", "dcgan", "--out", "{tmp}/r"], "toy 2D data needs the mlp model"),
+    (["train", "--data", "celeba", "--domains", "Black_Hair:blonde_hair", "--data-root", "{tmp}", "--out", "{tmp}/r"],
+     "--domains: CelebA has no attribute 'blonde_hair' (close matches: Blond_Hair"),
 ])
 def test_errors_are_one_line_without_traceback(tmp_path, args, message):
     result = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])

@@ -11,6 +11,7 @@ from PIL import Image
 from ganstudio.cli import main
 from ganstudio.core.config import ModelConfig
 from ganstudio.core.data import load_data
+from ganstudio.core.data.domains import CELEBA_ATTRIBUTES, unknown_attributes
 from ganstudio.core.defaults import RunChoices, run_config
 from ganstudio.core.errors import ConfigError, DatasetError
 from ganstudio.core.models.cyclegan import PatchDiscriminator, ResnetGenerator, residual_blocks
@@ -160,7 +161,10 @@ def test_bad_input_is_one_sentence(tmp_path, noise_domains, capsys):
     (celeba / "list_attr_celeba.txt").write_text("1\nBlack_Hair Blond_Hair\n000001.jpg 1 -1\n")
     cfg = run_config(RunChoices(source="celeba", arch="cyclegan"), {"data": {"root": str(tmp_path),
                                                                              "domains": "Black_Hair:Red_Hair"}})
-    with pytest.raises(DatasetError, match="unknown CelebA attribute 'Red_Hair'; use one of Black_Hair, Blond_Hair"):
+    with pytest.raises(ConfigError, match=r"^--domains: CelebA has no attribute 'Red_Hair' \(close matches: "):
+        cfg.validate()  # before any data is read
+    cfg = cfg.with_updates("data", domains="Black_Hair:Bald")  # an attribute list that lacks one of the 40
+    with pytest.raises(DatasetError, match="unknown CelebA attribute 'Bald'; use one of Black_Hair, Blond_Hair"):
         load_data(cfg.validate().data)
     with pytest.raises(ConfigError, match="are for the cyclegan model, not dcgan"):
         run_config(RunChoices(source=f"folder:{a}", arch="dcgan"), {"data": {"source_b": f"folder:{b}"}}).validate()
@@ -170,6 +174,46 @@ def test_bad_input_is_one_sentence(tmp_path, noise_domains, capsys):
                  "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("ganstudio translate: error:") and len(err.splitlines()) == 1
+
+
+def test_celeba_attributes_are_listed_once_and_misspellings_get_close_matches():
+    assert len(CELEBA_ATTRIBUTES) == 40 == len(set(CELEBA_ATTRIBUTES)) and "Blond_Hair" in CELEBA_ATTRIBUTES
+    assert unknown_attributes(["Black_Hair", "Blond_Hair"]) is None
+    assert unknown_attributes(["Black_Hair", "Blonde_Hair"]).startswith(
+        "CelebA has no attribute 'Blonde_Hair' (close matches: Blond_Hair")
+    message = unknown_attributes(["Sunburn_Xyz"])
+    assert message.count(", ") == 39 and message.endswith("Young)")  # nothing close: all 40, in one sentence
+
+
+def test_the_readme_picture_is_drawn_from_generated_faces(tmp_path, monkeypatch, capsys, one_thread):
+    """benchmarks/cyclegan.py --picture-generated: faces of the bundled face model that the classifier reads as
+    black-haired and as blond, translated both ways by a checkpoint, scored and drawn (input, translated, back)."""
+    import sys
+    from dataclasses import replace
+
+    from benchmarks import cyclegan as bench
+    from ganstudio.core.data.domains import DomainPair
+    from tests.conftest import tiny_images
+
+    a, b = tiny_images(n=4, channels=3, resolution=64), tiny_images(n=4, channels=3, resolution=64, seed=1)
+    cfg = run_config(RunChoices(source="folder:unused", arch="cyclegan", resolution=64),
+                     {"data": {"source_b": "folder:unused-b", "channels": 3},
+                      "model": {"capacity": 4, "residual_blocks": 1},
+                      "train": {"steps": 1, "epochs": None, "batch_size": 2, "device": "cpu", "grid_size": 2}})
+    trainer = Trainer(cfg.validate(), tmp_path / "run", data=DomainPair(a, b, replace(a.info, size=8,
+                                                                                      domain_sizes=(4, 4))))
+    trainer.save_checkpoint()
+    png, numbers = tmp_path / "hair.png", tmp_path / "hair.json"
+    monkeypatch.setattr(sys, "argv", ["cyclegan.py", "--checkpoint", str(tmp_path / "run"), "--picture-generated",
+                                      str(png), "--json", str(numbers), "--test", "3", "--columns", "2",
+                                      "--candidates", "400", "--threads", "1"])
+    assert bench.main() == 0
+    results = json.loads(numbers.read_text())
+    for direction in ("a2b", "b2a"):  # every input read right: the classifier picked them
+        assert results[direction]["images"] == 3 and results[direction]["input_read_right"] == 1.0
+        assert 0 <= results[direction]["flipped"] <= 1
+    assert Image.open(png).size == (4 * 66 + 2, 3 * 66 + 2)  # input, translated, back; 2 of each direction
+    assert "picture:" in capsys.readouterr().out
 
 
 def test_a_translator_is_not_sampled_and_stays_out_of_the_noise_models(tmp_path, noise_domains, one_thread):

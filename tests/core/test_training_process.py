@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from ganstudio.core.runs import RunFolder
-from ganstudio.core.training.process import WireError, child_main, receive, send
+from ganstudio.core.training.cycle import CYCLE_METRICS
+from ganstudio.core.training.process import METRIC_COLUMNS, WireError, child_main, receive, send
 from tests.run_helpers import toy_config
 
 
@@ -67,8 +68,9 @@ def test_a_child_whose_app_died_saves_and_ends(tmp_path):
     assert latest is not None and int(latest.stem.split("-")[1]) >= 1
 
 
-def test_a_cyclegan_child_sends_its_six_row_grid(tmp_path):
-    """The trainer process builds a CycleGAN's trainer and sends its grid as the trainer draws it (six rows)."""
+def test_a_cyclegan_child_sends_its_six_row_grid_and_its_terms(tmp_path):
+    """The trainer process builds a CycleGAN's trainer, sends its grid as the trainer draws it (six rows) and
+    each step's CycleGAN terms as columns of the metrics, as metrics.jsonl logs them."""
     from PIL import Image
 
     from ganstudio.core.defaults import RunChoices, run_config
@@ -91,16 +93,24 @@ def test_a_cyclegan_child_sends_its_six_row_grid(tmp_path):
     child.start()
     commands_child.close()
     events_child.close()
-    grids, kind = [], None
+    grids, rows, kind = [], [], None
     while kind != "ended":
         assert events.poll(120), "the child reports"
         kind, fields, arrays = receive(events)
         if kind == "progress":
             grids += [arrays[g["image"]] for g in fields["grids"] if g["image"]]
+            rows.append(arrays["metrics"])
             commands.send_bytes(b'{"cmd": "ack"}')
     child.join(60)
     assert fields["reason"] == "finished", fields
     assert grids and grids[-1].shape[:2] == (6 * 34 + 2, 3 * 34 + 2)  # 6 rows of 3 images, 2 px padding
+    rows = np.concatenate(rows)
+    logged = RunFolder(tmp_path / "run").read_metrics()
+    assert rows[:, METRIC_COLUMNS.index("step")].tolist() == [1, 2] == [r["step"] for r in logged]
+    for name in CYCLE_METRICS:
+        sent = rows[:, METRIC_COLUMNS.index(name)]
+        assert np.allclose(sent, [r[name] for r in logged], rtol=1e-6), name
+    assert np.isnan(rows[:, METRIC_COLUMNS.index("augment_p")]).all()  # no ADA: NaN, as for a DCGAN's terms
 
 
 def test_the_child_sends_batches_at_its_refresh_rate_and_loses_no_step(tmp_path):

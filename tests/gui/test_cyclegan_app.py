@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ganstudio.core.defaults import RunChoices, run_config
+from ganstudio.core.runs import RunFolder
 from ganstudio.core.training.cycle import CYCLE_METRICS, GRID_ROWS
 from ganstudio.gui.main_window import MainWindow
 from ganstudio.gui.settings import Settings
@@ -53,14 +54,21 @@ def shot(widget, name: str) -> None:
         widget.grab().save(os.path.join(SHOTS, name))
 
 
-def test_a_short_cyclegan_run_shows_the_cycle_losses_and_the_turned_grid(qtbot, window, domains, tmp_path):
+def test_a_short_cyclegan_run_shows_the_cycle_losses_and_the_turned_grid(qtbot, window, domains, tmp_path,
+                                                                        monkeypatch):
+    reads = []  # the CycleGAN terms come live from the trainer process: metrics.jsonl is never read back
+    monkeypatch.setattr(RunFolder, "read_metrics", lambda self: reads.append(self) or [])
     view = window.start_run(tiny_cyclegan(*domains), tmp_path / "runs" / "cycle")
     ended = wait_ended(qtbot, view)
     assert ended.reason == "finished", ended.message
     view.plots.redraw()
+    assert not reads
+    monkeypatch.undo()
+    logged = RunFolder(tmp_path / "runs" / "cycle").read_metrics()
     assert view.plots.generators.widget.isVisible() and view.plots.discriminators.widget.isVisible()
     for name in CYCLE_METRICS:
         assert view.plots.point_count(name) == 4 and np.isfinite(view.history.column(name)).all(), name
+        assert np.allclose(view.history.column(name), [r[name] for r in logged]), name
     entry = view.grid.entries[-1]
     assert entry.count == 6 * 3 and entry.side == 32
     layout = view.grid.layout_of(entry)

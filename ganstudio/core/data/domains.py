@@ -6,6 +6,7 @@ index in B) and `get` returns a batch of each domain.
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +21,28 @@ from ganstudio.core.errors import DatasetError
 ATTRIBUTES_FILE = "list_attr_celeba.txt"
 PARTITION_FILE = "list_eval_partition.txt"
 IMAGES_DIR = "img_align_celeba"
+# CelebA's 40 attributes, in the order of its list_attr_celeba.txt (the choices for splitting it into two domains)
+CELEBA_ATTRIBUTES = (
+    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips", "Big_Nose",
+    "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin", "Eyeglasses",
+    "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache",
+    "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks",
+    "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
+    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
+)
+
+
+def unknown_attributes(names: list[str] | tuple[str, ...], known: tuple[str, ...] = CELEBA_ATTRIBUTES) -> str | None:
+    """One sentence naming the first of `names` that is not a CelebA attribute, with its close matches (or all
+    the attributes when none is close); None when every name is known."""
+    unknown = [n for n in names if n not in known]
+    if not unknown:
+        return None
+    name = unknown[0]
+    lower = {k.lower(): k for k in known}  # case and near spellings: "blonde_hair" -> Blond_Hair
+    close = [lower[m] for m in difflib.get_close_matches(name.lower(), list(lower), n=3, cutoff=0.6)]
+    listed = f"close matches: {', '.join(close)}" if close else f"the attributes are {', '.join(known)}"
+    return f"CelebA has no attribute {name!r} ({listed})"
 
 
 class DomainPair:

@@ -1,7 +1,8 @@
 """CycleGAN's training step (Zhu et al. 2017): two generators, G: A -> B and F: B -> A, two PatchGAN
 discriminators, D_B (real B or G(a)?) and D_A (real A or F(b)?), trained with the least-squares loss, the cycle
 consistency loss ||F(G(a)) - a||_1 + ||G(F(b)) - b||_1 weighted by lambda, and the identity loss
-||G(b) - b||_1 + ||F(a) - a||_1 weighted by `identity_weight` * lambda. D learns from a pool of earlier fakes.
+||G(b) - b||_1 + ||F(a) - a||_1 weighted by `identity_weight` * lambda. D learns from a pool of earlier fakes
+(under torchrun each rank pools the fakes of its own slice of the batch; a checkpoint keeps every rank's pool).
 
 `CycleTrainer` is the Trainer of the "cyclegan" architecture (Trainer(config) builds it): it overrides only the
 family's parts (models, step, checkpoint states, grid), so the data cursor, run folder, metrics.jsonl, grids,
@@ -27,10 +28,8 @@ from ganstudio.core.losses import d_least_squares
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.training.discriminator_view import DiscriminatorView
 from ganstudio.core.training.loop import FIXED_NOISE_SEED_OFFSET, Trainer, _grad_norm
-from ganstudio.core.training.reports import StepReport
-
-# The names a step logs besides loss_g (the sum of G's terms) and loss_d (D_A's + D_B's).
-CYCLE_METRICS = ("adv_g", "adv_f", "cycle", "identity", "loss_d_a", "loss_d_b")
+# CYCLE_METRICS lives with the reports (the trainer process sends them without importing torch); named here too
+from ganstudio.core.training.reports import CYCLE_METRICS, StepReport  # noqa: F401
 GRID_ROWS = ("real A", "G(A)", "F(G(A))", "real B", "F(B)", "G(F(B))")
 
 
@@ -153,8 +152,12 @@ class CycleTrainer(Trainer):
         modules = {"G": self._G.state_dict(), "F": self._F.state_dict(), "D_A": self._D_A.state_dict(),
                    "D_B": self._D_B.state_dict()}
         optimizers = {"G": self._opt_G.state_dict(), "D": self._opt_D.state_dict()}
-        tensors = {"fixed_a": self.fixed_a, "fixed_b": self.fixed_b, "pool_a": self._pool_a.state(),
-                   "pool_b": self._pool_b.state()}
+        tensors = {"fixed_a": self.fixed_a, "fixed_b": self.fixed_b}
+        for key, pool in (("pool_a", self._pool_a), ("pool_b", self._pool_b)):
+            # Under torchrun each rank pools its own fakes (a collective: every rank saves at the same step).
+            pools = distributed.gather_per_rank(self.dist, pool.state(), self._device)
+            tensors[key] = pools[0]
+            tensors.update({f"{key}_rank{rank}": images for rank, images in enumerate(pools[1:], start=1)})
         return modules, optimizers, tensors, {}
 
     def _restore_states(self, ckpt: Checkpoint, name: str) -> None:
@@ -170,8 +173,10 @@ class CycleTrainer(Trainer):
         except (KeyError, ValueError) as exc:
             raise CheckpointError(f"the optimizer state at {name} does not fit the model ({exc})") from None
         self.fixed_a, self.fixed_b = ckpt.extra_tensors["fixed_a"], ckpt.extra_tensors["fixed_b"]
-        self._pool_a.load(ckpt.extra_tensors.get("pool_a", torch.zeros(0)), self._device)
-        self._pool_b.load(ckpt.extra_tensors.get("pool_b", torch.zeros(0)), self._device)
+        for key, pool in (("pool_a", self._pool_a), ("pool_b", self._pool_b)):
+            # this rank's own pool; rank 0's for a rank the saving job did not have
+            images = ckpt.extra_tensors.get(f"{key}_rank{self.dist.rank}", ckpt.extra_tensors.get(key))
+            pool.load(torch.zeros(0) if images is None else images, self._device)
 
     # -- the step -------------------------------------------------------------------------------------
 

@@ -763,13 +763,13 @@ class Trainer:
         """The complete state of the run, enough to continue on the same trajectory."""
         modules, optimizers, extra_tensors, extra = self._states()
         # Every rank's random state (a collective under torchrun), so that each rank resumes exactly.
-        cpu_states = distributed.gather_rng_states(self.dist, torch.get_rng_state(), self._device)
+        cpu_states = distributed.gather_per_rank(self.dist, torch.get_rng_state(), self._device)
         extra_tensors["rng_cpu"] = cpu_states[0]
         for rank, state in enumerate(cpu_states[1:], start=1):
             extra_tensors[f"rng_cpu_rank{rank}"] = state
         if self._device.type == "cuda":
-            cuda_states = distributed.gather_rng_states(self.dist, torch.cuda.get_rng_state(self._device),
-                                                        self._device)
+            cuda_states = distributed.gather_per_rank(self.dist, torch.cuda.get_rng_state(self._device),
+                                                      self._device)
             extra_tensors["rng_cuda"] = cuda_states[0]
             for rank, state in enumerate(cuda_states[1:], start=1):
                 extra_tensors[f"rng_cuda_rank{rank}"] = state

@@ -6,7 +6,7 @@ with `send_bytes`, then one raw buffer per numpy array it names (dtype from an a
 the child sends is unpickled, so a broken or hostile child can send the app only numbers, strings and arrays.
 
 Child -> app: "status" {text}; "started" {...} with the real points of a toy run and the wall-clock `marks` of
-its start-up (entered, imported, data, built); "progress" {...} with the steps' metrics, sample grids (uint8
+its start-up (entered, imported, data, built); "progress" {...} with the steps' metrics (METRIC_COLUMNS), sample grids (uint8
 images) and the GAN Lab frame (made here, so the app does no tensor work); and last "ended" {reason, step,
 total_steps, checkpoint, message, run_dir, steps_done, train_seconds}. App -> child: "pause", "resume", "single"
 {kind}, "change" {lr_g, lr_d, d_steps}, "stop", "toy" {on} (whether the app shows the GAN Lab view: frames are
@@ -30,8 +30,13 @@ from typing import Any
 
 import numpy as np
 
-METRIC_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
-                  "images_per_sec", "augment_p", "ada_rt")  # ADA's p and r_t (NaN without ADA)
+from ganstudio.core.training.reports import CYCLE_METRICS
+
+REPORT_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g",
+                  "images_per_sec")  # StepReport's own fields
+# The extras the app plots: ADA's p and r_t, a CycleGAN's terms (NaN where a run has none)
+EXTRA_COLUMNS = ("augment_p", "ada_rt", *CYCLE_METRICS)
+METRIC_COLUMNS = (*REPORT_COLUMNS, *EXTRA_COLUMNS)  # the columns of every "progress" message's metrics
 DTYPES = {"uint8", "int64", "float32", "float64", "bool"}  # what an array on the wire may be
 TOY_BUDGET = 0.05  # GAN Lab frames take at most this share of the training time
 # The trainer yields to the app's event loop on busy cores (halved its worst lateness in threads). It costs nothing
@@ -239,9 +244,8 @@ class _Child:
         return {"reason": "stopped", "message": f"{what} at step {trainer.step:,}; the checkpoint is saved."}
 
     def collect(self, report) -> None:
-        self.rows.append((report.step, report.epoch, report.loss_d, report.loss_g, report.d_real, report.d_fake,
-                          report.grad_norm_d, report.grad_norm_g, report.images_per_sec,
-                          report.extras.get("augment_p"), report.extras.get("ada_rt")))
+        self.rows.append((*(getattr(report, name) for name in REPORT_COLUMNS),
+                          *(report.extras.get(name) for name in EXTRA_COLUMNS)))
         self.last = report
         if report.checkpoint_path:
             self.checkpoint = report.checkpoint_path

@@ -5,6 +5,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+# A CycleGAN step's own terms in StepReport.extras (core.training.cycle), besides their sums loss_g and loss_d
+CYCLE_METRICS = ("adv_g", "adv_f", "cycle", "identity", "loss_d_a", "loss_d_b")
+
 
 @dataclass
 class StepReport:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from PySide6.QtCore import QTimer, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -19,7 +17,7 @@ from ganstudio.core.config import RunConfig
 from ganstudio.core.errors import GanStudioError, as_sentence
 from ganstudio.core.losses import get_loss
 from ganstudio.core.runs import GridEntry, RunFolder, checkpoint_step
-from ganstudio.core.training.cycle import CYCLE_METRICS, GRID_ROWS
+from ganstudio.core.training.cycle import GRID_ROWS
 from ganstudio.gui.describe import describe_config, tricks_in_use
 from ganstudio.gui.history import MetricHistory
 from ganstudio.gui.settings import Settings
@@ -32,16 +30,6 @@ from ganstudio.gui.widgets.sample_grid import SampleGridView
 from ganstudio.gui.widgets.toy_view import ToyView
 from ganstudio.gui.widgets.training_controls import TrainingControls
 from ganstudio.gui.workers import METRIC_COLUMNS, NewRun, ResumeRun, RunEnded, TrainingSession
-
-# The plotted columns by name: what the worker sends (METRIC_COLUMNS), then a CycleGAN's terms, which metrics.jsonl
-# holds (the training process does not send them yet: they are read from the log at each grid, at the end, on reopen)
-PLOT_COLUMNS = (*METRIC_COLUMNS, *CYCLE_METRICS)
-
-
-def _widen(rows: np.ndarray) -> np.ndarray:
-    """The worker's rows (METRIC_COLUMNS) with NaN in the columns it does not send."""
-    extra = np.full((len(rows), len(PLOT_COLUMNS) - rows.shape[1]), np.nan)
-    return np.concatenate([rows, extra], axis=1)
 
 CONTROLS_MS = 250  # the progress bar and the ETA update at most 4 times a second
 LEFTOVER_AGE = 60.0  # s; a temporary file untouched this long belongs to no live write (another process may train)
@@ -65,7 +53,7 @@ class TrainingView(QWidget):
         self.config: RunConfig | None = None
         self.step = 0
         self.total_steps = 0
-        self.history = MetricHistory(PLOT_COLUMNS, window=settings.smoothing)
+        self.history = MetricHistory(METRIC_COLUMNS, window=settings.smoothing)
         self.last_ended: RunEnded | None = None
         self._latest = None  # the newest ProgressBatch
         self._controls_timer = QTimer(self)
@@ -179,7 +167,7 @@ class TrainingView(QWidget):
         self.run_dir = run.path
         self.last_ended = None
         self._show_config(config)
-        self.history = MetricHistory.from_records(records, PLOT_COLUMNS, window=self.settings.smoothing)
+        self.history = MetricHistory.from_records(records, METRIC_COLUMNS, window=self.settings.smoothing)
         self.plots.history = self.history
         self.plots.redraw()
         self.evaluations.set_records(run.read_evals())
@@ -276,7 +264,7 @@ class TrainingView(QWidget):
         self._show_config(started.config)
         if started.resumed:  # the trainer dropped logged steps after its checkpoint: show the file as it is now
             run = RunFolder(self.run_dir)
-            self.history = MetricHistory.from_records(run.read_metrics(), PLOT_COLUMNS,
+            self.history = MetricHistory.from_records(run.read_metrics(), METRIC_COLUMNS,
                                                       window=self.settings.smoothing)
             self.plots.history = self.history
             self.plots.redraw()
@@ -302,9 +290,6 @@ class TrainingView(QWidget):
     def _on_progress(self, batch) -> None:
         """Keep every step for the plots; the controls show the newest state at their own, slower pace."""
         self.step, self.total_steps = batch.step, batch.total_steps
-        if batch.grids and self._translates and self.run_dir is not None:
-            self._reload_history()  # a CycleGAN's terms are in metrics.jsonl only: catch up at each new grid
-            self.plots.mark_dirty()
         rows = batch.metrics
         last_step = self.history.last("step") if len(self.history) else float("nan")
         if len(rows) and last_step == last_step:  # not NaN
@@ -312,7 +297,7 @@ class TrainingView(QWidget):
             # logged the next steps: keep each step once.
             rows = rows[rows[:, 0] > last_step]
         if len(rows):
-            self.history.extend(_widen(rows))
+            self.history.extend(rows)
             self.plots.mark_dirty()
         self._latest = batch
         if not self._controls_timer.isActive() or self.controls.state == "paused":
@@ -349,8 +334,6 @@ class TrainingView(QWidget):
 
     def _on_ended(self, ended: RunEnded) -> None:
         self.last_ended = ended
-        if self.config is not None and self.config.model.arch == "cyclegan" and self.run_dir is not None:
-            self._reload_history()  # the CycleGAN terms are in metrics.jsonl only
         self.step = ended.step or self.step
         self.total_steps = ended.total_steps or self.total_steps
         self.plots.redraw()
@@ -376,15 +359,6 @@ class TrainingView(QWidget):
             self.controls.eta.setText("Done")
 
     # -- helpers -------------------------------------------------------------------------------------
-
-    def _reload_history(self) -> None:
-        """Read the plotted history again from the run's metrics.jsonl (all columns, by name)."""
-        try:
-            records = RunFolder.open(self.run_dir).read_metrics()
-        except GanStudioError:
-            return
-        self.history = MetricHistory.from_records(records, PLOT_COLUMNS, window=self.settings.smoothing)
-        self.plots.history = self.history
 
     def _set_state(self, state: str) -> None:
         self.controls.set_state(state)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 )
 
 from ganstudio.core.config import DATA_SOURCES, TOY_NAMES
+from ganstudio.core.data.domains import CELEBA_ATTRIBUTES
 from ganstudio.core.data_preview import DataPreview, preview_data
 from ganstudio.gui.describe import DATA_BLURBS, DATA_TITLES, TOY_NAMES as TOY_TITLES
 from ganstudio.gui.images import to_pixmap
@@ -18,15 +19,6 @@ from ganstudio.gui.widgets.toy_view import REAL
 from ganstudio.gui.wizard.common import WizardPage, hint
 
 KINDS = (*DATA_SOURCES, "folder", "translate", "toy")
-# CelebA's 40 attributes, in the order of its list_attr_celeba.txt (the choices for splitting it into two domains)
-CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips", "Big_Nose",
-    "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin", "Eyeglasses",
-    "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache",
-    "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks",
-    "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
-    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
-)
 THUMB = 64
 EXAMPLES = 16  # two rows of eight
 PREVIEW_DELAY_MS = 400  # wait for the user to stop typing a path
