@@ -97,10 +97,6 @@ class MainWindow(QMainWindow):
         self.open_action = self._action(file_menu, "&Open run…", self.choose_run, QKeySequence.StandardKey.Open)
         self.open_checkpoint_action = self._action(file_menu, "Open &checkpoint…", self.choose_checkpoint,
                                                    QKeySequence("Ctrl+Shift+O"))
-        self.open_latent_action = self._action(file_menu, "Open &latent…", self.choose_latent)
-        self.save_latent_action = self._action(file_menu, "&Save latent…", self.choose_latent_file)
-        self.explore.model.opened.connect(self._update_latent_actions)
-        self._update_latent_actions()
         self.recent_menu = file_menu.addMenu("&Recent runs")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.pretrained_menu = file_menu.addMenu("Open &pretrained model")
@@ -113,6 +109,10 @@ class MainWindow(QMainWindow):
         file_menu.setToolTipsVisible(True)  # the photo action says why it is disabled
         self.explore.model.opened.connect(self._update_photo_action)
         self._update_photo_action()
+        self.open_latent_action = self._action(file_menu, "Open &latent…", self.choose_latent)
+        self.save_latent_action = self._action(file_menu, "&Save latent…", self.choose_latent_file)
+        self.explore.model.opened.connect(self._update_latent_actions)
+        self._update_latent_actions()
         self.translate_action = self._action(file_menu, "&Translate images with a CycleGAN…",
                                              self.choose_translator)
         file_menu.addSeparator()
