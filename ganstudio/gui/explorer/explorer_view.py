@@ -280,6 +280,9 @@ class ExplorerView(QWidget):
     def open_latent(self, path: str | Path) -> bool:
         """Make a latent file's W+ the current image (read on a worker); another model's file is refused in the
         banner."""
+        if self.drag.running:  # its result would replace the latent when it ends
+            self.show_open_error("a drag is running; stop it first, then open the latent")
+            return False
         return self.latent_files.open(path)
 
     def save_latent(self, path: str | Path) -> bool:
