@@ -147,3 +147,8 @@ def test_a_new_history_is_drawn_whole(plots):
         plots.redraw_step()
     x, y = _drawn(plots, "loss_d")
     assert np.array_equal(y, fresh.column("loss_d"))
+    again = MetricHistory(PLOT_COLUMNS)  # as long as the last, and perhaps at the same address
+    again.extend(_rows(1, 20, seed=6))
+    plots.history = again
+    plots.redraw()
+    assert np.array_equal(_drawn(plots, "loss_d")[1], again.column("loss_d"))

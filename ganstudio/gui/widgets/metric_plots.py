@@ -107,6 +107,7 @@ class MetricPlots(QWidget):
     def __init__(self, history: MetricHistory, parent: QWidget | None = None):
         super().__init__(parent)
         self._history = history
+        self._serial = 0  # counts the histories shown (an id() may be reused by the next one)
         self._dirty = False
         self._generation = -1
         self._stale: set[int] = set()  # panels (by index) with rows or a view not drawn yet
@@ -260,6 +261,7 @@ class MetricPlots(QWidget):
     @history.setter
     def history(self, history: MetricHistory) -> None:
         self._history = history
+        self._serial += 1
         self._dirty = True
 
     def redraw(self) -> None:
@@ -315,7 +317,7 @@ class MetricPlots(QWidget):
         history = self.history
         x = history.column(self.x_column)
         width, view = panel.buckets(x, self.losses.plot.getViewBox().autoRangeEnabled()[0])
-        key = (id(history), history.generation, self.x_column)
+        key = (self._serial, history.generation, self.x_column)
         log = panel is self.grads  # a zero norm (no gradient this step) has no logarithm
         for column, (raw, smooth) in panel.curves.items():
             if column not in history.index:
