@@ -213,6 +213,8 @@ class MainWindow(QMainWindow):
         log.info("opened the run %s", path)
         self._show_view(view)
         self._remember("recent_runs", path)
+        if view.newest_checkpoint() is not None:  # it can be resumed: a trainer process imports torch meanwhile
+            prestart_trainer()
         return view
 
     def _new_view(self) -> TrainingView:

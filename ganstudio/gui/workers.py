@@ -7,8 +7,9 @@ TrainingWorker, a QObject on its own QThread, starts that process, turns its mes
 and raw arrays, never pickles) into the signals the training view uses, and forwards pause, single steps, live
 settings and stop. The child sends updates at most `refresh_hz` times a second and never a new batch before the
 GUI has handled the previous one. While training, the app does no tensor work and keeps its torch threads at 1.
-A spare trainer process may be started ahead (prestart_trainer, when the new-run wizard opens): the next run
-takes it, and Start then costs only the data and the models, not the interpreter's and torch's imports.
+A spare trainer process may be started ahead (prestart_trainer, when the new-run wizard opens or a run that can
+be resumed is opened): the next run, new or resumed, takes it, and Start then costs only the data and the models,
+not the interpreter's and torch's imports.
 
 A crash never takes the app down: an exception in the child is reported as a sentence; a child that dies (a
 segfault, the system killing it for memory) is noticed at once from its exit status, and the view says what
@@ -164,8 +165,9 @@ def _spawn(job: dict | None, args: tuple = ()) -> _TrainerProcess:
 
 
 def prestart_trainer() -> None:
-    """Start a spare trainer process now (when the new-run wizard opens), so that Start costs only the data and
-    the models; the next run takes it. Ended by discard_spare(), or by the app's exit."""
+    """Start a spare trainer process now (when the new-run wizard opens, or a run that can be resumed is opened),
+    so that Start or Resume costs only the data and the models; the next run takes it. Ended by discard_spare(), or
+    by the app's exit."""
     global _spare, _spare_exit_hook
     with _spare_lock:
         if _spare is not None and _spare.process.is_alive():

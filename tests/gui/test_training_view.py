@@ -249,6 +249,28 @@ def test_a_finished_run_reopens_with_plots_grids_config_and_resumes(qtbot, windo
     other.close()
 
 
+def test_opening_a_run_that_can_be_resumed_starts_a_spare_trainer_that_the_resume_takes(qtbot, window, tmp_path):
+    """Opening a run with a checkpoint starts a trainer process ahead (its imports take seconds); Resume uses it."""
+    from ganstudio.gui import workers
+
+    run_dir = tmp_path / "runs" / "resumable"
+    wait_ended(qtbot, window.start_run(toy_config(steps=10), run_dir))
+    assert workers._spare is None
+    other = MainWindow(Settings(cpu_threads=1))
+    qtbot.addWidget(other, before_close_func=shut_down)
+    view = other.open_run(run_dir)
+    assert view is not None and workers._spare is not None, "a resumable run starts a spare"
+    spare = workers._spare.process
+    qtbot.waitUntil(lambda: workers.spare_ready(), timeout=TIMEOUT)
+    view.controls.continue_until.setValue(14)
+    view.controls.continue_button.click()
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "finished" and view.session.worker.process is spare and workers._spare is None
+    assert [r["step"] for r in RunFolder(run_dir).read_metrics()] == list(range(1, 15))
+    other.close()
+    assert workers._spare is None
+
+
 def test_a_folder_that_is_not_a_run_is_refused_with_a_sentence(qtbot, window, tmp_path, monkeypatch):
     said = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: said.append(text))
@@ -426,9 +448,8 @@ def test_hidden_views_skip_their_drawing_and_catch_up_when_shown(qtbot, window, 
     frames = []
     view.session.progress.connect(lambda batch: frames.append(batch.toy))
 
-    def plotted() -> int:  # the points given to the curve (what is drawn of them depends on the zoom)
-        x = view.plots.losses.curves["loss_d"][0].xData
-        return 0 if x is None else len(x)
+    def plotted() -> int:  # the logged steps given to the curve (drawn as their peaks per pixel column)
+        return view.plots.drawn_rows("loss_d")
 
     view.plot_tabs.setCurrentWidget(view.evaluations)  # the curves' tab is hidden
     view.toy_tabs.setCurrentWidget(view.snapshots)  # and so is the GAN Lab view

@@ -1,10 +1,12 @@
 """Live training curves: D and G loss, mean D(x) and D(G(z)), gradient norms, images per second, and for a run
 with ADA its augmentation probability p and the overfitting heuristic r_t that steers it.
 
-Each curve is created once and fed with setData from a MetricHistory; pyqtgraph draws only what is in view,
-downsampled by peaks, so hours of history stay fast. Redraws happen at most 4 times a second, and only while the
-plots are visible (a hidden tab catches up when shown); the x axis spans the whole planned run, so that the axes
-(the most expensive part of a redraw) are rarely redrawn.
+Each curve is created once and fed with setData from a MetricHistory, reduced to what is in view and to its
+peaks per pixel column (gui.downsample, kept incrementally), so hours of history stay fast. The GUI thread never
+redraws all plots at once: a timer redraws one plot a tick, round-robin, so that each plot is redrawn about 4 times
+a second and no single block of work is long; only while the plots are visible (a hidden tab catches up when
+shown). The x axis spans the whole planned run, so that the axes (the most expensive part of a redraw) are rarely
+redrawn.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from ganstudio.gui.colours import plot_colours
+from ganstudio.gui.downsample import PeakCurve, bucket_width
 from ganstudio.gui.history import MetricHistory
 
 D_COLOUR, G_COLOUR = (31, 119, 180), (255, 127, 14)
@@ -29,7 +32,9 @@ CYCLE_SERIES = [("adv_g", "G adversarial (A→B)", G_COLOUR), ("adv_f", "F adver
 CYCLE_D_SERIES = [("loss_d_a", "D_A (real A or F(B)?)", D_COLOUR), ("loss_d_b", "D_B (real B or G(A)?)", D_B_COLOUR)]
 EQUILIBRIUM_COLOUR = (120, 120, 120)
 EQUILIBRIUM_KEY = "<span style='color:#787878'>┄</span>&nbsp;0.5 equilibrium"
-REDRAW_MS = 250
+REDRAW_MS = 250  # each plot is redrawn this often while training (one plot a tick)
+MIN_TICK_MS = 30  # the redraw timer's shortest tick (six plots of a CycleGAN or ADA run: 41 ms)
+FALLBACK_PIXELS = 1000  # a plot not laid out yet: buckets as for a plot this wide
 
 
 def _pen(colour: tuple[int, int, int], width: float, alpha: int = 255) -> pg.QtGui.QPen:
@@ -59,16 +64,27 @@ class _Panel:
     def __init__(self, widget: pg.PlotWidget, title: str, series: list[tuple[str, str, tuple[int, int, int]]],
                  key: bool = True):
         self.widget = widget
-        self.plot = widget.getPlotItem()
-        self.plot.setDownsampling(auto=True, mode="peak")
-        self.plot.setClipToView(True)
+        self.plot = widget.getPlotItem()  # no pyqtgraph downsampling: the curves get pixel-sized data already
         self.key = [(label, colour) for _, label, colour in series] if key else []
         self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
+        self.peaks: dict[str, tuple[PeakCurve, PeakCurve]] = {}
         for column, label, colour in series:
-            raw = self.plot.plot(pen=_pen(colour, 1, 70), connect="finite")
-            smooth = self.plot.plot(pen=_pen(colour, 2), name=label, connect="finite")
+            raw = self.plot.plot(pen=_pen(colour, 1, 70), connect="finite", antialias=False)
+            smooth = self.plot.plot(pen=_pen(colour, 2), name=label, connect="finite", antialias=False)
             self.curves[column] = (raw, smooth)
+            self.peaks[column] = (PeakCurve(), PeakCurve())
         self.set_title(title)
+
+    def buckets(self, x: np.ndarray, auto: bool) -> tuple[float, tuple[float, float] | None]:
+        """The peak buckets' width (about a pixel) and the x range in view (None: `auto`, the range follows the
+        data, all of which is in view)."""
+        view = self.plot.getViewBox()
+        pixels = view.width() if view.width() >= 50 else FALLBACK_PIXELS
+        if auto:
+            finite = x[np.isfinite(x)]
+            return bucket_width(float(finite[-1] - finite[0]) if len(finite) else 0.0, pixels), None
+        x0, x1 = view.viewRange()[0]
+        return bucket_width(x1 - x0, pixels), (x0, x1)
 
     def set_title(self, title: str, extra_key: str = "") -> None:
         """The plot's title in the palette's text colour, with the colour key on a line below it."""
@@ -90,9 +106,12 @@ class MetricPlots(QWidget):
 
     def __init__(self, history: MetricHistory, parent: QWidget | None = None):
         super().__init__(parent)
-        self.history = history
+        self._history = history
+        self._serial = 0  # counts the histories shown (an id() may be reused by the next one)
         self._dirty = False
         self._generation = -1
+        self._stale: set[int] = set()  # panels (by index) with rows or a view not drawn yet
+        self._next = 0  # the round-robin's next panel
         self.x_column = "step"
         self.total_steps = 0
 
@@ -147,6 +166,9 @@ class MetricPlots(QWidget):
         self.outputs.plot.addItem(self.equilibrium)
         for panel in self.panels[1:]:
             panel.plot.setXLink(self.losses.plot)
+        for i, panel in enumerate(self.panels):  # a zoom, a pan or a resize needs buckets for the new view
+            panel.plot.getViewBox().sigXRangeChanged.connect(lambda *_, i=i: self._stale.add(i))
+            panel.plot.getViewBox().sigResized.connect(lambda *_, i=i: self._stale.add(i))
 
         grid = QGridLayout()
         grid.setSpacing(4)
@@ -164,8 +186,8 @@ class MetricPlots(QWidget):
         self.show_smooth.toggled.connect(self._redraw_all)
         self.window.valueChanged.connect(self._on_window)
         self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self._redraw_if_dirty)
+        self._timer.setInterval(REDRAW_MS // 4)
+        self._timer.timeout.connect(self.redraw_step)
         self._timer.start()
 
     def _plot_widget(self, log_y: bool = False) -> pg.PlotWidget:
@@ -232,43 +254,88 @@ class MetricPlots(QWidget):
         """New rows are in the history; they are drawn at the next redraw tick."""
         self._dirty = True
 
+    @property
+    def history(self) -> MetricHistory:
+        return self._history
+
+    @history.setter
+    def history(self, history: MetricHistory) -> None:
+        self._history = history
+        self._serial += 1
+        self._dirty = True
+
     def redraw(self) -> None:
-        """Draw the whole history now."""
-        self._generation = self.history.generation
-        self._dirty = False
-        x = self.history.column(self.x_column)
-        for panel in self.panels:
-            for column, (raw, smooth) in panel.curves.items():
-                if column not in self.history.index:
-                    continue
-                self._set(raw, x, self.history.column(column), self.show_raw.isChecked(), panel is self.grads)
-                self._set(smooth, x, self.history.smoothed(column), self.show_smooth.isChecked(),
-                          panel is self.grads)
+        """Draw the whole history now, in every plot."""
+        self._take_news()
+        for i in range(len(self.panels)):
+            self._draw_panel(i)
+
+    def redraw_step(self) -> None:
+        """One tick of the live redraw: the next visible plot with rows or a view not drawn yet, if any."""
+        if not self.isVisible():
+            return
+        self._take_news()
+        shown = [i for i in range(len(self.panels)) if not self.panels[i].widget.isHidden()]
+        interval = max(MIN_TICK_MS, REDRAW_MS // max(1, len(shown)))  # each shown plot every REDRAW_MS
+        if interval != self._timer.interval():
+            self._timer.setInterval(interval)
+        for k in range(len(self.panels)):
+            i = (self._next + k) % len(self.panels)
+            if i in self._stale and i in shown:
+                self._next = i + 1
+                self._draw_panel(i)
+                return
 
     def point_count(self, column: str = "loss_d") -> int:
         """How many points the raw curve of a column holds (for tests and the status line)."""
-        for panel in self.panels:
-            if column in panel.curves:
-                data = panel.curves[column][0].getData()[0]
-                return 0 if data is None else len(data)
-        raise KeyError(column)
+        data = self._panel_of(column).curves[column][0].getData()[0]
+        return 0 if data is None else len(data)
+
+    def drawn_rows(self, column: str = "loss_d") -> int:
+        """How many rows of the history the raw curve of a column shows (up to the end of the view)."""
+        return self._panel_of(column).peaks[column][0].rows
 
     # -- internals ------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _set(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray, visible: bool, log: bool) -> None:
-        curve.setVisible(visible)
-        if log:
-            y = np.where(y > 0, y, np.nan)  # a zero norm (no gradient this step) has no logarithm
-        curve.setData(x, y)
+    def _panel_of(self, column: str) -> _Panel:
+        for panel in self.panels:
+            if column in panel.curves:
+                return panel
+        raise KeyError(column)
 
-    def _redraw_if_dirty(self) -> None:
-        if (self._dirty or self._generation != self.history.generation) and self.isVisible():
-            self.redraw()
+    def _take_news(self) -> None:
+        """New rows (or rewritten ones) make every plot stale."""
+        if self._dirty or self._generation != self.history.generation:
+            self._generation = self.history.generation
+            self._dirty = False
+            self._stale.update(range(len(self.panels)))
+
+    def _draw_panel(self, i: int) -> None:
+        """Give one plot's curves their rows, reduced to the view's pixel columns."""
+        self._stale.discard(i)
+        panel = self.panels[i]
+        history = self.history
+        x = history.column(self.x_column)
+        width, view = panel.buckets(x, self.losses.plot.getViewBox().autoRangeEnabled()[0])
+        key = (self._serial, history.generation, self.x_column)
+        log = panel is self.grads  # a zero norm (no gradient this step) has no logarithm
+        for column, (raw, smooth) in panel.curves.items():
+            if column not in history.index:
+                continue
+            raw_peaks, smooth_peaks = panel.peaks[column]
+            for curve, peaks, y, shown in ((raw, raw_peaks, history.column(column), self.show_raw.isChecked()),
+                                           (smooth, smooth_peaks, history.smoothed(column),
+                                            self.show_smooth.isChecked())):
+                curve.setVisible(shown)
+                if shown:
+                    curve.setData(*peaks.update(x, y, width, view, key, positive=log))
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().showEvent(event)
-        self._redraw_if_dirty()  # what arrived while hidden
+        self._take_news()  # what arrived while hidden, at once
+        for i in sorted(self._stale):
+            if not self.panels[i].widget.isHidden():
+                self._draw_panel(i)
 
     def _redraw_all(self) -> None:
         self.redraw()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ganstudio.core.toy_view import ToyFrame
 
@@ -15,6 +15,7 @@ ARROW = (90, 60, 120)
 MESH = (50, 90, 150)
 # D's output from "judged fake" (purple) through undecided (white) to "judged real" (green), pale behind the points.
 FIELD_COLOURS = pg.ColorMap([0.0, 0.5, 1.0], [(196, 170, 224), (250, 250, 250), (170, 222, 170)])
+FIELD_LUT = FIELD_COLOURS.getLookupTable(nPts=256)  # uint8 [256, 3], as ImageItem.setColorMap makes it
 ARROW_SHARE = 0.07  # the 90th-percentile arrow is this share of the view's width
 HEAD_ANGLE = np.deg2rad(28)
 
@@ -40,6 +41,15 @@ def arrow_segments(start: np.ndarray, vector: np.ndarray, length: float) -> np.n
         heads.append(tip + rotated)
     segments = np.stack([start, tip, tip, heads[0], tip, heads[1]], axis=1)  # [n, 6, 2]
     return segments.reshape(-1, 2)
+
+
+def field_colours(field: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+    """D's output as RGB uint8 [n, n, 3] through FIELD_COLOURS, as pyqtgraph's ImageItem maps it with a colour map
+    (done here, while the frame is set, so that the repaint only draws an image)."""
+    lo, hi = levels
+    scale = len(FIELD_LUT) / (hi - lo if hi != lo else 1.0)
+    index = np.clip((np.asarray(field, dtype=np.float64) - lo) * scale, 0, len(FIELD_LUT) - 1)
+    return FIELD_LUT[index.astype(np.uint8)]
 
 
 def mesh_lines(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,14 +92,14 @@ class ToyView(QWidget):
         for axis in ("left", "bottom"):
             plot.getAxis(axis).setTextPen("k")
             plot.getAxis(axis).setPen((150, 150, 150))
-        self.field = pg.ImageItem(axisOrder="row-major")
-        self.field.setColorMap(FIELD_COLOURS)
+        self.field = pg.ImageItem(axisOrder="row-major")  # given RGB: field_colours maps D's output
         self.field.setZValue(-10)
         plot.addItem(self.field)
         self.real = pg.ScatterPlotItem(size=6, pen=pg.mkPen(255, 255, 255, 160), brush=pg.mkBrush(*REAL, 230),
                                        name="real data")
         self.fake = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*FAKE, 200), name="generated")
-        self.arrows = pg.PlotDataItem(pen=pg.mkPen(*ARROW, 150, width=1), connect="pairs", name="G's gradient")
+        # curve items, not PlotDataItems: set with every frame, they need none of a PlotDataItem's extras
+        self.arrows = pg.PlotCurveItem(pen=pg.mkPen(*ARROW, 150, width=1), connect="pairs", name="G's gradient")
         # one item for the whole mesh: the connect array breaks the polyline between grid lines
         self.manifold = pg.PlotCurveItem(pen=pg.mkPen(*MESH, 110, width=1), name="G's manifold")
         self.manifold.setZValue(-5)
@@ -97,6 +107,9 @@ class ToyView(QWidget):
         for item in (self.manifold, self.real, self.fake, self.arrows):
             plot.addItem(item)
         self.legend = legend
+        # repainted with every frame but unchanged by it: painted from a pixmap kept at screen resolution
+        for item in (self.real, legend):
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
         self.show_field = QCheckBox("D's output")
         self.show_real = QCheckBox("Real")
@@ -158,7 +171,7 @@ class ToyView(QWidget):
             lo, hi = np.quantile(field, [0.02, 0.98]) if field.size else (0.0, 1.0)
             mid, half = (lo + hi) / 2, max((hi - lo) / 2, 1e-6)
             levels = (mid - half, mid + half)
-        self.field.setImage(field, levels=levels, autoLevels=False)
+        self.field.setImage(field_colours(field, levels), autoLevels=False)
         self.field.setRect(QRectF(-e, -e, 2 * e, 2 * e))
         fake = np.asarray(frame.fake, dtype=np.float64)
         self.fake.setData(pos=fake[np.isfinite(fake).all(axis=1)])
