@@ -173,3 +173,98 @@ def test_the_wizard_builds_a_cyclegan_run_from_two_folders(qtbot, domains, tmp_p
     assert "list_attr_celeba.txt" in page.problems()[0]  # not downloaded for a split: it must be there
     shot(wizard, "wizard_translate_celeba.png")
     wizard.shutdown()  # the review page's time estimate runs on a worker
+
+
+def _celeba(root, blond: int = 3, dark: int = 5):
+    """A CelebA layout of tiny faces with only Black_Hair and Blond_Hair in its attribute list."""
+    from PIL import Image
+
+    folder = root / "celeba"
+    (folder / "img_align_celeba").mkdir(parents=True)
+    rows = []
+    for i in range(blond + dark):
+        name = f"{i + 1:06d}.jpg"
+        Image.fromarray(np.full((109, 89, 3), 40 + 20 * i, np.uint8)).save(folder / "img_align_celeba" / name)
+        rows.append(f"{name} {-1 if i < blond else 1} {1 if i < blond else -1}")
+    (folder / "list_attr_celeba.txt").write_text(f"{len(rows)}\nBlack_Hair Blond_Hair\n" + "\n".join(rows) + "\n")
+    return root
+
+
+def test_the_wizard_greys_out_what_a_cyclegan_does_not_use(qtbot, domains, tmp_path):
+    """A CycleGAN has its own recipe: the loss page's loss, presets, tricks and small-data remedies are off and
+    say why (no ADA advice for its 8 images), and the schedule shows its batch of 1 and locks what it cannot
+    change; an ordinary image folder gets them all back."""
+    from ganstudio.gui.wizard.data_page import KINDS
+    from ganstudio.gui.wizard.new_run_wizard import NewRunWizard
+    from tests.gui.test_wizard import close_wizard
+    from tests.run_helpers import make_folder
+
+    a, b = domains
+    wizard = NewRunWizard(Settings(runs_folder=str(tmp_path / "runs"), data_root=str(tmp_path / "datasets"),
+                                   cpu_threads=1))
+    qtbot.addWidget(wizard, before_close_func=close_wizard)
+    wizard.resize(1200, 800)
+    wizard.show()
+    page = wizard.data_page
+    page.kind_buttons.button(KINDS.index("translate")).setChecked(True)
+    page.folder_a.setText(str(a))
+    page.folder_b.setText(str(b))
+    page._set_pair()
+    qtbot.waitUntil(lambda: not page.busy() and page.isComplete(), timeout=20_000)
+    wizard.next()
+    wizard.next()
+    loss = wizard.loss_page
+    assert wizard.currentPage() is loss and not loss.problems()
+    for widget in (loss.preset, loss.loss, loss.tricks_box, loss.remedies_box):
+        assert not widget.isEnabled()
+    assert loss.recipe_note.isVisible() and "own recipe" in loss.recipe_note.text()
+    assert not loss.advice_box.isVisible()  # 8 images, but a CycleGAN cannot augment
+    shot(wizard, "wizard_translate_loss.png")
+    note = loss.preset_note  # a wrapped hint gets the height of its lines, not a gap around them
+    assert note.height() <= note.heightForWidth(note.width()) + 2
+    assert loss.tricks_scroll.verticalScrollBar().maximum() == 0  # at 1200 x 800 every trick shows unscrolled
+    wizard.next()
+    schedule = wizard.schedule_page
+    assert wizard.config.train.batch_size == 1 and schedule.batch.value() == 1  # not clamped to 2 on screen
+    assert not any(w.isEnabled() for w in (schedule.optimizer, schedule.d_steps, schedule.eval_every))
+    assert schedule.recipe_note.isVisible()
+    wizard.back()
+    wizard.back()
+    wizard.back()
+    page.kind_buttons.button(KINDS.index("folder")).setChecked(True)
+    page.folder.setEditText(str(make_folder(tmp_path / "images", n=12, side=16)))
+    qtbot.waitUntil(lambda: not page.busy() and page.isComplete(), timeout=20_000)
+    wizard.next()
+    wizard.next()
+    assert all(w.isEnabled() for w in (loss.preset, loss.loss, loss.tricks_box, loss.remedies_box))
+    assert not loss.recipe_note.isVisible() and loss.advice_box.isVisible()
+    wizard.next()
+    assert schedule.batch.minimum() == 2 and schedule.optimizer.isEnabled() and not schedule.recipe_note.isVisible()
+    wizard.shutdown()
+
+
+def test_the_wizard_previews_a_celeba_split_and_fits_a_narrow_window(qtbot, tmp_path):
+    """CelebA split by an attribute shows faces of both domains and their sizes (not the full set's 162,770),
+    starts from a hair colour, has a Browse button for its folder, and the data page fits 820 px."""
+    from ganstudio.gui.wizard.data_page import KINDS
+    from ganstudio.gui.wizard.new_run_wizard import NewRunWizard
+    from tests.gui.test_wizard import close_wizard
+
+    wizard = NewRunWizard(Settings(runs_folder=str(tmp_path / "runs"), data_root=str(_celeba(tmp_path / "data")),
+                                   cpu_threads=1))
+    qtbot.addWidget(wizard, before_close_func=close_wizard)
+    wizard.show()
+    page = wizard.data_page
+    page.kind_buttons.button(KINDS.index("translate")).setChecked(True)
+    assert not page.celeba_hint.isVisible()  # the CelebA sentence is for the CelebA split only
+    page.pair_celeba.setChecked(True)
+    assert page.attribute.currentData() == "Blond_Hair" and wizard.config.data.domains == "Blond_Hair"
+    assert page.pair_root_browse.isVisible() and page.celeba_hint.isVisible()
+    qtbot.waitUntil(lambda: not page.busy() and page.isComplete() and wizard.preview is not None, timeout=20_000)
+    preview = wizard.preview
+    assert preview.count == 5 and len(preview.examples) == 8 + 3  # A's row of eight (5 faces, 3 blanks), then B's 3
+    assert "the 5 faces without Blond Hair" in preview.note and "the 3 faces with Blond Hair" in preview.note
+    assert page.info.text() == preview.note
+    assert wizard.minimumSizeHint().width() <= 820
+    shot(wizard, "wizard_translate_celeba_split.png")
+    wizard.shutdown()

@@ -17,7 +17,7 @@ from ganstudio.core.training.estimate import TimeEstimate, estimate_time
 from ganstudio.gui.describe import LOSS_TITLES, arch_title, data_title, domains_title, tricks_in_use
 from ganstudio.gui.threads import WorkerBase, WorkerGroup
 from ganstudio.gui.widgets.training_controls import format_duration
-from ganstudio.gui.wizard.common import WizardPage, hint
+from ganstudio.gui.wizard.common import WizardPage, blank, hint
 from ganstudio.gui.workers import training_threads
 
 BAD_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
@@ -73,7 +73,7 @@ class ReviewPage(WizardPage):
         form = QFormLayout()
         form.addRow("Run name", self.name)
         form.addRow("Save runs in", folder_row)
-        form.addRow("", self.run_dir_label)
+        form.addRow(blank(), self.run_dir_label)
         where_box = QGroupBox("Where")
         where_box.setLayout(form)
 
