@@ -108,9 +108,14 @@ def test_the_translate_window_translates_an_image_both_ways_and_exports_a_folder
     assert dialog.pairs[0][1].shape == (32, 32, 1) and "B → A" in dialog.source_label.text()
     shot(dialog, "translate_image.png")
 
+    assert dialog.export_button.text() == "Save translation…" and "(G)" not in dialog.direction.currentText()
     dialog.set_direction("a2b")
     dialog.set_source(a)
+    # until the folder's pairs are in, the image's pairs are on screen: Export waits, and the busy bar shows
+    assert not dialog.export_button.isEnabled() and dialog.busy.isVisibleTo(dialog)
+    assert dialog.export_button.text() == "Translate whole folder…"
     qtbot.waitUntil(lambda: len(dialog.pairs) == 8 and dialog.export_button.isEnabled(), timeout=30_000)
+    assert not dialog.busy.isVisibleTo(dialog)
     shot(dialog, "translate_folder.png")
     out = tmp_path / "out"
     with qtbot.waitSignal(dialog.exported, timeout=60_000):
@@ -118,6 +123,12 @@ def test_the_translate_window_translates_an_image_both_ways_and_exports_a_folder
     qtbot.waitUntil(lambda: dialog.export_task is None, timeout=10_000)
     assert sorted(p.name for p in out.iterdir()) == [f"{i:03d}.png" for i in range(8)]
     assert "Wrote 8 images" in dialog.message.text()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    dialog.set_source(broken)  # an unreadable image: the folder's pairs go, and there is nothing to export
+    qtbot.waitUntil(lambda: dialog.message.isVisible() and dialog.preview_task is None, timeout=30_000)
+    assert "cannot be read" in dialog.message.text() and not dialog.pairs
+    assert not dialog.export_button.isEnabled() and dialog.pairs_grid.count() == 0
     dialog.close()
 
 

@@ -261,3 +261,16 @@ def test_opening_another_model_during_a_drag_stops_it_and_drops_what_it_still_se
     qtbot.wait(100)
     assert not view.drag.running and view.drag.plan is None and model.state.latent is None
     assert view.seed_field.isEnabled() and not view.tabs.isTabVisible(drag_tab(view))
+
+
+def test_the_drag_tab_speaks_in_sentences_and_offers_the_brush_only_to_paint(qtbot, faces):
+    panel = faces.drag_panel
+    text = panel.status.text()
+    assert text[:1].isupper() and text.endswith("."), text  # "Click a handle point on the image."
+    assert not panel.brush.isEnabled()  # Points: clicks place points, the brush does nothing
+    panel.tool_buttons[PAINT].click()
+    assert panel.brush.isEnabled() and faces.drag_overlay.tool == PAINT
+    panel.tool_buttons[ERASE].click()
+    assert panel.brush.isEnabled()
+    panel.tool_buttons[POINTS].click()
+    assert not panel.brush.isEnabled()
