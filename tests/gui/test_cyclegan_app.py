@@ -84,6 +84,10 @@ def test_a_short_cyclegan_run_shows_the_cycle_losses_and_the_turned_grid(qtbot, 
     assert cut.shape[:2] == (32, 32)
     shot(window, "training_view_cyclegan.png")
     assert not view.plots.generators.widget.isHidden()
+    # the hidden GAN Lab page and a long checkpoint path do not widen the window past a laptop's half screen
+    view.status.setText(f"Finished: 4 steps. Checkpoint: {'/a-long-folder-name' * 20}/step-0000004.safetensors.")
+    assert view.samples.minimumSizeHint().width() < view.toy_tabs.minimumSizeHint().width()
+    assert view.minimumSizeHint().width() <= 860
 
 
 def test_the_translate_window_translates_an_image_both_ways_and_exports_a_folder(qtbot, window, domains,
