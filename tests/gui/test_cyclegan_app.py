@@ -90,6 +90,22 @@ def test_a_short_cyclegan_run_shows_the_cycle_losses_and_the_turned_grid(qtbot, 
     assert view.minimumSizeHint().width() <= 860
 
 
+def test_a_cyclegan_s_live_controls_do_not_offer_d_steps(qtbot, window, domains, tmp_path):
+    """One D step per G step is a CycleGAN's recipe (its trainer ignores a change): the box is off while it trains
+    and the status after Apply does not promise it; the learning rates stay live."""
+    view = window.start_run(tiny_cyclegan(*domains, steps=400), tmp_path / "runs" / "cycle")
+    controls = view.controls
+    qtbot.waitUntil(lambda: controls.state == "running", timeout=60_000)
+    assert controls.lr_g.isEnabled() and controls.apply_button.isEnabled() and not controls.d_steps.isEnabled()
+    controls.apply_button.click()
+    assert "From the next step" in view.status.text() and "D step" not in view.status.text()
+    view.stop()
+    wait_ended(qtbot, view)
+    controls.allow_d_steps(True)
+    controls.set_state("running")
+    assert controls.d_steps.isEnabled()
+
+
 def test_the_translate_window_translates_an_image_both_ways_and_exports_a_folder(qtbot, window, domains,
                                                                                  tmp_path):
     a, b = domains
@@ -173,6 +189,7 @@ def test_the_wizard_builds_a_cyclegan_run_from_two_folders(qtbot, domains, tmp_p
     assert wizard.currentPage() is wizard.review_page
     summary = wizard.review_page._summary()
     assert "folder A → folder B" in summary and "Domain B (bottom row): 8 images" in summary
+    assert "Adam with" in summary and "1 D step per G step" in summary and "epoch steps" not in summary
     shot(wizard, "wizard_translate_review.png")
     config = wizard.result_config()
     assert config.model.arch == "cyclegan" and config.data.source_b == f"folder:{b}"
