@@ -15,7 +15,7 @@ from PySide6.QtTest import QTest
 from ganstudio.core.bundled import bundled_model
 from ganstudio.core.errors import GanStudioError
 from ganstudio.core.latent.drag import DragSettings
-from ganstudio.core.latent.drag_plan import DragPlan, pixel_at
+from ganstudio.core.latent.drag_plan import DragPlan, DragStatus, pixel_at
 from ganstudio.gui.explorer.drag_overlay import ERASE, PAINT, POINTS
 from ganstudio.gui.explorer.explorer_view import TAB_DRAG, ExplorerView
 from ganstudio.gui.explorer.model import ExplorerModel
@@ -274,3 +274,6 @@ def test_the_drag_tab_speaks_in_sentences_and_offers_the_brush_only_to_paint(qtb
     assert panel.brush.isEnabled()
     panel.tool_buttons[POINTS].click()
     assert not panel.brush.isEnabled()
+
+    # why a drag ended, in words: the step limit says how to go on
+    assert DragStatus(5, 5.1, 36).describe("step limit").endswith("stopped at the step limit (Start again to go on)")
