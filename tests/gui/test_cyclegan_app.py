@@ -88,6 +88,11 @@ def test_a_short_cyclegan_run_shows_the_cycle_losses_and_the_turned_grid(qtbot, 
     view.status.setText(f"Finished: 4 steps. Checkpoint: {'/a-long-folder-name' * 20}/step-0000004.safetensors.")
     assert view.samples.minimumSizeHint().width() < view.toy_tabs.minimumSizeHint().width()
     assert view.minimumSizeHint().width() <= 860
+    assert "G turns pictures of A into B" in view.grid.hint.text()  # the columns' names are explained
+    window.resize(window.minimumSizeHint().width(), 860)  # as narrow as the window goes
+    qtbot.waitUntil(lambda: window.width() < 900, timeout=5_000)
+    qtbot.wait(50)
+    assert view.grid.caption.width() >= view.grid.caption.sizeHint().width()  # "step 4, epoch …" is not cut
 
 
 def test_a_cyclegan_s_live_controls_do_not_offer_d_steps(qtbot, window, domains, tmp_path):
