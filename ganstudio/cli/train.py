@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ganstudio.cli.tables import data_help, fmt, run_with_progress
 from ganstudio.core.config import RunConfig
-from ganstudio.core.errors import GanStudioError
+from ganstudio.core.errors import GanStudioError, RunExistsError
 
 
 def add_parser(sub) -> None:
@@ -180,7 +180,11 @@ def run(args: argparse.Namespace) -> int:
         config = config_from_args(args)
         if not (args.data or args.config or (args.preset and config.data != RunConfig().data)):
             raise GanStudioError("give the training data with --data (or a --config file)")
-        trainer = Trainer(config, args.out, control=control)
+        try:
+            trainer = Trainer(config, args.out, control=control)
+        except RunExistsError as exc:  # the CLI's way to resume is a flag
+            raise GanStudioError(f"{exc.folder} already holds a run; resume it with --resume {exc.folder} or "
+                                 "choose another --out") from None
         where = Path(args.out)
     _stop_on_interrupt(control)
     main_rank = trainer.dist.is_main

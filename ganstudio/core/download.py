@@ -1,9 +1,14 @@
 """Downloading a large file over HTTP(S) with the standard library: streamed into `NAME.part` beside the target,
 resumed with an HTTP Range request when a `.part` is there (started over when the server ignores Range), checked
 (size, SHA-256 when known), then fsynced and renamed into place. Progress is a callback, cancelling a flag polled
-between chunks; every failure is a DownloadError with one sentence, never a traceback."""
+between chunks; every failure is a DownloadError with one sentence, never a traceback.
+
+Two downloads of the same file at once (two threads, or the app and `ganstudio models get`) would write one
+`.part` together: each holds `NAME.lock` (an OS lock, released even when its process dies) while it downloads,
+and a second one waits for it, then reuses the file the first one finished (or resumes its `.part`)."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import http.client
@@ -11,11 +16,12 @@ import logging
 import os
 import socket
 import ssl
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 import ganstudio
@@ -26,6 +32,8 @@ log = logging.getLogger(__name__)
 CHUNK = 1 << 16
 TIMEOUT_S = 30.0  # a silent server for this long is a failed connection (also bounds how long a cancel waits)
 PART_SUFFIX = ".part"
+LOCK_SUFFIX = ".lock"
+LOCK_POLL_S = 0.1  # how often a download waiting for another one of the same file looks again (and for cancel)
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all; 0 when the server does not say)
 
 
@@ -41,6 +49,7 @@ class Downloaded:
     size: int
     sha256: str
     resumed: bool
+    reused: bool = False  # another download of the same file finished it while this one waited
 
 
 def part_path(dest: Path) -> Path:
@@ -48,17 +57,35 @@ def part_path(dest: Path) -> Path:
     return dest.with_name(dest.name + PART_SUFFIX)
 
 
+def lock_path(dest: Path) -> Path:
+    """The lock file a download of `dest` holds while it runs (removed when it ends)."""
+    return dest.with_name(dest.name + LOCK_SUFFIX)
+
+
 def download(url: str, dest: str | Path, *, size: int | None = None, sha256: str | None = None,
              progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
              timeout: float = TIMEOUT_S, by_hand: str = "") -> Downloaded:
     """Fetch `url` into `dest` (resuming `dest.part`), check the expected size and SHA-256 when given, and rename
-    it into place; `by_hand` ends the sentence of a network failure (what to do instead)."""
+    it into place; `by_hand` ends the sentence of a network failure (what to do instead). Another download of
+    `dest` in progress is waited for, and the file it finished is reused when it has the expected size and
+    SHA-256."""
     dest = Path(dest).expanduser()
-    part = part_path(dest)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WriteError.from_os_error(exc, dest, size) from None
+    with _only_download_of(dest, size, progress, cancelled) as waited:
+        if waited and dest.is_file():
+            reused = _reuse(dest, size, sha256)
+            if reused is not None:
+                return reused
+        return _download(url, dest, size, sha256, progress, cancelled, timeout, by_hand)
+
+
+def _download(url: str, dest: Path, size: int | None, sha256: str | None, progress: Progress | None,
+              cancelled: Callable[[], bool] | None, timeout: float, by_hand: str) -> Downloaded:
+    """`download` while holding the file's lock."""
+    part = part_path(dest)
     host = urlsplit(url).hostname or url
     hint = by_hand or f"download {url} by hand and put it at {dest}"
     digest = hashlib.sha256()
@@ -106,9 +133,99 @@ def download(url: str, dest: str | Path, *, size: int | None = None, sha256: str
     if restart:  # without the partial file: no Range request, so this does not come back here
         log.info("%s did not continue %s at byte %d; starting it over", host, dest.name, have)
         part.unlink(missing_ok=True)
-        return download(url, dest, size=size, sha256=sha256, progress=progress, cancelled=cancelled,
-                        timeout=timeout, by_hand=by_hand)
+        return _download(url, dest, size, sha256, progress, cancelled, timeout, by_hand)
     return _finish(part, dest, done, digest.hexdigest(), size, sha256, resumed)
+
+
+@contextlib.contextmanager
+def _only_download_of(dest: Path, size: int | None, progress: Progress | None,
+                      cancelled: Callable[[], bool] | None) -> Iterator[bool]:
+    """Hold `dest`'s lock file while downloading it; yields whether another download had it first (this one
+    waited, showing that one's progress, and may be cancelled meanwhile)."""
+    path, waited = lock_path(dest), False
+    while True:
+        try:
+            fh = open(path, "a+b")
+        except OSError as exc:
+            raise WriteError.from_os_error(exc, path) from None
+        try:
+            while not _try_lock(fh):
+                if not waited:
+                    log.info("waiting for another download of %s", dest.name)
+                waited = True
+                if cancelled is not None and cancelled():
+                    raise Cancelled(f"the download of {dest.name} was cancelled while it waited for another "
+                                    "download of the same file")
+                if progress:
+                    progress(_size(part_path(dest)), size or 0)
+                time.sleep(LOCK_POLL_S)
+            if _same_file(fh, path):  # not a lock file that was replaced while this one waited on it
+                try:
+                    yield waited
+                finally:
+                    # removed while still locked: a waiter that then gets the old file's lock sees it is gone
+                    with contextlib.suppress(OSError):  # Windows keeps an open file: it stays, harmlessly
+                        path.unlink()
+                    _unlock(fh)
+                return
+            _unlock(fh)
+        finally:
+            fh.close()
+
+
+def _try_lock(fh) -> bool:
+    """Take the OS's exclusive lock on an open file without waiting; False when another holder has it."""
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            fh.seek(0)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # per open file: threads exclude each other too
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EAGAIN, errno.EDEADLK, getattr(errno, "EWOULDBLOCK", errno.EAGAIN)):
+            return False
+        raise
+    return True
+
+
+def _unlock(fh) -> None:
+    if os.name == "nt":
+        import msvcrt
+
+        fh.seek(0)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _same_file(fh, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fh.fileno()), os.stat(path))
+    except OSError:
+        return False
+
+
+def _reuse(dest: Path, size: int | None, sha256: str | None) -> Downloaded | None:
+    """The file another download just finished, when it is the one expected (None: download it again)."""
+    digest, n = hashlib.sha256(), 0
+    try:
+        with open(dest, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+                n += len(chunk)
+    except OSError:
+        return None
+    got = digest.hexdigest()
+    if (size is not None and n != size) or (sha256 and got != sha256.lower()):
+        return None
+    log.info("reused %s, which another download finished meanwhile", dest)
+    return Downloaded(dest, n, got, resumed=False, reused=True)
 
 
 def _open(url: str, have: int, timeout: float):

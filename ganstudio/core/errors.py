@@ -9,6 +9,14 @@ class ConfigError(GanStudioError):
     """A setting that cannot work."""
 
 
+class RunExistsError(ConfigError):
+    """A new run's folder already holds a run; `folder` lets the CLI and the app say how to resume it."""
+
+    def __init__(self, folder: str):
+        super().__init__(f"{folder} already holds a run; resume it or choose another folder")
+        self.folder = folder
+
+
 class DatasetError(GanStudioError):
     """Data that is missing, unreadable or unsuitable."""
 

@@ -43,6 +43,7 @@ class ModelInfo:
     device: str
     input_transform: bool = False  # the image can be moved and turned (StyleGAN3)
     card: str = ""  # an imported model's card in one line: source, SHA-256, licence
+    kind: str = ""  # what an imported model is ("StyleGAN3-T (NVIDIA pickle)"); empty for GAN Studio's own
 
     @property
     def conditional(self) -> bool:
@@ -55,7 +56,8 @@ class ModelInfo:
     def describe(self) -> str:
         """One line: title, architecture, size, classes, step and device."""
         m = self.config.model
-        parts = [m.arch.upper() if m.arch != "stylegan" else "StyleGAN", f"{m.resolution}x{m.resolution}"]
+        parts = [self.kind or (m.arch.upper() if m.arch != "stylegan" else "StyleGAN"),
+                 f"{m.resolution}x{m.resolution}"]
         if self.conditional:
             parts.append(f"{len(self.class_names)} classes")
         if self.step is not None:
@@ -73,19 +75,20 @@ class LoadedModel:
     path: Path | None = None
     step: int | None = None
     card: str = ""  # an imported model's card in one line
+    kind: str = ""  # what an imported model is ("StyleGAN2 (rosinality)")
 
 
 def model_from_checkpoint(ckpt, path: Path | None, device: torch.device | str) -> LoadedModel:
     """Build the generator of a loaded Checkpoint on `device` (raises GanStudioError when it cannot)."""
     from ganstudio.core.checkpoints import generator_from_checkpoint
-    from ganstudio.core.imported import card_summary
+    from ganstudio.core.imported import card_summary, imported_kind
 
     G = generator_from_checkpoint(ckpt, device, name=path.name if path else "the checkpoint")
     title = (path.parent.parent.name if path and path.parent.name == "checkpoints" else
              path.name if path else ckpt.config.name)
     card = (ckpt.extra.get("imported") or {}).get("card")
     if isinstance(card, dict):  # an imported network has no training step of ours to show
-        return LoadedModel(G, ckpt.config, title or "model", path, None, card_summary(card))
+        return LoadedModel(G, ckpt.config, title or "model", path, None, card_summary(card), imported_kind(card))
     return LoadedModel(G, ckpt.config, title or "model", path, ckpt.step)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ganstudio.core.config import RunConfig
 from ganstudio.core.io import atomic_write_text
-from ganstudio.core.errors import ConfigError, GanStudioError
+from ganstudio.core.errors import ConfigError, GanStudioError, RunExistsError
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -100,7 +100,7 @@ class RunFolder:
         """Make a new run folder; refuse to overwrite an existing run."""
         run = cls(path)
         if run.config_path.exists():
-            raise ConfigError(f"{run.path} already holds a run; resume it with --resume or choose another --out")
+            raise RunExistsError(str(run.path))
         try:
             run.samples_dir.mkdir(parents=True, exist_ok=True)
             run.checkpoints_dir.mkdir(parents=True, exist_ok=True)

@@ -150,19 +150,26 @@ def live_noise(z_dim: int, n: int = LIVE_POINTS, seed: int = 0, device: torch.de
 
 def checkpoint_frame(path, n_fake: int = LIVE_POINTS, n_real: int = 1000) -> tuple[ToyFrame, np.ndarray]:
     """The picture of a saved toy run (its generator, not the moving average) and real points drawn as in the run."""
-    from ganstudio.core.checkpoints import load_checkpoint, load_module_state
+    from pathlib import Path
+
+    from ganstudio.core.checkpoints import load_checkpoint
     from ganstudio.core.data.toy import toy_distribution
+    from ganstudio.core.errors import CheckpointError
+    from ganstudio.core.fitting import build_fitted
     from ganstudio.core.losses import get_loss
     from ganstudio.core.models.registry import build_models
-    from ganstudio.core.errors import CheckpointError
 
     ckpt = load_checkpoint(path)
-    cfg = ckpt.config
+    cfg, name = ckpt.config, Path(path).name
     if not cfg.model.toy:
         raise CheckpointError(f"{path} is not a 2D toy-data run")
-    G, D = build_models(cfg.model, cfg.loss)
-    load_module_state(G, ckpt.modules["G"], "generator")
-    load_module_state(D, ckpt.modules["D"], "discriminator")
+    missing = [key for key in ("G", "D") if key not in ckpt.modules]
+    if missing:
+        raise CheckpointError(f"{name} has no {'generator' if missing[0] == 'G' else 'discriminator'} weights")
+    # checked on the meta device first, as every checkpoint load is: a config that lies about the size must not
+    # allocate it
+    G = build_fitted(lambda: build_models(cfg.model, cfg.loss)[0], ckpt.modules["G"], "generator", name)
+    D = build_fitted(lambda: build_models(cfg.model, cfg.loss)[1], ckpt.modules["D"], "discriminator", name)
     real = toy_distribution(cfg.data.source[len("toy:"):], cfg.data.toy_samples, cfg.train.seed).points[:n_real]
     loss = get_loss(cfg.loss.name)
     frame = toy_frame(G, D, live_noise(cfg.model.z_dim, n_fake, cfg.train.seed), loss.g_loss, loss.d_output,

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FILTER = ("Models (*.safetensors *.pkl *.pt *.pth);;GAN Studio checkpoints (*.safetensors);;"
                      "NVIDIA StyleGAN2/StyleGAN3 network pickles (*.pkl);;"
                      "rosinality stylegan2-pytorch checkpoints (*.pt *.pth);;All files (*)")
+LATENT_FILTER = "Latent files (*.npz);;All files (*)"
 
 
 def _same(a: str | Path, b: str | Path) -> bool:
@@ -108,6 +109,10 @@ class MainWindow(QMainWindow):
         file_menu.setToolTipsVisible(True)  # the photo action says why it is disabled
         self.explore.model.opened.connect(self._update_photo_action)
         self._update_photo_action()
+        self.open_latent_action = self._action(file_menu, "Open &latent…", self.choose_latent)
+        self.save_latent_action = self._action(file_menu, "&Save latent…", self.choose_latent_file)
+        self.explore.model.opened.connect(self._update_latent_actions)
+        self._update_latent_actions()
         self.translate_action = self._action(file_menu, "&Translate images with a CycleGAN…",
                                              self.choose_translator)
         file_menu.addSeparator()
@@ -256,6 +261,35 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint or a StyleGAN model", start, CHECKPOINT_FILTER)
         if path:
             self.open_checkpoint(path)
+
+    def _update_latent_actions(self, *_) -> None:
+        """Latent files hold a StyleGAN's W+: the actions need one open in the explorer."""
+        available = self.explore.latent_files.available
+        for action, tip in ((self.open_latent_action, "Show a saved latent (.npz from Edit a photo, ganstudio "
+                             "project or drag) as the explorer's image, to edit with the sliders"),
+                            (self.save_latent_action, "Save the explorer's current image as a latent file (.npz), "
+                             "slider edits included")):
+            action.setEnabled(available)
+            action.setToolTip(tip if available else "Open a StyleGAN model in the explorer first")
+
+    def choose_latent(self) -> None:
+        """File > Open latent: a latent file for the explorer's StyleGAN becomes its current image."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open a latent", self._latent_folder(), LATENT_FILTER)
+        if path:
+            self.tabs.setCurrentWidget(self.explore)
+            self.explore.open_latent(path)
+
+    def choose_latent_file(self) -> None:
+        """File > Save latent: the explorer's current image as a latent file."""
+        start = str(Path(self._latent_folder()) / "latent.npz")
+        path, _ = QFileDialog.getSaveFileName(self, "Save the current image's latent", start, LATENT_FILTER)
+        if path:
+            self.explore.save_latent(path)
+
+    def _latent_folder(self) -> str:
+        """Where the latent dialogs start: the folder of the explorer's model file, if it has one."""
+        info = self.explore.model.info
+        return str(info.path.parent if info is not None and info.path is not None else Path.home())
 
     def choose_translator(self) -> None:
         """Ask for a CycleGAN checkpoint (or run folder's checkpoint) and open it in the Translate window."""

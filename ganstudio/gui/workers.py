@@ -111,6 +111,12 @@ class ProgressBatch:
     evaluations: list[dict] = field(default_factory=list)  # quality metrics measured since the last batch
 
 
+def run_exists_message(run_dir: str) -> str:
+    """The app's sentence for a new run whose folder already holds one: its way to resume is a button."""
+    return (f"{run_dir} already holds a run; open it (File ▸ Open run…) and press “Resume training”, "
+            "or choose another folder.")
+
+
 @dataclass
 class RunEnded:
     """Why the worker stopped: "finished", "stopped" or "failed" (with a one-sentence message)."""
@@ -427,8 +433,11 @@ class TrainingWorker(QObject):
                                              list(fields["evaluations"])))
 
     def _ended(self, fields: dict) -> RunEnded:
+        message = fields["message"]
+        if fields.get("error") == "RunExistsError":
+            message = run_exists_message(fields["run_dir"])
         ended = RunEnded(fields["reason"], int(fields["step"]), int(fields["total_steps"]), fields["checkpoint"],
-                         fields["message"], fields["run_dir"], steps_done=int(fields.get("steps_done", 0)),
+                         message, fields["run_dir"], steps_done=int(fields.get("steps_done", 0)),
                          train_seconds=float(fields.get("train_seconds", 0.0)))
         self.process.join(self.stop_timeout)  # the interpreter's exit is not training time
         return ended

@@ -20,6 +20,8 @@ def test_train_resume_and_sample_toy(tmp_path, capsys):
     assert main(["train", "--data", "toy:ring8", "--steps", "30", "--batch-size", "64", "--out", str(out),
                  "--quiet", "--checkpoint-every", "10"]) == 0
     assert RunFolder(out).latest_checkpoint().name == "step-0000030.safetensors"
+    assert main(["train", "--data", "toy:ring8", "--steps", "5", "--out", str(out), "--quiet"]) == 1
+    assert f"already holds a run; resume it with --resume {out} or choose another --out" in capsys.readouterr().err
     assert main(["train", "--resume", str(out), "--steps", "40", "--quiet"]) == 0
     assert len(RunFolder(out).read_metrics()) == 40
     assert main(["sample", "--checkpoint", str(out), "--n", "100", "--out", str(tmp_path / "s.npy")]) == 0

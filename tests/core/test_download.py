@@ -262,3 +262,51 @@ def test_cli_models_get_offline_is_one_line(tmp_path, monkeypatch, capsys):
     assert err.endswith("by hand and open it with File > Open checkpoint (or --checkpoint FILE)")
     assert main(["models", "get", "nothing-like-it"]) == 1
     assert "there is no pretrained model 'nothing-like-it'" in capsys.readouterr().err
+
+
+def test_two_downloads_of_one_file_at_once_share_it_safely(tmp_path):
+    import threading
+
+    from ganstudio.core.download import lock_path
+
+    dest, results, errors = tmp_path / "f.bin", {}, []
+    first_running = threading.Event()
+    waiting = []
+
+    def run(name, **kw):
+        try:
+            results[name] = download(served.url("f.bin"), dest, sha256=sha(DATA), **kw)
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    with http_server(Served({"f.bin": DATA}, delay_s=0.01)) as served:  # about 0.75 s for the whole body
+        first = threading.Thread(target=run, args=("first",),
+                                 kwargs={"progress": lambda done, total: first_running.set()})
+        first.start()
+        assert first_running.wait(30)
+        second = threading.Thread(target=run, args=("second",),
+                                  kwargs={"progress": lambda done, total: waiting.append(done)})
+        second.start()
+        first.join(60)
+        second.join(60)
+    assert not errors, errors
+    assert served.requests == [""], "the second download waited for the first and reused its file"
+    assert dest.read_bytes() == DATA and results["second"].reused and not results["first"].reused
+    assert results["second"].sha256 == sha(DATA) and waiting  # it showed the first one's progress meanwhile
+    assert not part_path(dest).exists() and not lock_path(dest).exists()
+
+
+def test_a_download_waiting_for_another_can_be_cancelled(tmp_path):
+    import threading
+
+    dest = tmp_path / "f.bin"
+    first_running = threading.Event()
+    with http_server(Served({"f.bin": DATA}, delay_s=0.01)) as served:
+        first = threading.Thread(target=download, args=(served.url("f.bin"), dest),
+                                 kwargs={"progress": lambda done, total: first_running.set()})
+        first.start()
+        assert first_running.wait(30)
+        with pytest.raises(Cancelled, match="cancelled while it waited for another download of the same file"):
+            download(served.url("f.bin"), dest, cancelled=lambda: True)
+        first.join(60)
+    assert served.requests == [""] and dest.read_bytes() == DATA

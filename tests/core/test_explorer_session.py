@@ -24,7 +24,8 @@ def test_a_pickle_loads_as_a_model_with_its_card(tmp_path, one_thread):
     path = write_nvidia_pickle(tmp_path / "ffhq.pkl", random_generator(stylegan2.ADA, TINY), TINY)
     loaded = load_model(path, "cpu")
     assert loaded.title == "ffhq.pkl" and loaded.path == path and loaded.step is None
-    assert loaded.card.startswith(f"{stylegan2.ADA} 16 px from ffhq.pkl") and "non-commercial" in loaded.card
+    assert loaded.card.startswith("StyleGAN2-ADA (NVIDIA pickle), 16 px from ffhq.pkl") and "non-commercial" in loaded.card
+    assert loaded.kind == "StyleGAN2-ADA (NVIDIA pickle)"
     assert not Renderer(loaded.G, loaded.config).has_input_transform
     (tmp_path / "junk.pkl").write_bytes(b"\x80\x04junk")
     with pytest.raises(CheckpointError, match="junk.pkl"):

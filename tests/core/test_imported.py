@@ -13,7 +13,7 @@ import torch
 from ganstudio.core.checkpoints import load_checkpoint, load_generator, save_checkpoint
 from ganstudio.core.errors import CheckpointError
 from ganstudio.core.imported import (STYLEGAN3, card_summary, convert, import_network, imported_discriminator,
-                                     read_network, stylegan2)
+                                     imported_kind, imported_title, read_network, stylegan2)
 from ganstudio.core.latent.sampling import is_style_based
 from ganstudio.core.render import Renderer, RenderRequest
 from tests.imported_fixtures import (TINY, TINY_CONDITIONAL, TINY_D, RunsCode, marker_source, random_discriminator,
@@ -127,6 +127,17 @@ def test_rosinality_checkpoint_maps_onto_the_same_network(tmp_path):
     assert G2.mapping.w_avg.abs().sum() > 0 and "estimated" in card2["notes"][0]
 
 
+def test_an_imported_model_is_named_by_what_it_is_not_by_its_python_class():
+    def card(arch, **kwargs):
+        return {"architecture": arch, "kwargs": {"img_resolution": 256, "c_dim": 0, **kwargs}}
+
+    assert imported_title(card(STYLEGAN3)) == "StyleGAN3-T (NVIDIA pickle), 256 px"
+    assert imported_title(card(STYLEGAN3, conv_kernel=1, use_radial_filters=True)) == "StyleGAN3-R (NVIDIA pickle), 256 px"
+    assert imported_title(card(stylegan2.ADA, c_dim=10)) == "StyleGAN2-ADA (NVIDIA pickle), 256 px, 10 classes"
+    assert imported_kind(card(stylegan2.SG3_STYLEGAN2)) == "StyleGAN2 (NVIDIA pickle)"
+    assert imported_title(card(stylegan2.ROSINALITY, img_resolution=1024)) == "StyleGAN2 (rosinality), 1024 px"
+
+
 def test_load_checkpoint_and_convert_accept_foreign_files(nvidia, tmp_path):
     _, path = nvidia
     ckpt = load_checkpoint(path)
@@ -136,7 +147,7 @@ def test_load_checkpoint_and_convert_accept_foreign_files(nvidia, tmp_path):
     converted = load_checkpoint(out)
     card = converted.extra["imported"]["card"]
     assert card["source_file"] == path.name and "non-commercial" in card["licence"]
-    assert card_summary(card).startswith(f"{stylegan2.ADA} 16 px from {path.name} (SHA-256 ")
+    assert card_summary(card).startswith(f"StyleGAN2-ADA (NVIDIA pickle), 16 px from {path.name} (SHA-256 ")
     G2, cfg2 = load_generator(out)
     z = torch.randn(1, 16)
     with torch.no_grad():

@@ -59,3 +59,16 @@ def test_temporary_files_of_killed_saves_go_when_a_run_resumes(tmp_path):
     Trainer.resume(run.path, steps=4, data=tiny_images())
     assert run.leftover_temporary_files() == [] and not young.exists()
     assert all(p.exists() for p in kept)
+
+
+def test_a_folder_that_holds_a_run_is_refused_in_words_of_neither_the_cli_nor_the_app(tmp_path):
+    import pytest
+
+    from ganstudio.core.errors import ConfigError, RunExistsError
+
+    RunFolder.create(tmp_path / "run", tiny_config())
+    with pytest.raises(RunExistsError) as caught:
+        RunFolder.create(tmp_path / "run", tiny_config())
+    assert isinstance(caught.value, ConfigError) and caught.value.folder == str(tmp_path / "run")
+    assert str(caught.value) == f"{tmp_path / 'run'} already holds a run; resume it or choose another folder"
+    assert "--" not in str(caught.value)

@@ -97,3 +97,16 @@ def test_the_live_frame_carries_the_manifold_over_the_wire():
     _, got_fields, got_arrays = receive(a)
     again = toy_frame_from(got_fields["toy"], got_arrays)
     assert np.array_equal(again.manifold, frame.manifold) and np.array_equal(again.fake, frame.fake)
+
+
+def test_a_saved_toy_run_whose_config_lies_about_its_size_is_refused_without_allocating(tmp_path):
+    from ganstudio.core.checkpoints import load_checkpoint, save_checkpoint
+    from ganstudio.core.errors import CheckpointError
+
+    trainer = Trainer(toy_config(steps=2).with_updates("train", checkpoint_every=2), tmp_path / "run")
+    list(trainer)
+    ckpt = load_checkpoint(tmp_path / "run")
+    ckpt.config = ckpt.config.with_updates("model", capacity=2_000_000)  # layers of 4 million by 4 million
+    save_checkpoint(tmp_path / "lie.safetensors", ckpt)
+    with pytest.raises(CheckpointError, match="generator weights in lie.safetensors do not match"):
+        checkpoint_frame(tmp_path / "lie.safetensors")

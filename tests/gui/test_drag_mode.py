@@ -180,6 +180,7 @@ def test_stop_stops_and_keeps_the_image_shown(faces, qtbot):
     qtbot.mouseClick(view.drag_panel.start_button, Qt.MouseButton.LeftButton)
     assert view.drag.running and view.drag_panel.stop_button.isEnabled()
     assert not view.seed_field.isEnabled() and not view.tabs.isTabEnabled(0)  # nothing else changes the image
+    assert not view.open_latent("any.npz") and "A drag is running" in view.banner.text.text()  # nor a latent file
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=WAIT)
     with qtbot.waitSignal(view.drag.running_changed, timeout=WAIT):
         qtbot.mouseClick(view.drag_panel.stop_button, Qt.MouseButton.LeftButton)

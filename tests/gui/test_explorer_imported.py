@@ -4,6 +4,7 @@ refused file in one sentence, and the last model with its choices reopened at th
 written by tests/imported_fixtures.py (our code, random weights, the original layouts)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from tests.imported_fixtures import (TINY, RunsCode, random_generator, write_nvi
                                      write_stylegan3_pickle)
 
 WAIT = 30_000
+SHOTS = os.environ.get("GANSTUDIO_SCREENSHOTS")  # a folder to save screenshots in, for looking at the screens
 
 
 @pytest.fixture
@@ -68,6 +70,8 @@ def test_a_pickle_opens_on_a_worker_thread_renders_and_shows_its_card(view, qtbo
     assert view.model.info.style_based and not view.model.info.input_transform
     assert view.card.isVisible() and sg2_pickle.name in view.card.text() and "non-commercial" in view.card.text()
     assert "SHA-256" in view.title.toolTip()
+    assert view.title.text().startswith(f"{sg2_pickle.name} · StyleGAN2-ADA (NVIDIA pickle) · 16x16 · ")
+    assert view.card.text().startswith("StyleGAN2-ADA (NVIDIA pickle), 16 px from ")
     assert view.transform_panel.isHidden()  # StyleGAN2 has no input transform
     assert "16×16 rendered in" in view.status.text()
 
@@ -77,6 +81,9 @@ def test_a_rosinality_checkpoint_opens_too(view, qtbot, tmp_path):
     view.open_in_background(path)
     settle(qtbot, view.model)
     assert view.image_view.image.shape == (16, 16, 3) and "rosinality" in view.card.text()
+    assert view.title.text().startswith("550000.pt · StyleGAN2 (rosinality) · 16x16 · ")
+    if SHOTS:
+        view.grab().save(os.path.join(SHOTS, "explorer_rosinality_title.png"))
 
 
 def test_stylegan3_sliders_move_and_turn_the_image(view, qtbot, sg3_pickle):
@@ -84,6 +91,9 @@ def test_stylegan3_sliders_move_and_turn_the_image(view, qtbot, sg3_pickle):
     view.open_in_background(sg3_pickle)
     settle(qtbot, model)
     assert model.info.input_transform and view.transform_panel.isVisible()
+    assert view.title.text().startswith("stylegan3-t-tiny.pkl · StyleGAN3-T (NVIDIA pickle) · 32x32 · ")
+    if SHOTS:
+        view.grab().save(os.path.join(SHOTS, "explorer_stylegan3_title.png"))
     still = view.image_view.image.copy()
     panel = view.transform_panel
     panel.x_slider.setValue(25)  # an eighth of the image width to the right

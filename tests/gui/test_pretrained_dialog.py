@@ -81,7 +81,7 @@ def test_download_shows_the_card_and_open_explores_it(qtbot, tmp_path, monkeypat
     dialog.open_button.click()
     assert not dialog.isVisible() and window.tabs.currentWidget() is window.explore
     qtbot.waitUntil(lambda: "rendered" in window.explore.status.text(), timeout=30_000)
-    assert window.explore.title.text().startswith("tiny-ffhq-16.pkl · StyleGAN · 16x16")
+    assert window.explore.title.text().startswith("tiny-ffhq-16.pkl · StyleGAN2-ADA (NVIDIA pickle) · 16x16")
     assert window.settings.recent_checkpoints[0] == str(folder / "tiny-ffhq-16.pkl")
     window.close()
 

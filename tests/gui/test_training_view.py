@@ -470,3 +470,13 @@ def test_a_spare_trainer_started_with_the_wizard_takes_the_next_run(qtbot, windo
     spare = workers._spare.process
     window.close()
     assert workers._spare is None and not spare.is_alive(), "closing the app ends the spare"
+
+
+def test_a_new_run_in_a_folder_that_holds_one_names_the_apps_resume_button(qtbot, window, tmp_path):
+    run_dir = tmp_path / "runs" / "taken"
+    RunFolder.create(run_dir, toy_config(steps=20))
+    view = window.start_run(toy_config(steps=20), run_dir)  # past the wizard's check (a folder made meanwhile)
+    ended = wait_ended(qtbot, view)
+    assert ended.reason == "failed"
+    text = view.banner.text.text()
+    assert "already holds a run" in text and "“Resume training”" in text and "--" not in text

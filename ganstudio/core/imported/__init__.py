@@ -223,11 +223,27 @@ def import_network(path: str | Path, device: torch.device | str = "cpu") -> tupl
     return G, ckpt.config, ckpt.extra["imported"]["card"]
 
 
-def card_summary(card: dict[str, Any]) -> str:
-    """One line about an imported model: architecture, size, source and its SHA-256, licence."""
-    kw = card.get("kwargs", {})
+def imported_kind(card: dict[str, Any]) -> str:
+    """What an imported model is, in words: "StyleGAN3-T (NVIDIA pickle)", "StyleGAN2 (rosinality)"."""
+    arch, kw = card.get("architecture"), card.get("kwargs") or {}
+    if arch == STYLEGAN3:  # NVIDIA's StyleGAN3-R config: 1x1 convolutions and radially symmetric filters
+        name = "StyleGAN3-R" if kw.get("use_radial_filters") or kw.get("conv_kernel") == 1 else "StyleGAN3-T"
+    else:
+        name = {stylegan2.ADA: "StyleGAN2-ADA", stylegan2.SG3_STYLEGAN2: "StyleGAN2",
+                stylegan2.ROSINALITY: "StyleGAN2"}.get(arch, "StyleGAN")
+    return f"{name} ({'rosinality' if arch == stylegan2.ROSINALITY else 'NVIDIA pickle'})"
+
+
+def imported_title(card: dict[str, Any]) -> str:
+    """An imported model in a few words: "StyleGAN3-T (NVIDIA pickle), 256 px" (and its classes, if any)."""
+    kw = card.get("kwargs") or {}
     cond = f", {kw['c_dim']} classes" if kw.get("c_dim") else ""
-    return (f"{card.get('architecture')} {kw.get('img_resolution')} px{cond} from {card.get('source_file')} "
+    return f"{imported_kind(card)}, {kw.get('img_resolution')} px{cond}"
+
+
+def card_summary(card: dict[str, Any]) -> str:
+    """One line about an imported model: what it is, its size, source and its SHA-256, licence."""
+    return (f"{imported_title(card)} from {card.get('source_file')} "
             f"(SHA-256 {str(card.get('source_sha256'))[:16]}...); licence: {card.get('licence')}")
 
 

@@ -409,7 +409,8 @@ def child_main(commands_conn, events_conn, job: dict | None = None, threads: int
         if child.trainer is None and control.stopped:
             ended = {"reason": "stopped", "message": "Stopped while the data was loading; nothing was trained."}
         else:
-            ended = {"reason": "failed", "message": user_message(exc)}
+            # the error's kind lets the app word what its user can do (RunExistsError: its Resume button)
+            ended = {"reason": "failed", "message": user_message(exc), "error": type(exc).__name__}
     trainer = child.trainer
     run_dir = str(trainer.run.path) if trainer is not None and trainer.run is not None else str(job["run_dir"])
     ended.update(step=trainer.step if trainer else 0, total_steps=trainer.total_steps if trainer else 0,

@@ -2,8 +2,7 @@
 limit, Start / Stop / Undo and the drag's status line."""
 from __future__ import annotations
 
-import html
-
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -82,6 +81,7 @@ class DragPanel(QWidget):
         for button in (self.start_button, self.stop_button, self.undo_button):
             run.addWidget(button)
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # messages hold quotes, never markup
         self.status.setWordWrap(True)
         self.status.setStyleSheet(secondary_css())
         run_box = QGroupBox("Drag")
@@ -140,8 +140,8 @@ class DragPanel(QWidget):
 
     def _show_status(self, text: str) -> None:
         self.status.setStyleSheet(secondary_css())
-        self.status.setText(html.escape(as_sentence(text, capitalise=True)))
+        self.status.setText(as_sentence(text, capitalise=True))
 
     def _show_error(self, text: str) -> None:
         self.status.setStyleSheet("color: #b00020;")
-        self.status.setText(html.escape(as_sentence(text, capitalise=True)))
+        self.status.setText(as_sentence(text, capitalise=True))

@@ -2,7 +2,6 @@
 the controls on the right. Self-contained: give it an ExplorerModel (or let it make one) and open a checkpoint."""
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -25,6 +24,7 @@ from ganstudio.gui.explorer.frame_strip import FrameStrip
 from ganstudio.gui.explorer.image_view import ImageView
 from ganstudio.gui.explorer.input_transform_panel import InputTransformPanel
 from ganstudio.gui.explorer.interpolation_panel import InterpolationPanel
+from ganstudio.gui.explorer.latent_files import LatentFiles
 from ganstudio.gui.explorer.mixing_panel import MixingPanel
 from ganstudio.gui.explorer.mixing_view import MixingView
 from ganstudio.gui.explorer.model import ExplorerModel
@@ -32,6 +32,7 @@ from ganstudio.gui.explorer.seed_field import SeedField
 from ganstudio.gui.explorer.slider_hold import SliderHold
 from ganstudio.gui.explorer.slider_panel import SliderPanel
 from ganstudio.gui.explorer.truncation_slider import TruncationSlider
+from ganstudio.gui.photo.tuned_swap import TunedSwap
 from ganstudio.gui.colours import secondary_css
 from ganstudio.gui.widgets.message_banner import MessageBanner
 
@@ -148,6 +149,8 @@ class ExplorerView(QWidget):
         self.drag_overlay = DragOverlay(self.drag)
         self.image_view.add_overlay(self.drag_overlay)
         self.drag_panel = DragPanel(self.drag, self.drag_overlay)
+        self.tuned_swap = TunedSwap(m)  # a photo's latent rendered with its tuned generator, and the original back
+        self.latent_files = LatentFiles(m, self.tuned_swap, self)  # File > Open latent…, Save latent…
         sliders_page = QWidget()
         s_layout = QVBoxLayout(sliders_page)
         s_layout.addWidget(self.direction_source)
@@ -175,11 +178,13 @@ class ExplorerView(QWidget):
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setChildrenCollapsible(False)
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # messages hold file names and quotes, never markup
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         self.banner = MessageBanner()  # what stops the user (a file that cannot be opened), where they look
+        self.banner.text.setTextFormat(Qt.TextFormat.PlainText)
         layout.addLayout(header)
         layout.addWidget(self.card)
         layout.addWidget(self.banner)
@@ -204,6 +209,11 @@ class ExplorerView(QWidget):
         self.drag.running_changed.connect(self._dragging)
         self.drag.status.connect(self._message)
         self.drag.error.connect(self.show_error)
+        self.latent_files.busy.connect(self._latent_busy)
+        self.latent_files.done.connect(self._latent_done)
+        self.latent_files.note.connect(lambda text: self.banner.show_message(as_sentence(text), "warning"))
+        self.latent_files.refused.connect(self.show_open_error)
+        self.latent_files.error.connect(self.show_error)
         # model -> views
         m.opened.connect(self._opened)
         m.open_failed.connect(self.show_open_error)
@@ -260,16 +270,37 @@ class ExplorerView(QWidget):
     def show_error(self, message: str) -> None:
         """A problem in the status line (a render or a direction set that failed)."""
         self.status.setStyleSheet("color: #b00020;")
-        self.status.setText(html.escape(as_sentence(message)))
+        self.status.setText(as_sentence(message))
 
     def show_open_error(self, message: str) -> None:
         """A model or file that could not be opened: in the banner above the image, and in the status line."""
-        self.banner.show_message(html.escape(as_sentence(message)), "error", "Cannot open:")
+        self.banner.show_message(as_sentence(message), "error", "Cannot open:")
         self.show_error(message)
+
+    def open_latent(self, path: str | Path) -> bool:
+        """Make a latent file's W+ the current image (read on a worker); another model's file is refused in the
+        banner."""
+        if self.drag.running:  # its result would replace the latent when it ends
+            self.show_open_error("a drag is running; stop it first, then open the latent")
+            return False
+        return self.latent_files.open(path)
+
+    def save_latent(self, path: str | Path) -> bool:
+        """Write the current image's latent, slider edits included (on a worker)."""
+        return self.latent_files.save(path)
+
+    def _latent_busy(self, busy: bool, text: str) -> None:
+        self.busy.setVisible(busy or self.model.opening)
+        if busy:
+            self._message(text)
+
+    def _latent_done(self, message: str) -> None:
+        self.banner.hide()
+        self._message(message)
 
     def _message(self, message: str) -> None:
         self.status.setStyleSheet(secondary_css())
-        self.status.setText(html.escape(as_sentence(message)))
+        self.status.setText(as_sentence(message))
 
     def _opened(self, info: ModelInfo) -> None:
         self.bundled.show_current(self.model.bundled_key)
@@ -295,7 +326,7 @@ class ExplorerView(QWidget):
         self._set_enabled(True)
         self.banner.hide()
         self.status.setStyleSheet(secondary_css())
-        self.status.setText(f"Opened {html.escape(str(info.path or info.title))}")
+        self.status.setText(f"Opened {info.path or info.title}")
 
     def _set_enabled(self, on: bool) -> None:
         for w in (self.seed_field, self.class_picker, self.truncation, self.transform_panel, self.tabs,
@@ -373,16 +404,13 @@ class ExplorerView(QWidget):
     def show_latent(self, ws, label: str, tuned_generator=None) -> None:
         """Make an explicit W+ latent (a projected photo) the current image; with a generator tuned for it (PTI),
         the explorer renders with that copy until another model is opened (gui/photo/tuned_swap.py)."""
-        from ganstudio.gui.photo.tuned_swap import TunedSwap
-
-        if getattr(self, "tuned_swap", None) is None:
-            self.tuned_swap = TunedSwap(self.model)
         self.tuned_swap.show(ws, label, tuned_generator)
 
     def shutdown(self) -> None:
         """Stop every thread the explorer started (render thread, direction task, export, drag); call before
         closing."""
         self.drag.join()
+        self.latent_files.join()
         if self.export_dialog is not None:
             self.export_dialog.stop()
             self.export_dialog.close()

@@ -160,7 +160,7 @@ class ExplorerModel(QObject):
     def show_loaded(self, loaded: LoadedModel) -> None:
         """Explore a generator built by load_model (raises GanStudioError when it cannot be explored)."""
         self.set_generator(loaded.G, loaded.config, loaded.title, path=loaded.path, step=loaded.step,
-                           card=loaded.card)
+                           card=loaded.card, kind=loaded.kind)
 
     def open_bundled(self, bundled: BundledModel) -> bool:
         """Open a model shipped with the app, with its named direction set on the sliders when it has one."""
@@ -182,7 +182,8 @@ class ExplorerModel(QObject):
 
     def set_generator(self, G: nn.Module, config: RunConfig, title: str, path: Path | None = None,
                       step: int | None = None, directions: Directions | None = None,
-                      bundled_key: str | None = None, seed: int = 0, psi: float = 1.0, card: str = "") -> None:
+                      bundled_key: str | None = None, seed: int = 0, psi: float = 1.0, card: str = "",
+                      kind: str = "") -> None:
         """Explore a generator, for example a copy (copy.deepcopy) of a running run's EMA generator: the explorer
         puts the module it gets in eval mode and renders with it from its own thread. Without `directions`,
         SeFa directions are computed for the sliders."""
@@ -197,7 +198,7 @@ class ExplorerModel(QObject):
         style = is_style_based(G)
         self.info = ModelInfo(title, path, step, config, style, int(G.num_ws) if style else 0,
                               names if m.conditional else (), device_name(renderer.device),
-                              renderer.has_input_transform, card)
+                              renderer.has_input_transform, card, kind)
         self.state.reset(self.info.num_ws, m.conditional, seed, psi)
         saved = self._remembered.get(self.model_key(self.info, bundled_key) or "")
         if saved is not None:

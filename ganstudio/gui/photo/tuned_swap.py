@@ -29,6 +29,8 @@ class _Original:
     directions: Directions | None
     seed: int
     psi: float
+    card: str
+    kind: str
 
 
 class TunedSwap:
@@ -61,11 +63,12 @@ class TunedSwap:
             if not self.tuned_shown:
                 info = m.info
                 self._original = _Original(m.G, info.config, info.title, info.path, info.step, m.bundled_key,
-                                           m.state.directions, m.state.seed, m.state.psi)
+                                           m.state.directions, m.state.seed, m.state.psi, info.card, info.kind)
             o = self._original
             self._tuned = tuned
             m.set_generator(tuned, o.config, f"{o.title} · tuned for {label}", path=None, step=o.step,
-                            directions=m.state.directions or o.directions, seed=o.seed, psi=o.psi)
+                            directions=m.state.directions or o.directions, seed=o.seed, psi=o.psi, card=o.card,
+                            kind=o.kind)
         m.state.set_latent(ws, label)
 
     def restore(self) -> bool:
@@ -75,5 +78,5 @@ class TunedSwap:
             return False
         o, self._original, self._tuned = self._original, None, None
         self.model.set_generator(o.G, o.config, o.title, path=o.path, step=o.step, directions=o.directions,
-                                 bundled_key=o.bundled_key, seed=o.seed, psi=o.psi)
+                                 bundled_key=o.bundled_key, seed=o.seed, psi=o.psi, card=o.card, kind=o.kind)
         return True
