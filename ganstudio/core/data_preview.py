@@ -142,6 +142,31 @@ def _preview_torchvision(cfg: DataConfig, examples: int) -> DataPreview:
                        note=f"{len(images):,} images in {len(names)} classes, found in {root / subfolder}.")
 
 
+def preview_celeba_domains(cfg: DataConfig, examples: int = 8) -> DataPreview:
+    """CelebA split by attributes (`cfg.domains`, not downloaded for this): half the examples from domain A, half
+    from B, and the larger domain's size as the count (an epoch is a pass over it); DatasetError with one sentence
+    when the split cannot be had."""
+    from ganstudio.core.data.domains import celeba_split
+
+    folder, files_a, files_b = celeba_split(cfg)
+    wanted = (cfg.domains or "").replace("_", " ").split(":")
+    with_a, with_b = (f"without {wanted[0]}", f"with {wanted[0]}") if len(wanted) == 1 else \
+        (f"with {wanted[0]} and not {wanted[1]}", f"with {wanted[1]} and not {wanted[0]}")
+    for name, files, what in (("A", files_a, with_a), ("B", files_b, with_b)):
+        if not files:
+            raise DatasetError(f"domain {name} of CelebA split by {cfg.domains} has no images (no faces {what})")
+    channels, half = cfg.channels or 3, examples // 2
+    rows = []
+    for files in (files_a, files_b):
+        shown = [_example(p, channels, cfg.center_crop or CELEBA_CROP) for p in _spread(files, None, half)]
+        rows.append([e for e in shown if e is not None])
+    blank = [np.zeros_like(rows[0][0])] if rows[0] else []
+    shown = (rows[0] + blank * half)[:half] + rows[1][:half]
+    return DataPreview("celeba", "CelebA", max(len(files_a), len(files_b)), (), channels, 140, examples=shown,
+                       note=f"CelebA in {folder}. Domain A (top row): the {len(files_a):,} faces {with_a}. "
+                            f"Domain B (bottom row): the {len(files_b):,} faces {with_b}.")
+
+
 def _spread(files: list[Path], labels: list[int] | None, k: int) -> list[Path]:
     """Up to k files: one per class first, then evenly spaced through the list."""
     if not files:

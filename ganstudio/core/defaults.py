@@ -63,8 +63,10 @@ def run_config(choices: RunChoices, *overrides: dict[str, Any]) -> RunConfig:
 
 
 def augmentation_advice(images: int | None, config: RunConfig) -> str | None:
-    """A sentence suggesting augmentation when an image set is small and the run does not augment; else None."""
-    if images is None or config.data.is_toy or config.loss.augment != "none" or images >= SMALL_DATA_IMAGES:
+    """A sentence suggesting augmentation when an image set is small and the run does not augment; else None (also
+    for toy points and for a CycleGAN, whose step has no augmentation)."""
+    if (images is None or config.data.is_toy or config.data.is_translation or config.loss.augment != "none"
+            or images >= SMALL_DATA_IMAGES):
         return None
     return (f"{images:,} images is a small set (fewer than about {SMALL_DATA_IMAGES:,}): without augmentation D "
             "soon learns them by heart and G stops improving. ADA is the usual choice.")

@@ -180,10 +180,10 @@ class Fetched:
 
 
 def fetch(model: PretrainedModel, folder: Path | None = None, progress: Progress | None = None,
-          cancelled: Callable[[], bool] | None = None) -> Fetched:
+          cancelled: Callable[[], bool] | None = None, by_hand: str = BY_HAND) -> Fetched:
     """Download `model` into `folder` unless it is there (resuming a partial download), check its size and SHA-256,
     import it with the safe importer and return its model card; a file that is not the network it should be is
-    removed."""
+    removed. `by_hand` ({url} filled in) ends the sentence of a network failure: what to do instead."""
     from ganstudio.core.imported import import_checkpoint, sha256_of
 
     folder = models_dir(folder)
@@ -192,7 +192,7 @@ def fetch(model: PretrainedModel, folder: Path | None = None, progress: Progress
     size, sha = expected(model, folder)
     if not path.is_file():
         got = download(model.url, path, size=size, sha256=sha, progress=progress, cancelled=cancelled,
-                       by_hand=BY_HAND.format(url=model.url))
+                       by_hand=by_hand.format(url=model.url))
     if got is None and sha:  # a download is checked as it arrives; a file found there is checked here
         found = sha256_of(path)
         if found != sha.lower():

@@ -15,7 +15,7 @@ from PySide6.QtTest import QTest
 from ganstudio.core.bundled import bundled_model
 from ganstudio.core.errors import GanStudioError
 from ganstudio.core.latent.drag import DragSettings
-from ganstudio.core.latent.drag_plan import DragPlan, pixel_at
+from ganstudio.core.latent.drag_plan import DragPlan, DragStatus, pixel_at
 from ganstudio.gui.explorer.drag_overlay import ERASE, PAINT, POINTS
 from ganstudio.gui.explorer.explorer_view import TAB_DRAG, ExplorerView
 from ganstudio.gui.explorer.model import ExplorerModel
@@ -262,3 +262,19 @@ def test_opening_another_model_during_a_drag_stops_it_and_drops_what_it_still_se
     qtbot.wait(100)
     assert not view.drag.running and view.drag.plan is None and model.state.latent is None
     assert view.seed_field.isEnabled() and not view.tabs.isTabVisible(drag_tab(view))
+
+
+def test_the_drag_tab_speaks_in_sentences_and_offers_the_brush_only_to_paint(qtbot, faces):
+    panel = faces.drag_panel
+    text = panel.status.text()
+    assert text[:1].isupper() and text.endswith("."), text  # "Click a handle point on the image."
+    assert not panel.brush.isEnabled()  # Points: clicks place points, the brush does nothing
+    panel.tool_buttons[PAINT].click()
+    assert panel.brush.isEnabled() and faces.drag_overlay.tool == PAINT
+    panel.tool_buttons[ERASE].click()
+    assert panel.brush.isEnabled()
+    panel.tool_buttons[POINTS].click()
+    assert not panel.brush.isEnabled()
+
+    # why a drag ended, in words: the step limit says how to go on
+    assert DragStatus(5, 5.1, 36).describe("step limit").endswith("stopped at the step limit (Start again to go on)")

@@ -124,6 +124,9 @@ def test_project_open_in_explorer_edit_save_and_paste_back(qtbot, dialog, explor
     project(qtbot, d, steps=6)
     assert d.progress.value() == d.progress.maximum() == 6 and len(previews) >= 3 and any(previews)
     assert d.reconstruction_view.image is not None and "PSNR" in d.reconstruction_view.caption.text()
+    # in words a first-time user can read: no "offline loss", "SSIM" or "name VGG16's weights" on the screen
+    assert "likeness" in d.reconstruction_view.caption.text() and "offline" not in d.status.text()
+    assert "SSIM" not in d.settings.loss_label.text() and "(PTI)" not in d.settings.pti.text()
     assert d.result.ws.shape == (1, 10, m.G.mapping.w_dim) and d.explorer_button.isEnabled()
     # the explorer's current image is the latent, drawn exactly as the reconstruction
     assert d.open_in_explorer()

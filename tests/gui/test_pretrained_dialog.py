@@ -44,8 +44,9 @@ def test_the_dialog_lists_the_catalogue_with_licences(qtbot, tmp_path):
     model = dialog.table_model
     assert model.rowCount() >= 20 and model.columnCount() == 6
     first = [model.index(0, c).data() for c in range(6)]
-    assert first == ["FFHQ faces 1024", "StyleGAN2-ADA", "1024 px", "unpublished", "non-commercial",
+    assert first == ["FFHQ faces 1024", "StyleGAN2-ADA", "1024 px", "unknown", "non-commercial",
                      "not downloaded"]
+    assert not dialog.progress.isVisible()  # no idle 0% bar before anything is downloaded
     assert dialog.select("stylegan2-ada-cifar10-32")
     assert "10 classes" in dialog.details.text() and "non-commercial use only" in dialog.details.text()
     assert dialog.download_button.isEnabled() and not dialog.open_button.isEnabled()
@@ -117,6 +118,7 @@ def test_an_unreachable_host_is_one_sentence_in_the_dialog(qtbot, tmp_path):
     download(qtbot, dialog)
     text = dialog.status.text()
     assert text.startswith("Could not reach 127.0.0.1: the connection was refused; download http://127.0.0.1:")
-    assert "File > Open checkpoint" in text and "\n" not in text
+    assert "File > Open checkpoint" in text and "\n" not in text and "--checkpoint" not in text
+    assert not dialog.progress.isVisible()
     assert dialog.download_button.isEnabled()
     dialog.close()

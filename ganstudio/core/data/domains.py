@@ -148,18 +148,24 @@ def _train_files(folder: Path, table: dict[str, list[int]]) -> list[str]:
     return sorted(f for f in table if split.get(f) == "0")
 
 
-def _celeba_domains(cfg: DataConfig, device, progress: Progress | None):
+def celeba_split(cfg: DataConfig) -> tuple[Path, list[Path], list[Path]]:
+    """CelebA's folder and the image files of domains A and B (of the training split when CelebA's partition list
+    is there)."""
     folder = celeba_folder(cfg.root)
     names, table = read_attributes(folder / ATTRIBUTES_FILE)
     files_a, files_b = split_by_attributes(names, table, cfg.domains or "", _train_files(folder, table))
+    return folder, [folder / IMAGES_DIR / f for f in files_a], [folder / IMAGES_DIR / f for f in files_b]
+
+
+def _celeba_domains(cfg: DataConfig, device, progress: Progress | None):
+    folder, files_a, files_b = celeba_split(cfg)
     channels = cfg.channels or 3
     resolution = cfg.resolution or native_resolution("celeba")
     crop = cfg.center_crop or CELEBA_CROP
     domains = []
-    for name, files in (("A", files_a), ("B", files_b)):
-        if not files:
+    for name, paths in (("A", files_a), ("B", files_b)):
+        if not paths:
             raise DatasetError(f"domain {name} of CelebA split by {cfg.domains} has no images")
-        paths = [folder / IMAGES_DIR / f for f in files]
         scan = decode_all(folder / IMAGES_DIR, paths, None, (), channels, resolution, crop, cfg.memory_limit_mb / 2,
                           True, progress, [])
         if not scan.files:

@@ -37,6 +37,8 @@ class DragStatus:
             text += f" · {self.ms:.0f} ms/step"
         if done_reason == "reached":
             text += " · every handle arrived"
+        elif done_reason == "step limit":
+            text += " · stopped at the step limit (Start again to go on)"
         elif done_reason:
             text += f" · {done_reason}"
         return text

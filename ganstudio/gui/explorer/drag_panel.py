@@ -13,7 +13,8 @@ from ganstudio.gui.explorer.drag_overlay import ERASE, PAINT, POINTS, DragOverla
 
 HELP = ("Click a <b style='color:#e62828'>handle</b> on the image, then its <b style='color:#2864ff'>target"
         "</b>; add as many pairs as you like. Right-click a point to remove its pair. <b>Start</b> moves the "
-        "handles to their targets; the generator follows.")
+        "handles to their targets; the generator follows. To keep part of the picture as it is, paint the region "
+        "that may change.")
 
 
 class DragPanel(QWidget):
@@ -36,7 +37,7 @@ class DragPanel(QWidget):
             button.setText(text)
             button.setToolTip(tip)
             button.setCheckable(True)
-            button.clicked.connect(lambda _=False, t=tool: self.overlay.set_tool(t))
+            button.clicked.connect(lambda _=False, t=tool: self._set_tool(t))
             group.addButton(button)
             tools.addWidget(button)
             self.tool_buttons[tool] = button
@@ -86,6 +87,11 @@ class DragPanel(QWidget):
         run_box = QGroupBox("Drag")
         run_layout = QFormLayout(run_box)
         run_layout.addRow("Step limit", self.steps)
+        steps_hint = QLabel("Start stops when every handle has reached its target, or after this many small "
+                            "moves.")
+        steps_hint.setWordWrap(True)
+        steps_hint.setStyleSheet(secondary_css())
+        run_layout.addRow(steps_hint)
         run_layout.addRow(run)
         run_layout.addRow(self.status)
         layout = QVBoxLayout(self)
@@ -106,10 +112,15 @@ class DragPanel(QWidget):
         self.start_button.setEnabled(plan is not None and plan.ready and not running)
         self.stop_button.setEnabled(running)
         self.undo_button.setEnabled(c.can_undo)
-        for w in (*self.tool_buttons.values(), self.brush, self.steps):
+        for w in (*self.tool_buttons.values(), self.steps):
             w.setEnabled(not running)
+        self.brush.setEnabled(not running and self.overlay.tool != POINTS)  # the brush paints and erases only
         self.clear_points_button.setEnabled(not running and plan is not None and bool(plan.handles))
         self.clear_mask_button.setEnabled(not running and plan is not None and plan.has_mask)
+
+    def _set_tool(self, tool: str) -> None:
+        self.overlay.set_tool(tool)
+        self._sync()
 
     def _plan_changed(self) -> None:
         """Points placed or removed (not moved by a running drag): say what comes next."""
@@ -129,8 +140,8 @@ class DragPanel(QWidget):
 
     def _show_status(self, text: str) -> None:
         self.status.setStyleSheet(secondary_css())
-        self.status.setText(as_sentence(text))
+        self.status.setText(as_sentence(text, capitalise=True))
 
     def _show_error(self, text: str) -> None:
         self.status.setStyleSheet("color: #b00020;")
-        self.status.setText(as_sentence(text))
+        self.status.setText(as_sentence(text, capitalise=True))

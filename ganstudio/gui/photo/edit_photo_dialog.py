@@ -27,7 +27,7 @@ from ganstudio.gui.explorer.explorer_view import ExplorerView
 from ganstudio.gui.photo.face_picture import FacePicture
 from ganstudio.gui.photo.point_picker import PointPicker
 from ganstudio.gui.photo.projection_job import PhotoProjection, run_projection
-from ganstudio.gui.photo.projection_settings import ProjectionSettingsPanel
+from ganstudio.gui.photo.projection_settings import LOSS_WORDS, ProjectionSettingsPanel, likeness
 from ganstudio.gui.threads import WorkerBase, WorkerGroup, create_worker
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff);;All files (*)"
@@ -291,8 +291,8 @@ class EditPhotoDialog(QDialog):
         self.task.errored.connect(self.show_error)
         self.task.aborted.connect(self._cancelled)
         self.task.finished.connect(self._task_finished)
-        loss = "LPIPS" if self.settings.loss_name() == "lpips" else "the offline loss"
-        self.show_message(f"Projecting into {settings.space.upper()} with {loss}…")
+        self.show_message(f"Looking for the photo in the model ({settings.space.upper()}), comparing by "
+                          f"{LOSS_WORDS[self.settings.loss_name()]}…")
         self.task.start()
         self._update()
         return True
@@ -315,19 +315,19 @@ class EditPhotoDialog(QDialog):
         text = f"{what}: step {report.step} of {report.steps} · loss {report.loss:.4f} · {report.seconds:.0f} s"
         if report.preview is not None and self.face is not None:
             quality = picture_psnr(report.preview, self.face.image)
-            self.reconstruction_view.set_image(report.preview, f"step {report.step} · PSNR {quality:.1f} dB")
+            self.reconstruction_view.set_image(report.preview, f"step {report.step} · {likeness(quality)}")
         self.show_message(text)
 
     @Slot(object)
     def _projected(self, result: PhotoProjection) -> None:
         self.result = result
-        caption = f"PSNR {result.psnr:.1f} dB"
+        caption = likeness(result.psnr)
         if result.tuned is not None:
             caption += f" (before tuning {result.untuned_psnr:.1f})"
         self.reconstruction_view.set_image(result.image, caption)
         self.progress.setValue(self.progress.maximum())
-        self.show_message(f"Done in {result.seconds:.0f} s: {caption} with the {result.loss_name} loss. "
-                          "Open it in the explorer to edit it")
+        self.show_message(f"Done in {result.seconds:.0f} s: {caption}, comparing by "
+                          f"{LOSS_WORDS.get(result.loss_name, result.loss_name)}. Open it in the explorer to edit it")
 
     @Slot()
     def _cancelled(self) -> None:

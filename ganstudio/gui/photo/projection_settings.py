@@ -15,9 +15,16 @@ from ganstudio.core.photo.loss import VGG16_FILE, vgg16_weights
 from ganstudio.core.photo.projection import ProjectionSettings, TuningSettings
 from ganstudio.gui.colours import secondary_css
 
-SPACE_TEXT = {"w": "One w for every style row: edits behave best, the likeness is looser.",
-              "w+": "One w per style row: the closest likeness; edits may drift a little further."}
-PTI_TEXT = "Tunes a copy of the generator around the found latent, for the identity the latent alone cannot reach."
+SPACE_TEXT = {"w": "One code for the whole picture: edits behave best, the likeness is looser.",
+              "w+": "A code for each layer of detail: the closest likeness; edits may drift a little further."}
+PTI_TEXT = ("Tunes a copy of the generator to this photo, for the likeness the found code alone cannot reach "
+            "(pivotal tuning, PTI).")
+LOSS_WORDS = {"lpips": "LPIPS (VGG16 features)", "offline": "pixels, structure and face features"}
+
+
+def likeness(psnr: float) -> str:
+    """A reconstruction's closeness to the aligned photo in words: 'likeness 21.5 dB (PSNR)'."""
+    return f"likeness {psnr:.1f} dB (PSNR)"
 TEMPLATE_LABELS = {"celeba": "CelebA (GAN Studio face models)", "ffhq": "FFHQ (NVIDIA face models)"}
 
 
@@ -44,7 +51,7 @@ class ProjectionSettingsPanel(QWidget):
         self.spaces = QButtonGroup(self)
         space_box = QVBoxLayout()
         space_box.setSpacing(0)
-        for key, text in (("w+", "W+ (default)"), ("w", "W")):
+        for key, text in (("w+", "W+ (a code per layer, default)"), ("w", "W (one code)")):
             button = QRadioButton(text)
             button.setProperty("space", key)
             button.setChecked(key == "w+")
@@ -59,7 +66,7 @@ class ProjectionSettingsPanel(QWidget):
         self.steps.setValue(PhotoSettings.steps)
         self.steps.setSuffix(" steps")
         self.steps.setMaximumWidth(160)
-        self.pti = QCheckBox("Fine-tune the generator for this photo (PTI)")
+        self.pti = QCheckBox("Fine-tune the generator for this photo")
         pti_text = QLabel(PTI_TEXT)
         pti_text.setStyleSheet(secondary_css())
         pti_text.setWordWrap(True)
@@ -81,7 +88,8 @@ class ProjectionSettingsPanel(QWidget):
         self.loss_label = QLabel()
         self.loss_label.setWordWrap(True)
         self.vgg_button = QPushButton("VGG16 weights…")
-        self.vgg_button.setToolTip(f"Name torchvision's {VGG16_FILE} for LPIPS (never downloaded)")
+        self.vgg_button.setToolTip(f"Choose torchvision's {VGG16_FILE}, if you have it, to compare by LPIPS, the "
+                                   "papers' perceptual comparison (GAN Studio never downloads it)")
         self.vgg_button.clicked.connect(self.choose_vgg16)
         loss_row = QHBoxLayout()
         loss_row.addWidget(self.loss_label, 1)
@@ -91,9 +99,9 @@ class ProjectionSettingsPanel(QWidget):
         form.addRow("Space:", space_box)
         form.addRow("Projection:", self.steps)
         form.addRow("Tuning:", pti_row)
-        form.addRow("", pti_text)
+        form.addRow(QLabel(), pti_text)  # a label: a row without one gets its hint's size hint, a tall gap
         form.addRow("Face template:", self.template)
-        form.addRow("Loss:", loss_row)
+        form.addRow("Compare by:", loss_row)
         self.update_loss()
 
     def settings(self) -> PhotoSettings:
@@ -119,10 +127,12 @@ class ProjectionSettingsPanel(QWidget):
         """Name the loss the projection will use."""
         if self.loss_name() == "lpips":
             where = Path(self.vgg16).name if self.vgg16 else "torch's cache"
-            self.loss_label.setText(f"LPIPS (VGG16, weights from {where})")
+            self.loss_label.setText(f"{LOSS_WORDS['lpips']}, weights from {where}")
         else:
-            self.loss_label.setText("The offline loss (pixels, SSIM and the face classifier's features); "
-                                    "name VGG16's weights for LPIPS")
+            self.loss_label.setText(LOSS_WORDS["offline"].capitalize())
+        self.loss_label.setToolTip("How the projection measures the difference between the model's picture and "
+                                   "the photo: pixels, SSIM and the face classifier's features without VGG16 "
+                                   "weights, LPIPS with them")
 
     def choose_vgg16(self) -> None:
         """Let the user name VGG16's weight file."""

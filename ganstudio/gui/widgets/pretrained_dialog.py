@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 COLUMNS = ("Name", "Model", "Resolution", "Size", "Licence", "On this computer")
 ERROR_CSS = "color: #b00020;"
 DONE_CSS = "color: #1b5e20;"
+BY_HAND = "download {url} by hand and open it with File > Open checkpoint"  # the app's words, not the CLI's
 
 
 class PretrainedTableModel(QAbstractTableModel):
@@ -50,7 +51,7 @@ class PretrainedTableModel(QAbstractTableModel):
         m, st = self.models[index.row()], self.statuses[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return (m.title, m.family + (f", {m.classes} classes" if m.classes else ""), f"{m.resolution} px",
-                    size_text(st.size) if st.size else "unpublished",
+                    size_text(st.size) if st.size else "unknown",
                     "non-commercial" if "non-commercial" in m.licence.summary else m.licence.summary,
                     st.text())[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -105,6 +106,7 @@ class PretrainedDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.hide()  # shown from the start of a download until it fails or is cancelled
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # messages carry URLs and '>'
         self.status.setWordWrap(True)
@@ -199,12 +201,13 @@ class PretrainedDialog(QDialog):
                 if now >= next_report or done == total:  # at most 10 updates a second reach the GUI
                     next_report = now + 0.1
                     progress(done >> 10, total >> 10)  # in KiB: the worker's progress signal carries C++ ints
-            return fetch(model, folder, report, cancelled)
+            return fetch(model, folder, report, cancelled, by_hand=BY_HAND)
 
         self.task_row = row
         self.status.setStyleSheet("")
         self.status.setText(f"Connecting to get {model.title} ({model.family})…")
         self.progress.setRange(0, 0)
+        self.progress.show()
         self.task = create_worker(job, _name="download", _doing=f"downloading {model.key}")
         self.task.progress.connect(self._progress)
         self.task.returned.connect(self._downloaded)
@@ -232,14 +235,12 @@ class PretrainedDialog(QDialog):
                             f"{fetched.summary()}")
 
     def _failed(self, message: str) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self.progress.hide()
         self.status.setStyleSheet(ERROR_CSS)
-        self.status.setText(as_sentence(message))
+        self.status.setText(as_sentence(message, capitalise=True))
 
     def _cancelled(self) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self.progress.hide()
         self.status.setStyleSheet("")
         self.status.setText("Cancelled. What was downloaded so far is kept: Resume download continues from there.")
 

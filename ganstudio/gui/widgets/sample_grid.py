@@ -14,6 +14,8 @@ from ganstudio.core.runs import GridEntry
 
 PADDING = 2  # pixels between samples, as core.images.image_grid draws them
 CACHE_SIZE = 24  # decoded grids kept in memory; older ones are read again from their PNG
+CLICK_HINT = "Click a sample to enlarge it."
+COLUMNS_HINT = "G turns pictures of A into B, F turns B into A; F(G(A)) is the way back, which should look like A."
 
 
 def grid_cell(x: float, y: float, count: int, side: int, padding: int = PADDING) -> int | None:
@@ -133,16 +135,15 @@ class SampleGridView(QWidget):
         self.slider.setRange(0, 0)
         self.slider.setEnabled(False)
         self.slider.setToolTip("Scrub back through earlier grids")
-        self.caption = QLabel("")
-        self.caption.setMinimumWidth(150)
+        self.caption = QLabel("")  # on its own row: beside the slider a narrow window cut it off
         self.follow = QCheckBox("Follow newest")
         self.follow.setChecked(True)
         self.follow.setToolTip("Show each new grid as it arrives")
         bar = QHBoxLayout()
         bar.addWidget(self.slider, 1)
-        bar.addWidget(self.caption)
         bar.addWidget(self.follow)
-        hint = QLabel("Click a sample to enlarge it.")
+        hint = QLabel(CLICK_HINT)
+        hint.setWordWrap(True)
         hint.setStyleSheet("color: #777;")
         hint.hide()
         self.hint = hint
@@ -151,6 +152,7 @@ class SampleGridView(QWidget):
         layout.addWidget(self.placeholder, 1)
         layout.addWidget(self.view, 1)
         layout.addLayout(bar)
+        layout.addWidget(self.caption)
         layout.addWidget(hint)
         self.view.hide()
         self.slider.valueChanged.connect(self._show)
@@ -186,6 +188,7 @@ class SampleGridView(QWidget):
     def set_columns(self, captions: tuple[str, ...]) -> None:
         """Show grids turned, one captioned column per row kind of the saved grid (a CycleGAN's); () as saved."""
         self.columns = tuple(captions)
+        self.hint.setText((COLUMNS_HINT + " " if self.columns else "") + CLICK_HINT)
         self._show()
 
     def layout_of(self, entry: GridEntry) -> ColumnLayout | None:

@@ -46,6 +46,7 @@ class TrainingControls(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.state = "idle"
+        self.d_steps_live = True  # False for a trainer whose recipe fixes the D steps (CycleGAN)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setToolTip("Pause after the current step; then single steps are possible")
         self.stop_button = QPushButton("Stop")
@@ -131,8 +132,9 @@ class TrainingControls(QWidget):
         self.stop_button.setEnabled(state in ("loading", "running", "paused"))
         for w in (self.step_d, self.step_g, self.step_both):
             w.setEnabled(state == "paused")
-        for w in (self.lr_g, self.lr_d, self.d_steps, self.apply_button):
+        for w in (self.lr_g, self.lr_d, self.apply_button):
             w.setEnabled(live)
+        self.d_steps.setEnabled(live and self.d_steps_live)
         for w in (self.continue_until, self.continue_button):
             w.setVisible(state in ("ended", "idle"))
             w.setEnabled(state == "ended")
@@ -140,6 +142,14 @@ class TrainingControls(QWidget):
             self.eta.setText("Stopping after this step…")
         elif state == "paused":
             self.eta.setText("Paused")
+
+    def allow_d_steps(self, allowed: bool) -> None:
+        """Whether the D steps per G step can change while training (not for a CycleGAN: one D step is its
+        recipe)."""
+        self.d_steps_live = allowed
+        self.d_steps.setToolTip("Discriminator steps per generator step" if allowed else
+                                "A CycleGAN always trains with one discriminator step per generator step")
+        self.set_state(self.state)
 
     def set_live(self, lr_g: float, lr_d: float, d_steps: int | None = None) -> None:
         """Show the run's current values (without emitting anything)."""

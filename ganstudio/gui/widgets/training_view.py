@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer, QUrl, Qt, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from ganstudio.core.config import RunConfig
@@ -115,6 +115,7 @@ class TrainingView(QWidget):
         self.splitter = splitter
         self.status = QLabel("")
         self.status.setStyleSheet("color: #555;")
+        self.status.setWordWrap(True)  # a checkpoint's long path must not widen the window
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
@@ -253,8 +254,10 @@ class TrainingView(QWidget):
             if self.config is not None:  # the trainer writes them into config.json too
                 self.config = self.config.with_updates("train", lr_g=settings.lr_g, lr_d=settings.lr_d,
                                                        d_steps=settings.d_steps)
-            self.status.setText(f"From the next step: learning rates G {settings.lr_g:g}, D {settings.lr_d:g}; "
-                                f"{settings.d_steps} D step(s) per G step.")
+            d_steps = settings.d_steps if self.controls.d_steps_live else None
+            steps = "" if d_steps is None else f"; {d_steps} D step{'' if d_steps == 1 else 's'} per G step"
+            self.status.setText(f"From the next step: learning rates G {settings.lr_g:g}, D {settings.lr_d:g}"
+                                f"{steps}.")
 
     # -- from the worker -----------------------------------------------------------------------------
 
@@ -374,7 +377,12 @@ class TrainingView(QWidget):
         self.plots.set_augment(config.loss.augment == "ada", config.loss.ada_target)
         self.plots.set_translation(config.model.arch == "cyclegan")
         self.grid.set_columns(GRID_ROWS if config.model.arch == "cyclegan" else ())
+        self.controls.allow_d_steps(config.model.arch != "cyclegan")
         self.samples.setCurrentWidget(self.toy_tabs if config.data.is_toy else self.grid)
+        for page in (self.grid, self.toy_tabs):  # a hidden page's minimum size must not widen the window
+            shown = page is self.samples.currentWidget()
+            page.setSizePolicy(QSizePolicy.Policy.Preferred if shown else QSizePolicy.Policy.Ignored,
+                               QSizePolicy.Policy.Preferred if shown else QSizePolicy.Policy.Ignored)
         self.grid.class_names = config.model.class_names
 
     def show_config(self) -> None:

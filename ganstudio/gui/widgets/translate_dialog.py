@@ -20,6 +20,8 @@ from ganstudio.core.errors import GanStudioError, as_sentence
 from ganstudio.gui.images import to_pixmap
 from ganstudio.gui.threads import WorkerBase, WorkerGroup
 
+EMPTY_TEXT = "Open an image or a folder of images to translate."
+EXPORT_TEXT = {None: "Export…", True: "Save translation…", False: "Translate whole folder…"}  # by source kind
 SHOWN = 8  # images of a folder shown side by side with their translation
 THUMB, SINGLE = 160, 320  # pixels of a folder's pairs, and of one image's
 
@@ -57,16 +59,19 @@ class TranslateDialog(QDialog):
         self.tasks = WorkerGroup()
         self.preview_task: WorkerBase | None = None
         self.export_task: WorkerBase | None = None
+        self.loading = False  # the translator is being read (on a worker)
         self.setWindowTitle(f"Translate with {Path(self.checkpoint).name}")
 
         self.model_label = QLabel(f"Loading {Path(self.checkpoint).name}…")
         self.model_label.setWordWrap(True)
         self.direction = QComboBox()
-        self.direction.addItem("A → B (G)", "a2b")
-        self.direction.addItem("B → A (F)", "b2a")
+        self.direction.addItem("A → B", "a2b")
+        self.direction.addItem("B → A", "b2a")
+        self.direction.setToolTip("A → B turns pictures like the training's first set into the second (the "
+                                  "generator G of the training view); B → A the other way (F)")
         self.open_image = QPushButton("Open image…")
         self.open_folder = QPushButton("Open folder…")
-        self.export_button = QPushButton("Export…")
+        self.export_button = QPushButton(EXPORT_TEXT[None])
         self.export_button.setEnabled(False)
         self.cancel_button = QPushButton("Cancel export")
         self.cancel_button.hide()
@@ -80,7 +85,7 @@ class TranslateDialog(QDialog):
         bar.addWidget(self.export_button)
         bar.addWidget(self.cancel_button)
 
-        self.source_label = QLabel("Open an image or a folder of images to translate.")
+        self.source_label = QLabel(EMPTY_TEXT)
         self.source_label.setWordWrap(True)
         self.source_label.setStyleSheet("color: #555;")
         self.pairs_widget = QWidget()
@@ -91,6 +96,11 @@ class TranslateDialog(QDialog):
         scroll.setWidget(self.pairs_widget)
         self.progress = QProgressBar()
         self.progress.hide()
+        self.busy = QProgressBar()  # loading the translator or translating the shown images
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumHeight(12)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -100,6 +110,7 @@ class TranslateDialog(QDialog):
         layout.addWidget(self.model_label)
         layout.addLayout(bar)
         layout.addWidget(self.source_label)
+        layout.addWidget(self.busy)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
@@ -184,7 +195,14 @@ class TranslateDialog(QDialog):
         task = self.tasks.create(work, "translate-load", "opening the translator")
         task.returned.connect(self._on_loaded)
         task.errored.connect(self._on_load_failed)
+        task.finished.connect(self._on_load_finished)
+        self.loading = True
         task.start()
+        self._update_busy()
+
+    def _on_load_finished(self) -> None:
+        self.loading = False
+        self._update_busy()
 
     def _on_loaded(self, info: dict) -> None:
         self.info = info
@@ -233,26 +251,26 @@ class TranslateDialog(QDialog):
 
         self.message.hide()
         self.source_label.setText(f"Translating {source}…")
+        self.export_button.setEnabled(False)  # the pairs shown are not this source's until the preview is in
+        self.export_button.setText(EXPORT_TEXT[source.is_file()])
         task = self.tasks.create(work, "translate-preview", "translating")
         task.returned.connect(lambda result, t=task: self._on_preview(t, *result))
-        task.errored.connect(self._on_error)
+        task.errored.connect(lambda message, t=task: t is self.preview_task and self._on_error(message))
         self.preview_task = task.start()
+        self._update_busy()
 
     def _on_preview(self, task: WorkerBase, total: int, pairs: list) -> None:
         if task is not self.preview_task:
             return  # an older request's answer
         self.preview_task = None
+        self._update_busy()
         self.pairs = pairs
         single = self.source.is_file()
         there = "A → B" if self.direction_name == "a2b" else "B → A"
         shown = "" if single or total <= len(pairs) else f"; the first {len(pairs)} are shown"
         what = self.source.name if single else f"{self.source} ({total:,} images{shown})"
         self.source_label.setText(f"{what}, translated {there}.")
-        while self.pairs_grid.count():
-            item = self.pairs_grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().hide()  # at once: deleteLater waits for the event loop
-                item.widget().deleteLater()
+        self._clear_pairs()
         size, per_row = (SINGLE, 1) if single else (THUMB, 2)  # a folder's pairs two by two
         for k in range(per_row):
             for col, title in enumerate(("Input", f"Translated {there}")):
@@ -301,12 +319,28 @@ class TranslateDialog(QDialog):
         self.export_task = None
         self.progress.hide()
         self.cancel_button.hide()
-        self.export_button.setEnabled(self.source is not None and bool(self.pairs))
+        self.export_button.setEnabled(self.source is not None and bool(self.pairs) and self.preview_task is None)
 
     def _on_error(self, message: str) -> None:
+        """A source that cannot be translated: nothing of an older one stays shown or exportable."""
         self.preview_task = None
-        self.source_label.setText("")
+        self._update_busy()
+        self.pairs = []
+        self._clear_pairs()
+        self.export_button.setEnabled(False)
+        self.source_label.setText(EMPTY_TEXT)
         self._show_message(message)
+
+    def _clear_pairs(self) -> None:
+        while self.pairs_grid.count():
+            item = self.pairs_grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().hide()  # at once: deleteLater waits for the event loop
+                item.widget().deleteLater()
+
+    def _update_busy(self) -> None:
+        """The thin busy bar shows while the translator loads or the shown images are translated."""
+        self.busy.setVisible(self.loading or self.preview_task is not None)
 
     def _show_message(self, text: str, error: bool = True) -> None:
         self.message.setText(as_sentence(text, capitalise=True))

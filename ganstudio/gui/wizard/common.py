@@ -16,6 +16,12 @@ def hint(text: str) -> QLabel:
     return label
 
 
+def blank() -> QLabel:
+    """An empty label for a form row under another row: QFormLayout gives a row without a label its field's size
+    hint, not the height for its width, which leaves tall gaps around a wrapped hint."""
+    return QLabel()
+
+
 class WizardPage(QWizardPage):
     """A page that reads and writes the wizard's draft config and lists what stops the user from going on."""
 

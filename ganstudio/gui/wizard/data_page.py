@@ -16,11 +16,12 @@ from ganstudio.gui.describe import DATA_BLURBS, DATA_TITLES, TOY_NAMES as TOY_TI
 from ganstudio.gui.images import to_pixmap
 from ganstudio.gui.threads import WorkerBase, WorkerGroup
 from ganstudio.gui.widgets.toy_view import REAL
-from ganstudio.gui.wizard.common import WizardPage, hint
+from ganstudio.gui.wizard.common import WizardPage, blank, hint
 
 KINDS = (*DATA_SOURCES, "folder", "translate", "toy")
-THUMB = 64
+THUMB = 56  # eight in a row keep the page within an 820 px wide window
 EXAMPLES = 16  # two rows of eight
+DEFAULT_ATTRIBUTE = "Blond_Hair"  # the CelebA split offered first
 PREVIEW_DELAY_MS = 400  # wait for the user to stop typing a path
 
 
@@ -29,16 +30,14 @@ def source_kind(source: str) -> str:
 
 
 def preview_pair(cfg, progress=None) -> DataPreview:
-    """The data's preview; with a second folder (domain B), A's examples on the first row and B's on the second."""
+    """The data's preview; with two domains (a second folder, or CelebA split), A's examples on the first row and
+    B's on the second, and the larger domain's size as the count (an epoch is a pass over it)."""
     from dataclasses import replace
 
     if cfg.domains is not None:  # CelebA split by attributes is not downloaded: it must be there already
-        from ganstudio.core.data.domains import celeba_folder
+        from ganstudio.core.data_preview import preview_celeba_domains
 
-        folder = celeba_folder(cfg.root)
-        preview = preview_data(cfg, progress, EXAMPLES)
-        return replace(preview, note=f"CelebA in {folder}: domain A is the faces without "
-                                     f"{cfg.domains.replace('_', ' ')}, domain B those with it.")
+        return preview_celeba_domains(cfg, EXAMPLES)
     if cfg.source_b is None:
         return preview_data(cfg, progress, EXAMPLES)
 
@@ -47,7 +46,7 @@ def preview_pair(cfg, progress=None) -> DataPreview:
     b = preview_data(replace(cfg, source=cfg.source_b, source_b=None), progress, half)
     blank = [np.zeros_like(a.examples[0])] if a.examples else []
     examples = (a.examples + blank * half)[:half] + b.examples[:half]
-    return replace(a, examples=examples, skipped=a.skipped + b.skipped,
+    return replace(a, count=max(a.count, b.count), examples=examples, skipped=a.skipped + b.skipped,
                    skipped_report="\n".join(r for r in (a.skipped_report, b.skipped_report) if r),
                    note=f"Domain A (top row): {a.count:,} images. Domain B (bottom row): {b.count:,} images.")
 
@@ -87,7 +86,7 @@ class DataPage(WizardPage):
         root_row.addWidget(self.root_browse)
         tv = QFormLayout()
         tv.addRow("Dataset folder", root_row)
-        tv.addRow("", self.download)
+        tv.addRow(blank(), self.download)
         tv_widget = QWidget()
         tv_widget.setLayout(tv)
 
@@ -139,16 +138,23 @@ class DataPage(WizardPage):
             self.attribute.addItem(name.replace("_", " "), name)
         self.pair_root = QLineEdit()
         self.pair_root.setToolTip("The folder holding celeba/ (img_align_celeba/ and list_attr_celeba.txt)")
+        self.pair_root_browse = QPushButton("Browse…")
+        pair_root_row = QHBoxLayout()
+        pair_root_row.addWidget(self.pair_root, 1)
+        pair_root_row.addWidget(self.pair_root_browse)
+        self.celeba_hint = hint("A is the faces without the attribute, B those with it. CelebA is not downloaded "
+                                "for this: the dataset folder must hold img_align_celeba/ and list_attr_celeba.txt "
+                                "(or a celeba/ folder with them).")
         tr = QFormLayout()
-        tr.addRow("", mode_row)
+        tr.addRow(blank(), mode_row)
         tr.addRow("Folder A", rows[0])
         tr.addRow("Folder B", rows[1])
         tr.addRow("Attribute", self.attribute)
-        tr.addRow("Dataset folder", self.pair_root)
-        tr.addRow("", hint("The GAN learns A → B and B → A from pictures that need not match one to one; "
-                           "CelebA's A is the faces without the attribute, B those with it. "
-                           "Choose the resolution (32 to 256 px) on the next page."))
-        self.pair_form, self.pair_rows = tr, rows
+        tr.addRow("Dataset folder", pair_root_row)
+        tr.addRow(blank(), self.celeba_hint)
+        tr.addRow(blank(), hint("The GAN learns to turn A into B and B into A from pictures that need not match one "
+                           "to one. Choose the resolution (32 to 256 px) on the next page."))
+        self.pair_form, self.pair_rows, self.pair_root_row = tr, rows, pair_root_row
         translate_widget = QWidget()
         translate_widget.setLayout(tr)
 
@@ -183,7 +189,7 @@ class DataPage(WizardPage):
         self.skipped.setStyleSheet("color: #8a5a00;")
         self.skipped.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.thumbs = QGridLayout()
-        self.thumbs.setSpacing(4)
+        self.thumbs.setSpacing(2)
         self.thumb_labels = []
         for i in range(EXAMPLES):
             label = QLabel()
@@ -238,6 +244,7 @@ class DataPage(WizardPage):
         self.folder_b.textEdited.connect(lambda: self._set_pair())
         self.attribute.currentIndexChanged.connect(lambda: self._set_pair())
         self.pair_root.textEdited.connect(lambda text: self._set_data(root=text.strip()))
+        self.pair_root_browse.clicked.connect(self._browse_pair_root)
         self.browse_a.clicked.connect(lambda: self._browse_pair(self.folder_a, "Folder of domain A's images"))
         self.browse_b.clicked.connect(lambda: self._browse_pair(self.folder_b, "Folder of domain B's images"))
         self.toy_points.valueChanged.connect(lambda v: self._set_data(toy_samples=v))
@@ -262,6 +269,8 @@ class DataPage(WizardPage):
             self.folder_b.setText(d.source_b[len("folder:"):])
         if celeba:
             self.attribute.setCurrentIndex(max(0, self.attribute.findData(d.domains)))
+        else:  # the first attribute (5 o'clock shadow) is a poor first example; hair colour shows the idea
+            self.attribute.setCurrentIndex(max(0, self.attribute.findData(DEFAULT_ATTRIBUTE)))
         self.pair_root.setText(d.root)
         self._show_pair_rows(celeba)
         self.colour.setCurrentIndex(self.colour.findData(d.channels or 3))
@@ -316,7 +325,7 @@ class DataPage(WizardPage):
 
     def _show_pair_rows(self, celeba: bool) -> None:
         for widget, shown in ((self.pair_rows[0], not celeba), (self.pair_rows[1], not celeba),
-                              (self.attribute, celeba), (self.pair_root, celeba)):
+                              (self.attribute, celeba), (self.pair_root_row, celeba), (self.celeba_hint, celeba)):
             self.pair_form.setRowVisible(widget, shown)
 
     def _browse_pair(self, edit: QLineEdit, title: str) -> None:
@@ -324,6 +333,12 @@ class DataPage(WizardPage):
         if folder:
             edit.setText(folder)
             self._set_pair()
+
+    def _browse_pair_root(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder holding CelebA", self.pair_root.text())
+        if folder:
+            self.pair_root.setText(folder)
+            self._set_data(root=folder)
 
     def _set_data(self, **changes) -> None:
         if self._loading:
@@ -382,8 +397,8 @@ class DataPage(WizardPage):
         self.busy_bar.show()
         task = self.tasks.create(lambda progress, cancelled: preview_pair(cfg, progress), "preview")
         task.progress.connect(self._on_preview_progress)
-        task.returned.connect(self._on_preview)
-        task.errored.connect(self._on_preview_failed)
+        task.returned.connect(lambda preview, t=task: t is self.task and self._on_preview(preview))
+        task.errored.connect(lambda message, t=task: t is self.task and self._on_preview_failed(message))
         self.task = task.start()
         self.refresh()
 

@@ -4,8 +4,8 @@ small image set."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-    QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+    QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from ganstudio.core.config import AUGMENTS
@@ -13,7 +13,12 @@ from ganstudio.core.defaults import augmentation_advice
 from ganstudio.core.losses import LOSSES
 from ganstudio.core.presets import presets
 from ganstudio.gui.describe import AUGMENT_BLURBS, AUGMENT_TITLES, LOSS_BLURBS, LOSS_TITLES, TRICK_BLURBS, arch_title
-from ganstudio.gui.wizard.common import WizardPage, hint
+from ganstudio.gui.wizard.common import WizardPage, blank, hint
+
+
+RECIPE_NOTE = ("A CycleGAN trains with its own recipe: the least-squares loss, a cycle back to the input (weight "
+               "{cycle:g}), an identity term (weight {identity:g}) and a pool of {pool} past fakes for D. The tricks "
+               "and remedies below are for the other models, so they are off.")
 
 
 def _spin(maximum: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
@@ -40,13 +45,17 @@ class LossPage(WizardPage):
         for name in LOSSES:
             self.loss.addItem(LOSS_TITLES[name], name)
         self.loss_note = hint("")
+        self.recipe_note = hint("")  # a translator's own recipe: why the rest of the page is greyed out
+        self.recipe_note.setStyleSheet("color: #8a5a00;")
         top = QFormLayout()
+        top.addRow(blank(), self.recipe_note)
         top.addRow("Preset", self.preset)
-        top.addRow("", self.preset_note)
+        top.addRow(blank(), self.preset_note)
         top.addRow("Loss", self.loss)
-        top.addRow("", self.loss_note)
+        top.addRow(blank(), self.loss_note)
         top_box = QGroupBox("Game")
         top_box.setLayout(top)
+        self.top_form = top
 
         self.spectral_norm = QCheckBox("Spectral normalization in D")
         self.label_smoothing = _spin(0.45, 0.05)
@@ -74,8 +83,14 @@ class LossPage(WizardPage):
             tricks.addWidget(widget, i, 0)
             tricks.addWidget(hint(TRICK_BLURBS[key]), i, 1)
         tricks.setRowStretch(len(rows), 1)  # spare height below the rows, not between them
-        tricks_box = QGroupBox("Tricks")
-        tricks_box.setLayout(tricks)
+        tricks_rows = QWidget()
+        tricks_rows.setLayout(tricks)
+        self.tricks_scroll = QScrollArea()  # a short window scrolls the rows instead of squeezing their hints
+        self.tricks_scroll.setWidgetResizable(True)
+        self.tricks_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.tricks_scroll.setWidget(tricks_rows)
+        tricks_box = self.tricks_box = QGroupBox("Tricks")
+        QVBoxLayout(tricks_box).addWidget(self.tricks_scroll)
 
         self.augment = QComboBox()
         for name in AUGMENTS:
@@ -107,7 +122,7 @@ class LossPage(WizardPage):
         remedies.addWidget(hint(TRICK_BLURBS["unroll"]), 2, 1)
         remedies.addWidget(self._labelled("Discriminators", self.num_d), 3, 0)
         remedies.addWidget(hint(TRICK_BLURBS["num_d"]), 3, 1)
-        remedies_box = QGroupBox("Small data and mode collapse")
+        remedies_box = self.remedies_box = QGroupBox("Small data and mode collapse")
         remedies_box.setLayout(remedies)
 
         layout = QVBoxLayout(self)
@@ -163,6 +178,12 @@ class LossPage(WizardPage):
         self.augment.setEnabled(not cfg.data.is_toy)
         self.unroll.setValue(cfg.train.unroll)
         self.num_d.setValue(m.num_d)
+        own_recipe = cfg.data.is_translation  # CycleGAN's step has its own loss and none of these switches
+        for widget in (self.preset, self.loss, self.tricks_box, self.remedies_box):
+            widget.setEnabled(not own_recipe)
+        self.top_form.setRowVisible(self.recipe_note, own_recipe)
+        self.recipe_note.setText(RECIPE_NOTE.format(cycle=lo.cycle_weight, identity=lo.identity_weight,
+                                                    pool=lo.pool_size) if own_recipe else "")
 
     def refresh(self) -> None:
         self.loss_note.setText(LOSS_BLURBS.get(self.config.loss.name, ""))

@@ -11,7 +11,7 @@ from ganstudio.core.defaults import supported_resolutions
 from ganstudio.core.models.registry import all_architectures, translation_architectures
 from ganstudio.core.errors import GanStudioError
 from ganstudio.gui.describe import arch_blurb, arch_title, capacity_hint
-from ganstudio.gui.wizard.common import WizardPage, hint, millions, parameter_count, resolved_model
+from ganstudio.gui.wizard.common import WizardPage, blank, hint, millions, parameter_count, resolved_model
 
 RESOLUTIONS = (16, 28, 32, 64, 128, 256)
 
@@ -44,16 +44,16 @@ class ModelPage(WizardPage):
         self.z_dim = QSpinBox()
         self.z_dim.setRange(1, 1024)
         form = QFormLayout()
-        form.addRow("", self.conditional)
-        form.addRow("", hint("G gets the class with z; D judges image and class together. Needs labelled data."))
+        form.addRow(blank(), self.conditional)
+        form.addRow(blank(), hint("G gets the class with z; D judges image and class together. Needs labelled data."))
         form.addRow("D sees the class by", self.d_condition)
         form.addRow("Resolution", self.resolution)
-        form.addRow("", hint("Images are resized (and centre-cropped) to this side. Bigger is slower."))
+        form.addRow(blank(), hint("Images are resized (and centre-cropped) to this side. Bigger is slower."))
         form.addRow("Capacity", self.capacity)
         self.capacity_hint = hint("")
-        form.addRow("", self.capacity_hint)
+        form.addRow(blank(), self.capacity_hint)
         form.addRow("Latent size (z)", self.z_dim)
-        form.addRow("", hint("Dimensions of the noise G turns into a sample; 2 for toy data lets you see it all."))
+        form.addRow(blank(), hint("Dimensions of the noise G turns into a sample; 2 for toy data lets you see it all."))
         options = QGroupBox("Options")
         options.setLayout(form)
         self.size_label = QLabel("")

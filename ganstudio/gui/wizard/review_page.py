@@ -17,7 +17,7 @@ from ganstudio.core.training.estimate import TimeEstimate, estimate_time
 from ganstudio.gui.describe import LOSS_TITLES, arch_title, data_title, domains_title, tricks_in_use
 from ganstudio.gui.threads import WorkerBase, WorkerGroup
 from ganstudio.gui.widgets.training_controls import format_duration
-from ganstudio.gui.wizard.common import WizardPage, hint
+from ganstudio.gui.wizard.common import WizardPage, blank, hint
 from ganstudio.gui.workers import training_threads
 
 BAD_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
@@ -53,6 +53,9 @@ def folder_problem(run_dir: Path) -> str | None:
     return None
 
 
+OPTIMIZER_TITLES = {"adam": "Adam", "rmsprop": "RMSprop"}
+
+
 class ReviewPage(WizardPage):
     """The whole configuration in words, the run's name and folder, and a measured time estimate."""
 
@@ -73,7 +76,7 @@ class ReviewPage(WizardPage):
         form = QFormLayout()
         form.addRow("Run name", self.name)
         form.addRow("Save runs in", folder_row)
-        form.addRow("", self.run_dir_label)
+        form.addRow(blank(), self.run_dir_label)
         where_box = QGroupBox("Where")
         where_box.setLayout(form)
 
@@ -159,10 +162,12 @@ class ReviewPage(WizardPage):
                       f"{m.capacity}" + ("" if cfg.data.is_translation else f", z {m.z_dim}")),
             ("Loss", LOSS_TITLES.get(lo.name, lo.name) + (f" (preset {cfg.preset})" if cfg.preset else "")),
             ("Tricks", ", ".join(tricks_in_use(cfg)) or "none"),
-            ("Schedule", f"{length}, batch {t.batch_size}, {t.optimizer} with learning rates G {t.lr_g:g} / "
-                         f"D {t.lr_d:g}, {t.d_steps} D step(s) per G step"),
-            ("Saving", f"grid every {t.sample_every or 'epoch'} steps, checkpoint every "
-                       f"{t.checkpoint_every or 'run end'} steps; seed {t.seed}; device {t.device}"),
+            ("Schedule", f"{length}, batch {t.batch_size}, {OPTIMIZER_TITLES.get(t.optimizer, t.optimizer)} with "
+                         f"learning rates G {t.lr_g:g} / D {t.lr_d:g}, {t.d_steps} D "
+                         f"step{'' if t.d_steps == 1 else 's'} per G step"),
+            ("Saving", f"grid {f'every {t.sample_every:,} steps' if t.sample_every else 'at the end of each epoch'}"
+                       f", checkpoint {f'every {t.checkpoint_every:,} steps' if t.checkpoint_every else 'at the end'}"
+                       f"; seed {t.seed}; device {t.device}"),
         ]
         return "<table>" + "".join(f"<tr><td style='padding-right:12px; color:#666'>{k}</td>"
                                    f"<td>{html.escape(v)}</td></tr>" for k, v in rows) + "</table>"

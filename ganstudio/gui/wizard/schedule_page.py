@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
 from ganstudio.core.device import device_name, resolve_device
 from ganstudio.core.errors import GanStudioError
 from ganstudio.core.latent.sampling import MAX_SEED
-from ganstudio.gui.wizard.common import WizardPage, hint
+from ganstudio.gui.wizard.common import WizardPage, blank, hint
 
 
 def device_choices() -> list[tuple[str, str]]:
@@ -84,12 +84,16 @@ class SchedulePage(WizardPage):
         self.d_steps.setRange(1, 100)
         form = QFormLayout()
         form.addRow("Length", length_row)
-        form.addRow("", self.length_note)
+        form.addRow(blank(), self.length_note)
         form.addRow("Batch size", self.batch)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rates", rates)
-        form.addRow("", hint("Learning rates and D steps can also be changed while training."))
+        form.addRow(blank(), hint("Learning rates and D steps can also be changed while training."))
         form.addRow("D steps per G step", self.d_steps)
+        self.recipe_note = hint("A CycleGAN trains with Adam, one D step per G step, and no quality metrics while "
+                                "it trains; its batch may be a single picture.")
+        form.addRow(blank(), self.recipe_note)
+        self.train_form = form
         train_box = QGroupBox("Training")
         train_box.setLayout(form)
 
@@ -112,7 +116,7 @@ class SchedulePage(WizardPage):
             self.device.addItem(label, value)
         run_form = QFormLayout()
         run_form.addRow("Sample grid", self.sample_every)
-        run_form.addRow("", hint("The fixed-noise grid is also drawn at the end of every epoch."))
+        run_form.addRow(blank(), hint("The fixed-noise grid is also drawn at the end of every epoch."))
         run_form.addRow("Checkpoint", self.checkpoint_every)
         self.eval_every = QSpinBox()
         self.eval_every.setRange(0, 10_000_000)
@@ -121,10 +125,10 @@ class SchedulePage(WizardPage):
         self.eval_every.setPrefix("every ")
         self.eval_every.setSuffix(" steps")
         run_form.addRow("Quality metrics", self.eval_every)
-        run_form.addRow("", hint("FID, precision/recall and mode or class coverage, plotted live in the run's "
+        run_form.addRow(blank(), hint("FID, precision/recall and mode or class coverage, plotted live in the run's "
                                  "Quality metrics tab; each measurement pauses training while it runs."))
         run_form.addRow("Seed", self.seed)
-        run_form.addRow("", hint("The same seed and settings give the same run, step for step, on the CPU."))
+        run_form.addRow(blank(), hint("The same seed and settings give the same run, step for step, on the CPU."))
         run_form.addRow("Device", self.device)
         run_box = QGroupBox("Bookkeeping")
         run_box.setLayout(run_form)
@@ -163,7 +167,12 @@ class SchedulePage(WizardPage):
         self.steps.setValue(t.steps if t.steps is not None else self._steps_for(5.0))
         self.epochs.setEnabled(not by_steps)
         self.steps.setEnabled(by_steps)
+        own_recipe = self.config.data.is_translation  # CycleGAN's step: Adam, 1 D step, instance norm (batch 1)
+        self.batch.setMinimum(1 if own_recipe else 2)
         self.batch.setValue(t.batch_size)
+        for widget in (self.optimizer, self.d_steps, self.eval_every):
+            widget.setEnabled(not own_recipe)
+        self.train_form.setRowVisible(self.recipe_note, own_recipe)
         self.optimizer.setCurrentIndex(max(0, self.optimizer.findData(t.optimizer)))
         self.lr_g.setValue(t.lr_g)
         self.lr_d.setValue(t.lr_d)
