@@ -6,12 +6,12 @@ import pytest
 
 from ganstudio.gui.history import MetricHistory
 from ganstudio.gui.widgets.metric_plots import MetricPlots
-from ganstudio.gui.widgets.training_view import PLOT_COLUMNS
+from ganstudio.gui.workers import METRIC_COLUMNS
 
 
 def _rows(start: int, count: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed + start)
-    rows = np.full((count, len(PLOT_COLUMNS)), np.nan)
+    rows = np.full((count, len(METRIC_COLUMNS)), np.nan)
     rows[:, 0] = np.arange(start, start + count)
     rows[:, 1] = rows[:, 0] / 100
     rows[:, 2:10] = rng.random((count, 8)) + 0.5
@@ -20,7 +20,7 @@ def _rows(start: int, count: int, seed: int = 0) -> np.ndarray:
 
 @pytest.fixture
 def plots(qtbot):
-    widget = MetricPlots(MetricHistory(PLOT_COLUMNS))
+    widget = MetricPlots(MetricHistory(METRIC_COLUMNS))
     widget._timer.stop()  # the tests tick by hand
     qtbot.addWidget(widget)
     widget.resize(900, 700)
@@ -44,7 +44,7 @@ def test_a_long_planned_run_draws_its_first_steps(plots, steps):
     plots.history.extend(rows)
     plots.redraw()
     x, y = _drawn(plots, "loss_d")
-    column = PLOT_COLUMNS.index("loss_d")
+    column = METRIC_COLUMNS.index("loss_d")
     assert plots.point_count("loss_d") >= 1 and plots.drawn_rows("loss_d") == steps
     assert np.nanmax(y) == rows[:, column].max() and np.nanmin(y) == rows[:, column].min()
 
@@ -52,7 +52,7 @@ def test_a_long_planned_run_draws_its_first_steps(plots, steps):
 def test_hours_of_steps_keep_every_peak_in_about_two_points_a_pixel(plots):
     plots.set_total_steps(200_000)
     rows = _rows(1, 150_000)  # under the history's own bound (it averages pairs of steps beyond it)
-    column = PLOT_COLUMNS.index("loss_g")
+    column = METRIC_COLUMNS.index("loss_g")
     rows[123_456, column] = 9.0  # one step's spike
     rows[134_567, column] = -3.0
     for start in range(0, len(rows), 30_000):
@@ -140,15 +140,25 @@ def test_a_new_history_is_drawn_whole(plots):
     plots.set_total_steps(100)
     plots.history.extend(_rows(1, 50))
     plots.redraw()
-    fresh = MetricHistory(PLOT_COLUMNS)
+    fresh = MetricHistory(METRIC_COLUMNS)
     fresh.extend(_rows(1, 20, seed=5))
     plots.history = fresh
     for _ in range(len(plots.panels)):
         plots.redraw_step()
     x, y = _drawn(plots, "loss_d")
     assert np.array_equal(y, fresh.column("loss_d"))
-    again = MetricHistory(PLOT_COLUMNS)  # as long as the last, and perhaps at the same address
+    again = MetricHistory(METRIC_COLUMNS)  # as long as the last, and perhaps at the same address
     again.extend(_rows(1, 20, seed=6))
     plots.history = again
     plots.redraw()
     assert np.array_equal(_drawn(plots, "loss_d")[1], again.column("loss_d"))
+
+
+def test_a_cyclegan_run_names_what_its_discriminators_see(plots):
+    """A CycleGAN has no z: its D-output key says real and translated, and the 0.5 line's key stays."""
+    plots.set_probability(True)
+    plots.set_translation(True)
+    title = plots.outputs.plot.titleLabel.text
+    assert "D(translated)" in title and "D(G(z))" not in title and "equilibrium" in title
+    plots.set_translation(False)
+    assert "D(G(z))" in plots.outputs.plot.titleLabel.text

@@ -75,6 +75,11 @@ class _Panel:
             self.peaks[column] = (PeakCurve(), PeakCurve())
         self.set_title(title)
 
+    def set_labels(self, labels: list[str]) -> None:
+        """Rename the series in the key (their columns and colours stay)."""
+        self.key = [(label, colour) for label, (_, colour) in zip(labels, self.key)]
+        self.set_title(self.title, self.extra_key)
+
     def buckets(self, x: np.ndarray, auto: bool) -> tuple[float, tuple[float, float] | None]:
         """The peak buckets' width (about a pixel) and the x range in view (None: `auto`, the range follows the
         data, all of which is in view)."""
@@ -93,7 +98,7 @@ class _Panel:
         if extra_key:
             items.append(extra_key)
         key = "&nbsp;&nbsp;".join(items)
-        self.title = title
+        self.title, self.extra_key = title, extra_key
         self.plot.setTitle(f"<b>{title}</b>" + (f"<br><span style='font-size:8pt'>{key}</span>" if key else ""),
                            size="9pt", color=foreground)
 
@@ -145,12 +150,16 @@ class MetricPlots(QWidget):
         self.grads.plot.setLogMode(y=True)
         self.speed = _Panel(self._plot_widget(), "Speed (images/s)",
                             [("images_per_sec", "images/s", SPEED_COLOUR)], key=False)
-        self.augment = _Panel(self._plot_widget(), "ADA: augmentation probability p",
+        self.augment = _Panel(self._plot_widget(), "Augmentation probability p (ADA)",
                               [("augment_p", "p", AUGMENT_COLOUR)], key=False)
-        self.overfit = _Panel(self._plot_widget(), "ADA: D's overfitting r_t = E[sign D(x)]",
+        self.overfit = _Panel(self._plot_widget(), "How sure D is of the real images (ADA's r_t)",
                               [("ada_rt", "r_t", REAL_COLOUR)], key=False)
         self.ada_target = pg.InfiniteLine(0.6, angle=0, pen=pg.mkPen(EQUILIBRIUM_COLOUR, width=1, style=Qt.DashLine))
         self.overfit.plot.addItem(self.ada_target)
+        self.augment.widget.setToolTip("ADA's chance of augmenting (flips, turns, shifts, colour changes) each image "
+                                       "D sees; it rises while D overfits and falls when it does not.")
+        self.overfit.widget.setToolTip("r_t = mean of sign(D(x)) over real images: near 1, D recognises every real "
+                                       "image (overfitting); ADA raises p while r_t is above the dashed target.")
         for panel in (self.augment, self.overfit):
             panel.widget.setMinimumSize(260, AUGMENT_HEIGHT)
             panel.widget.setMaximumHeight(AUGMENT_HEIGHT + 40)
@@ -223,6 +232,8 @@ class MetricPlots(QWidget):
         """Show the plots of a CycleGAN's terms: G's and F's adversarial, cycle and identity losses, D_A and D_B."""
         for panel in self.translation_panels:
             panel.widget.setVisible(on)
+        # a CycleGAN's D sees real pictures and translated ones; there is no z
+        self.outputs.set_labels(["D(real)", "D(translated)"] if on else ["D(x)", "D(G(z))"])
 
     def set_x_axis(self, column: str) -> None:
         index = self.x_choice.findData(column)
