@@ -55,7 +55,7 @@ class DataPage(WizardPage):
     """Choose the data and see it: examples, count, classes, skipped files."""
 
     def __init__(self):
-        super().__init__("Data", "What should the GAN learn to generate?")
+        super().__init__("Data", "Which pictures should the GAN learn from?")
         self.preview: DataPreview | None = None
         self.preview_error: str | None = None
         self.task: WorkerBase | None = None

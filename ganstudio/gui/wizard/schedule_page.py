@@ -116,7 +116,7 @@ class SchedulePage(WizardPage):
             self.device.addItem(label, value)
         run_form = QFormLayout()
         run_form.addRow("Sample grid", self.sample_every)
-        run_form.addRow(blank(), hint("The fixed-noise grid is also drawn at the end of every epoch."))
+        run_form.addRow(blank(), hint("The sample grid is also drawn at the end of every epoch."))
         run_form.addRow("Checkpoint", self.checkpoint_every)
         self.eval_every = QSpinBox()
         self.eval_every.setRange(0, 10_000_000)
