@@ -87,9 +87,11 @@ def ring(args) -> list[dict]:
     toy = toy_distribution("ring8", 100, 0)
     print(f"Ring of 8 Gaussians (std 0.02), {args.ring_steps:,} steps, setting {json.dumps(RING_SETTING)}; "
           f"modes covered by {args.ring_samples:,} samples of G", flush=True)
-    results = {name: {"covered": [], "quality": [], "seconds": 0.0} for name in RING_VARIANTS}
-    for seed in range(args.ring_seeds):  # seeds outermost: a run cut short still compares the variants
-        for name, variant in RING_VARIANTS.items():
+    variants = {name: RING_VARIANTS[name] for name in args.ring_variants}
+    results = {name: {"covered": [], "quality": [], "seconds": 0.0} for name in variants}
+    seeds = range(args.ring_first_seed, args.ring_first_seed + args.ring_seeds)
+    for seed in seeds:  # seeds outermost: a run cut short still compares the variants
+        for name, variant in variants.items():
             config = run_config(RunChoices(source="toy:ring8"), RING_SETTING, variant,
                                 {"train": {"steps": args.ring_steps, "seed": seed, "device": "cpu",
                                            "sample_every": 0, "checkpoint_every": 0}})
@@ -107,7 +109,7 @@ def ring(args) -> list[dict]:
                   f"{result['high_quality']:.3f}, {took:.0f} s", flush=True)
     rows = []
     for name, got in results.items():
-        row = {"part": "ring", "variant": name, "steps": args.ring_steps, "seeds": args.ring_seeds,
+        row = {"part": "ring", "variant": name, "steps": args.ring_steps, "seeds": list(seeds),
                "modes_covered": got["covered"], "mean_modes": statistics.mean(got["covered"]),
                "high_quality": round(statistics.mean(got["quality"]), 3), "seconds": round(got["seconds"], 1)}
         rows.append(row)
@@ -205,6 +207,9 @@ def main() -> None:
     parser.add_argument("part", nargs="*", choices=["ring", "faces"], default=["ring", "faces"])
     parser.add_argument("--ring-seeds", type=int, default=5)
     parser.add_argument("--ring-steps", type=int, default=3000)
+    parser.add_argument("--ring-first-seed", type=int, default=0)
+    parser.add_argument("--ring-variants", type=lambda s: s.split(","), default=list(RING_VARIANTS),
+                        help="the variants to compare, of " + ",".join(RING_VARIANTS))
     parser.add_argument("--ring-samples", type=int, default=2000)
     parser.add_argument("--celeba-dir", default=str(SHARED / "celeba-10k"))
     parser.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], default=[500, 2000])
