@@ -100,7 +100,7 @@ class LossConfig:
     augment: str = "none"  # every image D sees: "none", "diffaug" (Zhao 2020) or "ada" (Karras 2020)
     ada_target: float = 0.6  # ADA: the target of r_t = E[sign(D(x_real))]
     ada_interval: int = 4  # ADA: D steps between adjustments of p
-    ada_speed_images: int = 500_000  # ADA: images for p to go from 0 to 1
+    ada_speed_images: int = 0  # ADA: images for p to go from 0 to 1; 0: fitted to the run's length (see augment)
     d_combine: str = "mean"  # several discriminators: G's losses combined by "mean" or "softmax" (GMAN)
     d_softmax_lambda: float = 1.0  # GMAN's lambda: softmax weights exp(lambda * loss_i); 0 is the mean
     # CycleGAN (Zhu 2017): cycle consistency weight (lambda), identity weight as a share of it, fake-image pool
@@ -285,8 +285,8 @@ def _validate_small_data(cfg: RunConfig) -> None:
         raise ConfigError(f"{lo.augment} augments images; toy 2D points have none to augment")
     if not 0.0 < lo.ada_target < 1.0:
         raise ConfigError(f"the ADA target must be between 0 and 1, not {lo.ada_target}")
-    if lo.ada_interval < 1 or lo.ada_speed_images < 1:
-        raise ConfigError("the ADA interval and speed must be at least 1")
+    if lo.ada_interval < 1 or lo.ada_speed_images < 0:
+        raise ConfigError("the ADA interval must be at least 1, and its speed at least 1 image (0: fitted to the run)")
     if not 0 <= t.unroll <= 100:
         raise ConfigError(f"unroll takes 0 (off) to 100 D steps, not {t.unroll}")
     if not 1 <= m.num_d <= 16:

@@ -15,7 +15,8 @@ from ganstudio.core import losses
 from ganstudio.core.config import LossConfig, RunConfig
 from ganstudio.core.errors import ConfigError
 from ganstudio.core.runs import RunFolder
-from ganstudio.core.training.augment import AdaptiveAugment, DiffAugment, ada_augment, diff_augment
+from ganstudio.core.training.augment import (ADA_MAX_SPEED_IMAGES, AdaptiveAugment, DiffAugment, ada_augment,
+                                             diff_augment, fitted_ada_speed)
 from ganstudio.core.training.control import TrainingControl
 from ganstudio.core.training.discriminator_view import augmentation
 from ganstudio.core.training.loop import Trainer
@@ -125,6 +126,32 @@ def test_ada_p_rises_when_d_overfits_a_tiny_set_and_is_logged(tmp_path):
     logged = [r["augment_p"] for r in RunFolder(tmp_path / "run").read_metrics()]
     assert len(logged) == 24 and logged[0] == 0.0 and max(logged) > 0
     assert all(abs(b - a) <= 2 * 8 / 800 + 1e-12 for a, b in zip(logged, logged[1:]))  # ADA's pace
+
+
+def test_ada_pace_is_fitted_to_the_run_by_default():
+    assert fitted_ada_speed(96_000, 128) == 9_600  # a tenth of a 3,000-step CPU run of 32 images
+    assert fitted_ada_speed(100_000_000, 256) == ADA_MAX_SPEED_IMAGES  # long runs keep StyleGAN2-ADA's pace
+    assert fitted_ada_speed(320, 32) == 320  # a tiny run: still ten adjustments from 0 to 1
+    cfg = tiny_config(steps=500).with_updates("loss", augment="ada")
+    assert cfg.loss.ada_speed_images == 0
+    assert Trainer(cfg, data=tiny_images(n=8)).config.loss.ada_speed_images == 500 * 8 // 10  # recorded in the run
+    chosen = cfg.with_updates("loss", ada_speed_images=123)
+    assert Trainer(chosen, data=tiny_images(n=8)).config.loss.ada_speed_images == 123
+    with pytest.raises(ConfigError, match="ADA interval"):
+        cfg.with_updates("loss", ada_speed_images=-1).validate()
+
+
+def test_ada_p_turns_on_in_a_short_run_by_default(tmp_path):
+    """With StyleGAN2-ADA's 500k images p could reach only 40 * 8 / 500k in this run; fitted, it rises to help."""
+    cfg = (tiny_config(steps=40).with_updates("loss", augment="ada")
+           .with_updates("train", lr_d=2e-3, checkpoint_every=20))
+    trainer = Trainer(cfg, tmp_path / "run", data=tiny_images(n=8))
+    reports = list(trainer)
+    assert max(r.d_real for r in reports[:20]) > 0.6  # D tells its eight reals apart
+    assert max(r.extras["augment_p"] for r in reports) >= 0.2
+    assert RunConfig.load(RunFolder(tmp_path / "run").config_path).loss.ada_speed_images == 320
+    resumed = Trainer.resume(tmp_path / "run", steps=60, data=tiny_images(n=8))
+    assert resumed.config.loss.ada_speed_images == 320  # a longer resumed run keeps the recorded pace
 
 
 def test_ada_p_stays_zero_when_r_t_is_below_target():
@@ -243,6 +270,7 @@ KEYS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "a
 @pytest.mark.parametrize("changes", [
     {"loss": {"augment": "diffaug"}},
     {"loss": {"augment": "ada", "ada_speed_images": 400, "ada_interval": 3}, "train": {"lr_d": 2e-3}},
+    {"loss": {"augment": "ada", "ada_interval": 3}, "train": {"lr_d": 2e-3}},  # the pace fitted to the run
     {"train": {"unroll": 2}},
     {"model": {"num_d": 2}, "loss": {"d_combine": "softmax"}},
 ])

@@ -6,9 +6,10 @@
   arbitrary rotation, anisotropic scaling (one affine grid, reflection padding), then brightness, contrast, hue
   and saturation (one colour matrix), each applied to an image with probability p. p follows the overfitting
   heuristic r_t = E[sign(D(x_real))]: every `interval` D steps it moves by sign(r_t - target) times the images
-  seen since, over `speed_images` (p can go from 0 to 1 in that many images). Unlike the reference it samples the
-  grid bilinearly without the 2x-upsampled anti-aliasing filter (enough for 28-128 px; the leaks ADA guards
-  against come from p near 1, which the heuristic avoids).
+  seen since, over `speed_images` (p can go from 0 to 1 in that many images; by default `fitted_ada_speed` of the
+  run's length, since StyleGAN2-ADA's 500k images would leave p near 0 in a run of a few thousand steps). Unlike
+  the reference it samples the grid bilinearly without the 2x-upsampled anti-aliasing filter (enough for
+  28-128 px; the leaks ADA guards against come from p near 1, which the heuristic avoids).
 
 Both work on image batches [B, C, H, W] of any channel count (hue and saturation need 3 channels), draw from the
 default torch generator of the batch's device (checkpointed with the run, so a resumed run draws the same), and
@@ -170,10 +171,21 @@ def ada_augment(x: Tensor, p: float) -> Tensor:
     return x
 
 
+ADA_MAX_SPEED_IMAGES = 500_000  # StyleGAN2-ADA's pace, made for runs of millions of images
+
+
+def fitted_ada_speed(planned_images: int, adjustment_images: int) -> int:
+    """ADA's default pace for a run that shows D `planned_images` real images, `adjustment_images` between
+    adjustments of p."""
+    # p can cross 0..1 within a tenth of the run (it reacts within the run's first overfitting), never slower than
+    # StyleGAN2-ADA's 500k images, and in at least 10 adjustments, so that one adjustment never jumps far
+    return int(min(ADA_MAX_SPEED_IMAGES, max(planned_images // 10, 10 * adjustment_images)))
+
+
 class AdaptiveAugment:
     """ADA: the augmentation pipeline at probability p, with p adapted from D's outputs on real images."""
 
-    def __init__(self, target: float = 0.6, interval: int = 4, speed_images: int = 500_000,
+    def __init__(self, target: float = 0.6, interval: int = 4, speed_images: int = ADA_MAX_SPEED_IMAGES,
                  batch_images: int = 64, p: float = 0.0):
         self.target = target
         self.interval = interval  # D steps between adjustments

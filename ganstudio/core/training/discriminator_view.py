@@ -68,13 +68,14 @@ class Augmentations:
 def augmentation(config: "LossConfig", batch_images: int = 64) -> Augment | None:
     """The augmentation a run's D sees its images through (DiffAugment or ADA, and instance noise), or None;
     batch_images is the real images of one D step over all processes (ADA's pace)."""
-    from ganstudio.core.training.augment import AdaptiveAugment, DiffAugment
+    from ganstudio.core.training.augment import ADA_MAX_SPEED_IMAGES, AdaptiveAugment, DiffAugment
 
     parts: list[Augment] = []
     if config.augment == "diffaug":
         parts.append(DiffAugment())
     elif config.augment == "ada":
-        parts.append(AdaptiveAugment(config.ada_target, config.ada_interval, config.ada_speed_images, batch_images))
+        speed = config.ada_speed_images or ADA_MAX_SPEED_IMAGES  # a Trainer has fitted it to the run already
+        parts.append(AdaptiveAugment(config.ada_target, config.ada_interval, speed, batch_images))
     if config.instance_noise:
         parts.append(InstanceNoise(config.instance_noise))
     if not parts:

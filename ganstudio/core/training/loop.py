@@ -52,6 +52,7 @@ from ganstudio.core.losses import build_objective
 from ganstudio.core.models.registry import build_models
 from ganstudio.core.runs import RunFolder, checkpoint_step
 from ganstudio.core.training.control import TrainingControl
+from ganstudio.core.training.augment import fitted_ada_speed
 from ganstudio.core.training.discriminator_view import DiscriminatorView, augmentation
 from ganstudio.core.training.ema import EMA
 from ganstudio.core.training.reports import StepReport, StopReport
@@ -159,10 +160,14 @@ class Trainer:
             self.config = self.config.with_updates("train", channels_last=auto_channels_last(
                 m.arch, m.toy, self._device, self.config.train.precision))
         t = self.config.train
+        self._plan_d_steps = t.d_steps  # the D steps the run's length in epochs was planned with
+        if self.config.loss.augment == "ada" and not self.config.loss.ada_speed_images:  # recorded in the run
+            planned = self._total_steps() * t.d_steps * t.batch_size * self.dist.world_size
+            self.config = self.config.with_updates("loss", ada_speed_images=fitted_ada_speed(
+                planned, self.config.loss.ada_interval * t.batch_size * self.dist.world_size))
         self._build()
         self._toy_z: torch.Tensor | None = None  # the live GAN Lab view's noise, made at its first frame
         self.d_steps = t.d_steps
-        self._plan_d_steps = t.d_steps  # the D steps the run's length in epochs was planned with
         self.step = 0
         self.d_updates = 0  # discriminator steps so far: lazy R1 runs on every r1_interval-th
         self.epoch = 0
