@@ -72,7 +72,7 @@ def add_parser(sub) -> None:
     train.add_argument("--ada-target", type=float, help="ADA: target of r_t = E[sign(D(x_real))] (default 0.6)")
     train.add_argument("--ada-interval", type=int, help="ADA: D steps between adjustments of p (default 4)")
     train.add_argument("--ada-speed", type=int, dest="ada_speed_images",
-                       help="ADA: images for p to go from 0 to 1 (default 0: fitted to the run, half of the "
+                       help="ADA: images for p to go from 0 to 1 (default 0: fitted to the run, a tenth of the "
                             "real images D will see, at most StyleGAN2-ADA's 500000)")
     train.add_argument("--unroll", type=int, metavar="K",
                        help="unrolled GAN (Metz 2017): G's update against D advanced K steps (default 0: off)")

@@ -129,12 +129,12 @@ def test_ada_p_rises_when_d_overfits_a_tiny_set_and_is_logged(tmp_path):
 
 
 def test_ada_pace_is_fitted_to_the_run_by_default():
-    assert fitted_ada_speed(96_000, 128) == 48_000  # half of a 3,000-step CPU run of 32 images
+    assert fitted_ada_speed(96_000, 128) == 9_600  # a tenth of a 3,000-step CPU run of 32 images
     assert fitted_ada_speed(100_000_000, 256) == ADA_MAX_SPEED_IMAGES  # long runs keep StyleGAN2-ADA's pace
     assert fitted_ada_speed(320, 32) == 320  # a tiny run: still ten adjustments from 0 to 1
     cfg = tiny_config(steps=500).with_updates("loss", augment="ada")
     assert cfg.loss.ada_speed_images == 0
-    assert Trainer(cfg, data=tiny_images(n=8)).config.loss.ada_speed_images == 500 * 8 // 2  # recorded in the run
+    assert Trainer(cfg, data=tiny_images(n=8)).config.loss.ada_speed_images == 500 * 8 // 10  # recorded in the run
     chosen = cfg.with_updates("loss", ada_speed_images=123)
     assert Trainer(chosen, data=tiny_images(n=8)).config.loss.ada_speed_images == 123
     with pytest.raises(ConfigError, match="ADA interval"):

@@ -177,10 +177,9 @@ ADA_MAX_SPEED_IMAGES = 500_000  # StyleGAN2-ADA's pace, made for runs of million
 def fitted_ada_speed(planned_images: int, adjustment_images: int) -> int:
     """ADA's default pace for a run that shows D `planned_images` real images, `adjustment_images` between
     adjustments of p."""
-    # p can cross 0..1 within half the run, never slower than StyleGAN2-ADA's 500k images, and in at least 10
-    # adjustments; a tenth of the run was too fast: early on D is sure of the reals because G is poor, p shot to ~1
-    # within 400 of 2,000 steps and the augmentations leaked into G (benchmarks/small_data.py, 500 faces)
-    return int(min(ADA_MAX_SPEED_IMAGES, max(planned_images // 2, 10 * adjustment_images)))
+    # p can cross 0..1 within a tenth of the run (it reacts within the run's first overfitting), never slower than
+    # StyleGAN2-ADA's 500k images, and in at least 10 adjustments, so that one adjustment never jumps far
+    return int(min(ADA_MAX_SPEED_IMAGES, max(planned_images // 10, 10 * adjustment_images)))
 
 
 class AdaptiveAugment:
