@@ -197,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
         f"{_device_text(trainer)}; {_batch_text(trainer)}, {trainer.total_steps:,} steps -> {where}")
     if info.skipped_report:
         say(info.skipped_report)
+    ended = False  # whether this rank got to the end without an error (then it waits for the others to get there)
     try:
         last = run_with_progress(trainer, quiet=args.quiet or not main_rank)
         if trainer.step < trainer.total_steps:  # stopped by Ctrl-C (on any rank)
@@ -206,10 +207,11 @@ def run(args: argparse.Namespace) -> int:
         elif last is not None:
             say(f"Done: {trainer.step} steps, D loss {fmt(last.loss_d)}, G loss {fmt(last.loss_g)}. "
                 f"Checkpoint: {trainer.run.latest_checkpoint()}")
+        ended = True
     finally:
         from ganstudio.core import distributed
 
-        distributed.shutdown(trainer.dist)
+        distributed.shutdown(trainer.dist, wait_for_all=ended)
     return 0
 
 

@@ -106,6 +106,10 @@ def barrier(ctx: DistContext) -> None:
         dist.barrier()
 
 
-def shutdown(ctx: DistContext) -> None:
+def shutdown(ctx: DistContext, wait_for_all: bool = True) -> None:
+    """End the process group, after every rank has reached its end (`wait_for_all`; not on an error's way out,
+    where the other ranks may never get there)."""
     if ctx.enabled and dist.is_initialized():
+        if wait_for_all:  # a rank that leaves while another still talks makes Gloo abort that one (SIGABRT)
+            dist.barrier()
         dist.destroy_process_group()

@@ -9,6 +9,7 @@ import torch
 import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from ganstudio.core import distributed  # noqa: E402
 from ganstudio.core.training.loop import Trainer  # noqa: E402
 from tests.conftest import tiny_config, tiny_images  # noqa: E402
 
@@ -60,7 +61,7 @@ def main(run_dir: str, steps: int, mode: str = "") -> None:
             "steps": seen, "mismatches": mismatches, "world_size": trainer.dist.world_size,
             "position": trainer.position, "p": ps,
         }))
-    dist.destroy_process_group()
+    distributed.shutdown(trainer.dist)
 
 
 def cycle_state(trainer) -> dict[str, torch.Tensor]:
@@ -99,7 +100,7 @@ def resume_check(cfg, data, run_dir: Path, steps: int) -> None:
             "losses_equal": tail == losses[steps // 2:], "ranks": found, "step": resumed.step,
             "pools_differ": not torch.equal(pools[0], pools[1]), "pool_size": len(pools[0]),
         }))
-    dist.destroy_process_group()
+    distributed.shutdown(whole.dist)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ def test_a_torchrun_run_opens_in_the_app(qtbot, tmp_path):
     run_dir = tmp_path / "ddp"
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                              str(WORKER), str(run_dir), "4"], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0, result.stderr[:1500] + "\n...\n" + result.stderr[-2500:]
     window = MainWindow(Settings(), settings_file=tmp_path / "settings.json")
     qtbot.addWidget(window, before_close_func=lambda w: w.view and w.view.shutdown())
     window.show()
