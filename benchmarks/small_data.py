@@ -47,7 +47,8 @@ FACE_SHAPE = dict(channels=3, resolution=64, center_crop=70)
 # beta1 0.5, but at 1e-3 for G and D (their 1e-4 left our deeper MLPs, 3 layers of 128 in G and D where theirs
 # has 2 in G and 1 in D, short of the ring for 9,000 steps), no EMA. After 3,000 steps the plain GAN sat on one
 # mode in seeds 0 and 2 (high-quality share 1.00 and 0.85; seed 0 stayed there to step 4,000) and covered all 8
-# in seeds 1 and 3: it collapses in half of the seeds; --unroll 5 covered 8 in all of seeds 0-2.
+# in seeds 1, 3 and 4: it collapses in 2 of 5 seeds; --unroll 5 covered all 8 in all five; --num-d 3 (mean)
+# covered 1, 7, 1, 4 and 5.
 RING_SETTING = {"model": {"z_dim": 256}, "loss": {"name": "bce"},
                 "train": {"lr_g": 1e-3, "lr_d": 1e-3, "betas_g": [0.5, 0.999], "betas_d": [0.5, 0.999],
                           "batch_size": 512, "ema": False}}
